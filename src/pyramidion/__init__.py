@@ -1,0 +1,51 @@
+"""Pyramidion: a pluggable application framework on Pyramid 2.
+
+``main`` is the PasteDeploy app factory (``use = egg:pyramidion``);
+``config.include("pyramidion")`` embeds Pyramidion into an existing Pyramid
+application. Both read the same settings.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from .addon import Addon, Command, LifecycleContext
+from .app import CORE_VERSION as __version__
+from .app import includeme, make_app
+from .errors import PyramidionError
+from .resources import model_factory
+from .security import ADMIN_PRINCIPAL, PUBLIC
+from .settings import get_settings, setting
+
+if TYPE_CHECKING:
+    from pyramid.router import Router
+
+__all__ = [
+    "ADMIN_PRINCIPAL",
+    "PUBLIC",
+    "Addon",
+    "Command",
+    "LifecycleContext",
+    "__version__",
+    "get_settings",
+    "includeme",
+    "main",
+    "make_app",
+    "model_factory",
+    "setting",
+]
+
+
+def main(global_config: dict[str, Any], **settings: Any) -> Router:
+    """PasteDeploy app factory: ``[app:main] use = egg:pyramidion``.
+
+    A configuration error ends the process with its message and exit
+    status 2 instead of a traceback, because the person reading it is
+    deploying, not debugging Pyramidion.
+    """
+    try:
+        return make_app(settings, global_config)
+    except PyramidionError as exc:
+        print(f"pyramidion: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,361 @@
+"""Assembling an application: from settings to a configured Configurator.
+
+The order is fixed and documented because add-ons rely on it:
+
+1. environment variables override the ini (``PYRAMIDION_*``);
+2. the core's settings are parsed, add-ons discovered and resolved;
+3. every enabled add-on's settings are validated (all problems at once);
+4. models are imported and table ownership checked;
+5. the core wires the database, pyramid_tm, pyramid_retry, security,
+   CSRF, traversal and web plumbing, and **commits** that configuration;
+6. each add-on is included in resolution order with its route prefix,
+   then the plain Pyramid includes listed in ``pyramidion.addons``;
+7. asset overrides are applied (dependents over dependencies, the
+   integrator's overrides over everything) and the configuration is
+   committed again, so conflicts between add-ons surface here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+from pyramid.config import Configurator
+from pyramid.csrf import CookieCSRFStoragePolicy
+from pyramid.exceptions import ConfigurationConflictError
+from pyramid.exceptions import ConfigurationError as PyramidConfigurationError
+from pyramid_retry import RetryableExecutionPolicy
+
+from . import db
+from .addon import ADDON_NAME_PATTERN, Addon
+from .discovery import Candidate, discover_addons
+from .errors import AddonConflict, AddonImportError, AddonNotFound, SettingsError
+from .resolve import Resolution, resolve_addons
+from .settings import (
+    ADDON_RESERVED_KEYS,
+    CoreSettings,
+    apply_environment,
+    parse_settings,
+)
+from .web import make_execution_policy
+
+if TYPE_CHECKING:
+    from pyramid.registry import Registry
+    from pyramid.router import Router
+
+log = logging.getLogger("pyramidion")
+
+try:
+    CORE_VERSION = version("pyramidion")
+except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    CORE_VERSION = "0"
+
+
+@dataclass(frozen=True)
+class _NoSettings:
+    """The settings of an add-on that declares none."""
+
+
+@dataclass
+class AppState:
+    """What the core knows about the running app; ``registry.pyramidion``."""
+
+    core: CoreSettings
+    resolution: Resolution
+    installed: Mapping[str, Candidate]
+    #: Parsed settings per enabled add-on name.
+    settings: dict[str, Any]
+    settings_by_type: dict[type[Any], Any]
+    #: Dotted names from ``pyramidion.addons`` included as plain Pyramid packages.
+    plain_includes: tuple[str, ...]
+    #: Settings keys that came from the environment, with the variable name.
+    env_overrides: dict[str, str]
+    #: The route prefix each add-on was included with.
+    route_prefixes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def addons(self) -> tuple[Addon, ...]:
+        return tuple(e.addon for e in self.resolution.addons)
+
+
+def app_state(registry: Registry) -> AppState:
+    """The :class:`AppState` of a configured registry."""
+    state: AppState | None = getattr(registry, "pyramidion", None)
+    if state is None:
+        raise LookupError("this registry was not configured with config.include('pyramidion')")
+    return state
+
+
+def get_database(registry: Registry) -> db.Database:
+    database: db.Database = registry.pyramidion_database
+    return database
+
+
+def make_app(
+    settings: Mapping[str, Any],
+    global_config: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> Router:
+    """Build the WSGI application; raises :class:`~pyramidion.errors.PyramidionError`."""
+    config = make_configurator(settings, environ=environ)
+    app: Router = config.make_wsgi_app()
+    return app
+
+
+def make_configurator(
+    settings: Mapping[str, Any], *, environ: Mapping[str, str] | None = None
+) -> Configurator:
+    """A committed Configurator with the core and every enabled add-on."""
+    merged = dict(settings)
+    overrides = apply_environment(merged, os.environ if environ is None else environ)
+    merged["pyramidion.env_overrides"] = overrides
+    config = Configurator(settings=merged)
+    config.include(includeme)
+    return config
+
+
+def includeme(config: Configurator) -> None:
+    """Turn a Configurator into a Pyramidion application.
+
+    Reads ``pyramidion.*`` and ``sqlalchemy.*`` settings (after applying
+    ``PYRAMIDION_*`` environment variables), every enabled add-on's
+    ``NAME.*`` settings, and pyramid_tm's ``tm.*`` and pyramid_retry's
+    ``retry.*``. Registers ``request.dbsession``, ``request.request_id``,
+    the directives ``add_traversal_child`` and ``set_identity_source``, the
+    core's error views and the ``/healthz`` and ``/readyz`` routes.
+    """
+    settings = config.registry.settings
+    env_overrides = settings.pop("pyramidion.env_overrides", None)
+    if env_overrides is None:
+        env_overrides = apply_environment(settings, os.environ)
+    core = parse_settings(CoreSettings, "pyramidion", settings)
+    installed = discover_addons()
+    addon_names, plain = _split_addons(core.addons, installed)
+    resolution = resolve_addons(addon_names, installed, core_version=CORE_VERSION)
+    parsed = _parse_addon_settings(resolution, settings)
+    model_packages = _import_models(resolution)
+    db.check_table_ownership(resolution, model_packages)
+
+    state = AppState(
+        core=core,
+        resolution=resolution,
+        installed=installed,
+        settings=parsed,
+        settings_by_type={type(v): v for v in parsed.values() if not isinstance(v, _NoSettings)},
+        plain_includes=plain,
+        env_overrides=dict(env_overrides),
+    )
+    config.registry.pyramidion = state
+    _configure_core(config, core)
+    config.commit()
+
+    for enabled in resolution.addons:
+        addon = enabled.addon
+        prefix = addon.prefix(settings.get(f"{addon.name}.route_prefix"))
+        state.route_prefixes[addon.name] = prefix or "/"
+        includeme_fn = _resolve_dotted(config, addon, addon.includeme, "includeme")
+        config.include(includeme_fn, route_prefix=prefix or None)
+    for name in plain:
+        try:
+            config.include(name)
+        except PyramidConfigurationError as exc:
+            raise AddonImportError(
+                f"pyramidion.addons names '{name}', which is not an installed "
+                f"add-on, so it was included as a Pyramid package, and that "
+                f"failed: {exc}"
+            ) from None
+
+    from .overrides import apply_overrides
+
+    apply_overrides(config, state)
+    try:
+        config.commit()
+    except ConfigurationConflictError as exc:
+        raise AddonConflict(describe_conflicts(exc, state)) from None
+    _log_startup(state)
+
+
+def _configure_core(config: Configurator, core: CoreSettings) -> None:
+    settings = config.registry.settings
+    # pyramid_tm: explicit transaction managers (no thread-local surprises),
+    # abort on any 4xx/5xx response, and do not compute the user for every
+    # request just to annotate the transaction.
+    settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
+    settings.setdefault("tm.commit_veto", "pyramid_tm.default_commit_veto")
+    settings.setdefault("tm.annotate_user", "false")
+    settings.setdefault("retry.attempts", "3")
+
+    engine = db.make_engine(settings, connect_timeout=core.db_connect_timeout)
+    config.registry.pyramidion_database = db.Database(
+        engine=engine, session_factory=db.make_session_factory(engine)
+    )
+    config.add_request_method(db.request_dbsession, "dbsession", reify=True)
+
+    config.include("pyramid_retry")
+    config.include("pyramid_tm")
+    try:
+        attempts = int(settings["retry.attempts"])
+    except ValueError:
+        raise SettingsError(
+            f"retry.attempts = {settings['retry.attempts']!r}: not a whole number"
+        ) from None
+    config.set_execution_policy(
+        make_execution_policy(RetryableExecutionPolicy(attempts=max(attempts, 1)), core)
+    )
+
+    config.include("pyramidion.security")
+    config.include("pyramidion.resources")
+    config.include("pyramidion.web")
+    config.set_default_csrf_options(require_csrf=True)
+    config.set_csrf_storage_policy(
+        CookieCSRFStoragePolicy(
+            cookie_name=core.csrf_cookie_name,
+            secure=not core.development,
+            httponly=False,
+            samesite="Lax",
+        )
+    )
+
+
+def _split_addons(
+    names: tuple[str, ...], installed: Mapping[str, Candidate]
+) -> tuple[list[str], tuple[str, ...]]:
+    """Separate add-on names from dotted names of plain Pyramid packages."""
+    addons: list[str] = []
+    plain: list[str] = []
+    for name in names:
+        if name in installed:
+            addons.append(name)
+        elif not ADDON_NAME_PATTERN.match(name) or _importable(name):
+            plain.append(name)
+        else:
+            addons.append(name)  # resolve_addons reports it as not found
+    for name in plain:
+        if not _importable(name):
+            raise AddonNotFound(
+                f"pyramidion.addons names '{name}', which is neither an installed "
+                "add-on nor an importable Python package.\n"
+                f"Installed add-ons: {', '.join(installed) or '(none)'}"
+            )
+    return addons, tuple(dict.fromkeys(plain))
+
+
+def _importable(dotted: str) -> bool:
+    module = dotted.split(":", 1)[0]
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _parse_addon_settings(resolution: Resolution, settings: Mapping[str, Any]) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    problems: list[str] = []
+    for enabled in resolution.addons:
+        addon = enabled.addon
+        cls = addon.settings or _NoSettings
+        try:
+            parsed[addon.name] = parse_settings(
+                cls, addon.name, settings, reserved=ADDON_RESERVED_KEYS
+            )
+        except SettingsError as exc:
+            problems.append(exc.message)
+        except TypeError as exc:
+            problems.append(f"add-on '{addon.name}' declares its settings wrongly: {exc}")
+    if problems:
+        raise SettingsError("\n".join(problems))
+    return parsed
+
+
+def _import_models(resolution: Resolution) -> dict[str, str]:
+    packages = {"pyramidion": "pyramidion"}
+    importlib.import_module("pyramidion.models")
+    for enabled in resolution.addons:
+        addon = enabled.addon
+        if addon.models is None:
+            continue
+        try:
+            module = importlib.import_module(addon.models)
+        except Exception as exc:
+            raise AddonImportError(
+                f"the models of add-on '{addon.name}' ({addon.distribution} "
+                f"{addon.version}) could not be imported from '{addon.models}': "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        packages[addon.name] = module.__name__.split(".", 1)[0]
+    return packages
+
+
+def _resolve_dotted(config: Configurator, addon: Addon, target: Any, what: str) -> Any:
+    try:
+        return config.maybe_dotted(target)
+    except Exception as exc:
+        raise AddonImportError(
+            f"the {what} of add-on '{addon.name}' ({addon.distribution} "
+            f"{addon.version}), '{target}', could not be imported: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
+_DISCRIMINATOR_WORDS = {
+    "route": "route name",
+    "pyramidion.traversal_child": "traversal name",
+    "pyramidion.identity_source": "identity source",
+    "view": "view",
+    "static view": "static view",
+}
+
+
+def describe_conflicts(exc: ConfigurationConflictError, state: AppState) -> str:
+    """Turn Pyramid's conflict report into sentences naming the add-ons."""
+    packages = {a.package: a.name for a in state.addons}
+    lines = []
+    for discriminator, infos in sorted(exc._conflicts.items(), key=lambda kv: str(kv[0])):
+        if isinstance(discriminator, tuple) and discriminator:
+            kind = _DISCRIMINATOR_WORDS.get(str(discriminator[0]), str(discriminator[0]))
+            what = f"{kind} {discriminator[1]!r}" if len(discriminator) == 2 else (
+                f"{kind} {discriminator[1:]!r}"
+            )
+        else:
+            what = repr(discriminator)
+        claimants = []
+        for info in infos:
+            where = f"{getattr(info, 'file', '?')}:{getattr(info, 'line', '?')}"
+            owner = _owner_of_file(str(getattr(info, "file", "")), packages)
+            claimants.append(f"{owner} ({where})" if owner else where)
+        lines.append(
+            f"{what} is claimed more than once: by " + " and by ".join(claimants) + "."
+        )
+    return (
+        "\n".join(lines)
+        + "\nEach name can belong to one add-on only. Rename it in one of them, "
+        "or disable one of the add-ons."
+    )
+
+
+def _owner_of_file(path: str, packages: Mapping[str, str]) -> str | None:
+    norm = path.replace("\\", "/")
+    for package, name in packages.items():
+        if f"/{package}/" in norm:
+            return f"add-on '{name}'"
+    return None
+
+
+def _log_startup(state: AppState) -> None:
+    for enabled in state.resolution.addons:
+        log.info(
+            "add-on %s %s (%s) enabled: %s",
+            enabled.name,
+            enabled.addon.version,
+            enabled.addon.distribution,
+            enabled.reason,
+        )
+    for key, var in sorted(state.env_overrides.items()):
+        log.info("setting %s taken from environment variable %s", key, var)

@@ -1,0 +1,206 @@
+"""The database: one declarative base, one engine, one session per request.
+
+Every add-on defines its models on :class:`Base`, whose MetaData carries a
+naming convention so that constraint names are stable across SQLite and
+PostgreSQL and migrations can refer to them. An add-on's tables are named
+with its name as prefix (``blog_posts``); start-up checks this.
+
+``request.dbsession`` is created the first time a request uses it and is
+joined to ``request.tm`` by zope.sqlalchemy: views never commit, pyramid_tm
+commits when the view returns a non-error response and aborts otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import zope.sqlalchemy
+from sqlalchemy import MetaData, Table, engine_from_config, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from .errors import AddonConflict, ConfigurationError
+
+if TYPE_CHECKING:
+    from pyramid.request import Request
+
+    from .resolve import Resolution
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Base(DeclarativeBase):
+    """The declarative base every add-on's models derive from."""
+
+    metadata = metadata
+
+
+#: The prefix of the core's own tables.
+CORE_TABLE_PREFIX = "pyramidion_"
+
+
+@dataclass
+class Database:
+    """The app's engine and session factory, kept on the registry."""
+
+    engine: Engine
+    session_factory: sessionmaker[Session]
+
+    def new_session(self, transaction_manager: Any) -> Session:
+        """A session joined to ``transaction_manager`` (zope.sqlalchemy)."""
+        session = self.session_factory()
+        zope.sqlalchemy.register(session, transaction_manager=transaction_manager)
+        return session
+
+
+def make_engine(settings: Mapping[str, Any], *, connect_timeout: int = 5) -> Engine:
+    """Create the engine from ``sqlalchemy.*`` settings.
+
+    Pre-ping is on so a connection the database dropped is replaced rather
+    than failing a request. SQLite gets WAL, foreign keys, a busy timeout,
+    and real transactions (pysqlite's own transaction handling would not
+    make DDL transactional, and migrations rely on it).
+    """
+    url_text = settings.get("sqlalchemy.url")
+    if not url_text:
+        raise ConfigurationError(
+            "sqlalchemy.url is not set. Add it to the [app:main] section, for "
+            "example 'sqlalchemy.url = sqlite:///%(here)s/var/app.sqlite', or "
+            "set PYRAMIDION_SQLALCHEMY__URL."
+        )
+    try:
+        url = make_url(url_text)
+    except Exception as exc:
+        raise ConfigurationError(
+            f"sqlalchemy.url is not a database URL: {exc}. Write it as "
+            "'postgresql+psycopg://user@host/dbname' or 'sqlite:///path'."
+        ) from None
+    options = {k: v for k, v in settings.items() if k.startswith("sqlalchemy.")}
+    options.setdefault("sqlalchemy.pool_pre_ping", "true")
+    connect_args: dict[str, Any] = {}
+    if url.get_backend_name() == "sqlite":
+        _ensure_sqlite_directory(url.database)
+        connect_args["timeout"] = connect_timeout
+    elif url.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = connect_timeout
+    try:
+        engine = engine_from_config(options, prefix="sqlalchemy.", connect_args=connect_args)
+    except Exception as exc:
+        raise ConfigurationError(
+            f"cannot create the database engine for {url.render_as_string(hide_password=True)}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, in_memory=url.database in (None, "", ":memory:"))
+    return engine
+
+
+def _ensure_sqlite_directory(database: str | None) -> None:
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite; "begin" below
+        # starts them explicitly, so DDL is transactional too.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def request_dbsession(request: Request) -> Session:
+    """``request.dbsession``: the request's session, made on first use."""
+    database: Database = request.registry.pyramidion_database
+    return database.new_session(request.tm)
+
+
+# -- table ownership -------------------------------------------------------
+
+
+def table_owner(table_name: str, addon_names: Iterable[str]) -> str | None:
+    """The add-on that owns a table by prefix (longest match), or None."""
+    best: str | None = None
+    for name in addon_names:
+        if table_name.startswith(name + "_") and (best is None or len(name) > len(best)):
+            best = name
+    return best
+
+
+def tables_of(addon_name: str, addon_names: Iterable[str]) -> list[Table]:
+    """The tables on :data:`metadata` that belong to ``addon_name``."""
+    names = list(addon_names)
+    return [t for t in metadata.sorted_tables if table_owner(t.name, names) == addon_name]
+
+
+def check_table_ownership(resolution: Resolution, model_packages: Mapping[str, str]) -> None:
+    """Check that every mapped table of an enabled add-on carries its prefix.
+
+    ``model_packages`` maps an add-on name to the top-level package its
+    models live in. A model class in add-on A whose table is named for
+    add-on B, or for no add-on, is an :class:`AddonConflict`.
+    """
+    names = [*resolution.names, "pyramidion"]
+    by_package = {pkg: name for name, pkg in model_packages.items()}
+    problems = []
+    for mapper in Base.registry.mappers:
+        cls = mapper.class_
+        package = cls.__module__.split(".", 1)[0]
+        claimant = by_package.get(package)
+        if claimant is None:
+            continue
+        for table in mapper.tables:
+            owner = table_owner(table.name, names)
+            if owner == claimant:
+                continue
+            if owner is None:
+                problems.append(
+                    f"add-on '{claimant}' maps {cls.__module__}.{cls.__name__} to "
+                    f"table '{table.name}', which does not start with "
+                    f"'{claimant}_'. Rename the table to '{claimant}_{table.name}'."
+                )
+            else:
+                problems.append(
+                    f"add-on '{claimant}' maps {cls.__module__}.{cls.__name__} to "
+                    f"table '{table.name}', which belongs to add-on '{owner}' "
+                    f"(tables named '{owner}_...'). Two add-ons cannot claim "
+                    "the same table; rename it with the prefix "
+                    f"'{claimant}_'."
+                )
+    if problems:
+        raise AddonConflict("\n".join(problems))
+
+
+def redacted_url(engine_or_url: Engine | str) -> str:
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)
+    return url.render_as_string(hide_password=True)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+

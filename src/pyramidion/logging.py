@@ -1,0 +1,74 @@
+"""Logging helpers: the request id on every line, JSON access-log lines.
+
+Use them from the ini's logging sections::
+
+    [filter_request_id]
+    () = pyramidion.logging.RequestIdFilter   (or in a dictConfig)
+
+    [formatter_json]
+    class = pyramidion.logging.JsonFormatter
+
+``RequestIdFilter`` adds ``%(request_id)s`` to every record made while a
+request is being served (``-`` outside requests).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+from typing import Any
+
+__all__ = ["JsonFormatter", "RequestIdFilter", "current_request_id"]
+
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "pyramidion_request_id", default="-"
+)
+
+#: LogRecord attributes that are not user-supplied ``extra`` fields.
+_STANDARD_ATTRS = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    | {"message", "asctime", "request_id"}
+)
+
+
+def current_request_id() -> str:
+    """The id of the request being served in this context, or ``-``."""
+    return _request_id.get()
+
+
+def set_request_id(value: str) -> contextvars.Token[str]:
+    return _request_id.set(value)
+
+
+def reset_request_id(token: contextvars.Token[str]) -> None:
+    _request_id.reset(token)
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``record.request_id`` so formats can print it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = _request_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id,
+    any ``extra`` fields, and the exception text when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", _request_id.get()),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                payload[key] = value
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str, separators=(",", ":"))

@@ -1,0 +1,32 @@
+"""The core's own tables."""
+
+from __future__ import annotations
+
+import datetime
+
+from sqlalchemy import DateTime, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .db import Base
+
+
+class InstalledAddon(Base):
+    """An add-on installed in this database, and the version installed.
+
+    ``pyramidion addons install`` (or the first ``pyramidion db upgrade``
+    that sees the add-on enabled) writes the row; ``pyramidion addons
+    uninstall`` removes it. Readiness fails while an enabled add-on has no
+    row.
+    """
+
+    __tablename__ = "pyramidion_addons"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    distribution: Mapped[str] = mapped_column(String(200))
+    installed_at: Mapped[datetime.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[datetime.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

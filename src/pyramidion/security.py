@@ -1,0 +1,145 @@
+"""Security on by default: a default permission, ACLs, pluggable identity.
+
+Every view needs the ``view`` permission unless it says otherwise; a view is
+public only when it declares ``permission=PUBLIC``. Permissions are decided
+by the ACL of the context (``__acl__``), walking up the resource tree.
+
+Without an identity source everyone is anonymous (principal
+``system.Everyone``). The auth add-on registers one with
+``config.set_identity_source(source)``; the source returns the identity and
+the principals it implies (user, groups, ``system.Authenticated``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from pyramid.authorization import ACLHelper, Everyone
+from pyramid.interfaces import ISecurityPolicy
+from pyramid.security import NO_PERMISSION_REQUIRED
+
+if TYPE_CHECKING:
+    from pyramid.config import Configurator
+    from pyramid.request import Request
+
+__all__ = [
+    "ADMIN_PRINCIPAL",
+    "DEFAULT_PERMISSION",
+    "PUBLIC",
+    "IdentitySource",
+    "SecurityPolicy",
+]
+
+#: Declare a view public: ``config.add_view(..., permission=PUBLIC)``.
+PUBLIC = NO_PERMISSION_REQUIRED
+
+#: The permission every view requires unless it names its own.
+DEFAULT_PERMISSION = "view"
+
+#: Members of the admin group may do everything, on every context.
+ADMIN_PRINCIPAL = "group:admin"
+
+#: environ key where the policy records the user id for the access log.
+USER_ID_ENVIRON_KEY = "pyramidion.user_id"
+
+
+@runtime_checkable
+class IdentitySource(Protocol):
+    """Who is asking: implemented by an authentication add-on."""
+
+    def identity(self, request: Request) -> Any | None:
+        """The identity of the request, or None when anonymous."""
+
+    def userid(self, identity: Any) -> str | None:
+        """A stable id for the identity, for logs and ``authenticated_userid``."""
+
+    def principals(self, request: Request, identity: Any) -> list[str]:
+        """Principals beyond ``system.Everyone`` the identity has."""
+
+    def remember(self, request: Request, userid: str, **kw: Any) -> list[tuple[str, str]]:
+        """Headers that make later requests carry ``userid``."""
+
+    def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
+        """Headers that end the identity."""
+
+
+class SecurityPolicy:
+    """The Pyramid 2 security policy the core installs.
+
+    Identity is computed at most once per request (and only when something
+    asks), then permission checks use the context's ACL.
+    """
+
+    def __init__(self, source: IdentitySource | None) -> None:
+        self.source = source
+        self.helper = ACLHelper()
+
+    def identity(self, request: Request) -> Any | None:
+        if self.source is None:
+            return None
+        cache = request.__dict__
+        if "_pyramidion_identity" not in cache:
+            identity = self.source.identity(request)
+            cache["_pyramidion_identity"] = identity
+            if identity is not None:
+                userid = self.source.userid(identity)
+                if userid is not None:
+                    request.environ[USER_ID_ENVIRON_KEY] = userid
+        return cache["_pyramidion_identity"]
+
+    def authenticated_userid(self, request: Request) -> str | None:
+        identity = self.identity(request)
+        if identity is None or self.source is None:
+            return None
+        return self.source.userid(identity)
+
+    def effective_principals(self, request: Request) -> list[str]:
+        principals = [Everyone]
+        identity = self.identity(request)
+        if identity is not None and self.source is not None:
+            principals.extend(self.source.principals(request, identity))
+        return principals
+
+    def permits(self, request: Request, context: Any, permission: str) -> Any:
+        return self.helper.permits(context, self.effective_principals(request), permission)
+
+    def remember(self, request: Request, userid: str, **kw: Any) -> list[tuple[str, str]]:
+        if self.source is None:
+            return []
+        request.__dict__.pop("_pyramidion_identity", None)
+        return self.source.remember(request, userid, **kw)
+
+    def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
+        if self.source is None:
+            return []
+        request.__dict__.pop("_pyramidion_identity", None)
+        return self.source.forget(request, **kw)
+
+
+def set_identity_source(config: Configurator, source: IdentitySource) -> None:
+    """Directive: ``config.set_identity_source(source)``.
+
+    Installs the security policy with ``source`` as who-is-asking. Two
+    add-ons setting an identity source conflict at start-up.
+    """
+    if not isinstance(source, IdentitySource):
+        raise TypeError(f"{source!r} does not implement pyramidion.security.IdentitySource")
+
+    def register() -> None:
+        config.registry.registerUtility(SecurityPolicy(source), ISecurityPolicy)
+
+    intr = config.introspectable(
+        "pyramidion identity source", None, repr(source), "pyramidion identity source"
+    )
+    intr["source"] = source
+    config.action("pyramidion.identity_source", register, introspectables=(intr,))
+
+
+def includeme(config: Configurator) -> None:
+    """Install the default security: anonymous policy, default permission.
+
+    Registers the ``set_identity_source`` directive.
+    """
+    config.set_security_policy(SecurityPolicy(None))
+    config.set_default_permission(DEFAULT_PERMISSION)
+    config.add_directive("set_identity_source", set_identity_source)

@@ -1,0 +1,418 @@
+"""Typed settings: declared once as a dataclass, parsed once at start-up.
+
+An add-on declares its settings as a frozen dataclass whose fields use
+:func:`setting`::
+
+    @dataclass(frozen=True)
+    class BlogSettings:
+        per_page: int = setting(20, doc="Posts on one page.", min=1, max=200)
+        api_key: str = setting(doc="Key for the spam checker.", secret=True)
+
+The ini then holds ``blog.per_page = 50``. Values are coerced by colander
+from the ini's strings into the field's type; the supported types are
+``str``, ``int``, ``float``, ``bool``, ``datetime.timedelta`` (seconds, or
+``30s``/``15m``/``2h``/``7d``), ``tuple[str, ...]`` (whitespace or comma
+separated), ``Literal[...]`` and ``X | None`` of those.
+
+Environment variables override the ini with one mapping: strip the
+``PYRAMIDION_`` prefix, lower-case, and read ``__`` as ``.``; a name with no
+``__`` belongs to the core's ``pyramidion.`` namespace. So
+``PYRAMIDION_BLOG__PER_PAGE`` sets ``blog.per_page``,
+``PYRAMIDION_SQLALCHEMY__URL`` sets ``sqlalchemy.url`` and
+``PYRAMIDION_ADDONS`` sets ``pyramidion.addons``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import re
+import types
+import typing
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+import colander
+
+from .errors import SettingsError, did_you_mean
+
+__all__ = [
+    "ENV_PREFIX",
+    "MASK",
+    "CoreSettings",
+    "SettingSpec",
+    "apply_environment",
+    "describe_settings",
+    "env_name",
+    "get_settings",
+    "parse_settings",
+    "setting",
+]
+
+T = TypeVar("T")
+
+ENV_PREFIX = "PYRAMIDION_"
+MASK = "********"
+_MISSING: Any = dataclasses.MISSING
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """What :func:`setting` records about a field."""
+
+    doc: str
+    secret: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    #: For secrets: the shortest value ``pyramidion check`` accepts silently.
+    min_length: int = 0
+
+
+def setting(
+    default: Any = _MISSING,
+    *,
+    doc: str,
+    secret: bool = False,
+    min: float | None = None,  # noqa: A002 - reads naturally at call sites
+    max: float | None = None,  # noqa: A002
+    min_length: int = 0,
+) -> Any:
+    """Declare a settings field. Without ``default``, the setting is required."""
+    spec = SettingSpec(doc=doc, secret=secret, minimum=min, maximum=max, min_length=min_length)
+    metadata = {"pyramidion": spec}
+    if isinstance(default, list | dict | set):
+        raise TypeError("setting defaults must be immutable; use a tuple")
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+# -- coercion -------------------------------------------------------------
+
+
+class _Bool(colander.SchemaType):  # type: ignore[misc]
+    """Booleans as ini files write them."""
+
+    truthy = frozenset({"true", "yes", "on", "1"})
+    falsy = frozenset({"false", "no", "off", "0", ""})
+
+    def deserialize(self, node: Any, cstruct: Any) -> Any:
+        if cstruct is colander.null:
+            return colander.null
+        if isinstance(cstruct, bool):
+            return cstruct
+        value = str(cstruct).strip().lower()
+        if value in self.truthy:
+            return True
+        if value in self.falsy:
+            return False
+        raise colander.Invalid(node, f"'{cstruct}' is not a boolean (use true or false)")
+
+
+class _Words(colander.SchemaType):  # type: ignore[misc]
+    """A tuple of strings separated by whitespace or commas."""
+
+    def deserialize(self, node: Any, cstruct: Any) -> Any:
+        if cstruct is colander.null:
+            return colander.null
+        if isinstance(cstruct, list | tuple):
+            return tuple(str(v) for v in cstruct)
+        return tuple(w for w in re.split(r"[\s,]+", str(cstruct)) if w)
+
+
+class _Duration(colander.SchemaType):  # type: ignore[misc]
+    """A timedelta from seconds or a number with an s/m/h/d suffix."""
+
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+    def deserialize(self, node: Any, cstruct: Any) -> Any:
+        if cstruct is colander.null:
+            return colander.null
+        if isinstance(cstruct, datetime.timedelta):
+            return cstruct
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(cstruct))
+        if not match:
+            raise colander.Invalid(
+                node, f"'{cstruct}' is not a duration (write seconds, or 30s, 15m, 2h, 7d)"
+            )
+        number, unit = match.groups()
+        return datetime.timedelta(seconds=float(number) * self.units[unit or "s"])
+
+
+class _Str(colander.String):  # type: ignore[misc]
+    def deserialize(self, node: Any, cstruct: Any) -> Any:
+        value = super().deserialize(node, cstruct)
+        return value.strip() if isinstance(value, str) else value
+
+
+def _schema_type(annotation: Any, where: str) -> tuple[Any, Any, bool]:
+    """Return (colander type, validator, optional) for a field annotation."""
+    optional = False
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) != 1:
+            raise TypeError(f"{where}: only 'X | None' unions are supported")
+        annotation, optional = args[0], True
+        origin = typing.get_origin(annotation)
+    if origin is Literal:
+        choices = typing.get_args(annotation)
+        return _Str(), colander.OneOf([str(c) for c in choices]), optional
+    if origin is tuple:
+        return _Words(), None, optional
+    simple = {
+        str: _Str(),
+        int: colander.Integer(strict=True),
+        float: colander.Float(),
+        bool: _Bool(),
+        datetime.timedelta: _Duration(),
+    }
+    if annotation in simple:
+        return simple[annotation], None, optional
+    raise TypeError(f"{where}: settings of type {annotation!r} are not supported")
+
+
+def _fields(cls: type[Any]) -> list[tuple[dataclasses.Field[Any], SettingSpec, Any]]:
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls!r} is not a dataclass; declare settings with @dataclass")
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        spec = f.metadata.get("pyramidion")
+        if spec is None:
+            spec = SettingSpec(doc="")
+        out.append((f, spec, hints[f.name]))
+    return out
+
+
+def setting_names(cls: type[Any]) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def parse_settings(
+    cls: type[T],
+    namespace: str,
+    raw: Mapping[str, Any],
+    *,
+    reserved: frozenset[str] = frozenset(),
+) -> T:
+    """Parse the ``namespace.*`` keys of ``raw`` into an instance of ``cls``.
+
+    Raises :class:`SettingsError` listing every problem at once: missing
+    required keys, values that do not coerce, values out of range, and
+    unknown keys (with the close spelling).
+    """
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    known = set(setting_names(cls)) | reserved
+    prefix = namespace + "."
+    for key in sorted(raw):
+        if key.startswith(prefix):
+            short = key[len(prefix) :]
+            if short not in known:
+                problems.append(
+                    f"{key}: unknown setting.{did_you_mean(short, known)} "
+                    f"Known settings of '{namespace}': {', '.join(sorted(known))}."
+                )
+    for f, spec, annotation in _fields(cls):
+        key = prefix + f.name
+        schema_type, validator, optional = _schema_type(annotation, f"{cls.__name__}.{f.name}")
+        validators = [v for v in (validator,) if v is not None]
+        if spec.minimum is not None or spec.maximum is not None:
+            validators.append(colander.Range(min=spec.minimum, max=spec.maximum))
+        node = colander.SchemaNode(
+            schema_type,
+            name=key,
+            validator=colander.All(*validators) if validators else None,
+        )
+        if key not in raw:
+            if f.default is not dataclasses.MISSING:
+                values[f.name] = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                values[f.name] = f.default_factory()
+            elif optional:
+                values[f.name] = None
+            else:
+                problems.append(f"{key}: required, and not set. {spec.doc}".rstrip())
+            continue
+        raw_value = raw[key]
+        if optional and isinstance(raw_value, str) and not raw_value.strip():
+            values[f.name] = None
+            continue
+        try:
+            values[f.name] = node.deserialize(raw_value)
+        except colander.Invalid as exc:
+            shown = MASK if spec.secret else repr(raw_value)
+            messages = "; ".join(str(m) for m in exc.messages())
+            problems.append(f"{key} = {shown}: {messages}")
+    if problems:
+        raise SettingsError(
+            f"invalid settings for '{namespace}':\n  - " + "\n  - ".join(problems)
+        )
+    return cls(**values)
+
+
+def describe_settings(cls: type[Any], namespace: str) -> list[dict[str, Any]]:
+    """Describe each setting of ``cls``: key, type, default, doc, secret."""
+    rows = []
+    for f, spec, annotation in _fields(cls):
+        if f.default is not dataclasses.MISSING:
+            default: Any = f.default
+            required = False
+        elif f.default_factory is not dataclasses.MISSING:
+            default, required = f.default_factory(), False
+        else:
+            default, required = None, True
+        rows.append(
+            {
+                "key": f"{namespace}.{f.name}",
+                "type": _type_name(annotation),
+                "default": default,
+                "required": required,
+                "secret": spec.secret,
+                "doc": spec.doc,
+                "env": env_name(f"{namespace}.{f.name}"),
+            }
+        )
+    return rows
+
+
+def _type_name(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) or str(annotation)
+    return str(text).replace("typing.", "").replace("datetime.", "")
+
+
+def format_value(value: Any, *, secret: bool) -> str:
+    """Render a parsed value for people, masking secrets."""
+    if secret and value:
+        return MASK
+    if isinstance(value, tuple):
+        return " ".join(value)
+    if isinstance(value, datetime.timedelta):
+        return f"{int(value.total_seconds())}s"
+    if value is None:
+        return ""
+    return str(value)
+
+
+def env_name(key: str) -> str:
+    """The environment variable that overrides the setting ``key``."""
+    if key.startswith("pyramidion."):
+        key = key[len("pyramidion.") :]
+    return ENV_PREFIX + key.upper().replace(".", "__")
+
+
+def key_for_env(name: str) -> str | None:
+    """The setting an environment variable overrides, or None."""
+    if not name.startswith(ENV_PREFIX) or name.startswith(ENV_PREFIX + "TEST_"):
+        return None
+    rest = name[len(ENV_PREFIX) :].lower()
+    if not rest:
+        return None
+    if "__" in rest:
+        return rest.replace("__", ".")
+    return "pyramidion." + rest
+
+
+def apply_environment(
+    settings: MutableMapping[str, Any], environ: Mapping[str, str]
+) -> dict[str, str]:
+    """Override ``settings`` from ``PYRAMIDION_*`` variables in place.
+
+    Returns the keys that were overridden, mapped to the variable's name,
+    so that diagnostics can say where a value came from.
+    ``PYRAMIDION_TEST_*`` variables belong to the test kit and are skipped.
+    """
+    applied: dict[str, str] = {}
+    for name in sorted(environ):
+        key = key_for_env(name)
+        if key is not None:
+            settings[key] = environ[name]
+            applied[key] = name
+    return applied
+
+
+# -- the core's own settings ----------------------------------------------
+
+DEFAULT_CSP = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    """Settings of the core, read from ``pyramidion.*`` keys."""
+
+    addons: tuple[str, ...] = setting(
+        (),
+        doc="Add-ons to enable, by name (or dotted names of plain Pyramid "
+        "packages), separated by spaces or newlines. Order does not matter.",
+    )
+    environment: Literal["development", "production"] = setting(
+        "production",
+        doc="'development' relaxes what only matters on the internet "
+        "(Secure cookies, HSTS) and enables development-only conveniences.",
+    )
+    allowed_hosts: tuple[str, ...] = setting(
+        (),
+        doc="Host header values the app answers to ('example.com', "
+        "'.example.com' for subdomains too, 'localhost:6543'). Empty accepts "
+        "any host, and `pyramidion check` warns.",
+    )
+    overrides: str | None = setting(
+        None,
+        doc="Asset spec of the integrator's override directory (for example "
+        "'myproject:overrides'); it mirrors add-on packages and wins over "
+        "every add-on's templates and static files.",
+    )
+    csrf_cookie_name: str = setting(
+        "csrf_token", doc="Cookie that carries the CSRF token when no session is configured."
+    )
+    hsts_max_age: int = setting(
+        31536000,
+        doc="Strict-Transport-Security max-age for HTTPS responses in "
+        "production; 0 disables the header.",
+        min=0,
+    )
+    content_security_policy: str = setting(
+        DEFAULT_CSP, doc="Content-Security-Policy sent unless a view sets its own."
+    )
+    request_id_header: str = setting(
+        "X-Request-ID",
+        doc="Header that carries the request id; an incoming value of up to "
+        "128 safe characters is kept, otherwise a new id is made.",
+    )
+    db_connect_timeout: int = setting(
+        5,
+        doc="Seconds to wait for a database connection before answering 503.",
+        min=1,
+    )
+    db_pool_timeout: int = setting(
+        10, doc="Seconds a request waits for a free pooled connection.", min=1
+    )
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+
+#: Keys under an add-on's namespace that every add-on accepts.
+ADDON_RESERVED_KEYS = frozenset({"route_prefix"})
+
+
+def get_settings(registry: Any, cls: type[T]) -> T:
+    """Return the parsed settings object of type ``cls`` for this app.
+
+    ``registry`` is a Pyramid registry (``request.registry`` or
+    ``config.registry``). Raises ``LookupError`` when no enabled add-on
+    declares ``cls``.
+    """
+    from .app import app_state
+
+    parsed = app_state(registry).settings_by_type.get(cls)
+    if parsed is None:
+        raise LookupError(
+            f"no enabled add-on declares settings {cls.__qualname__}; is the "
+            "add-on in pyramidion.addons?"
+        )
+    return typing.cast(T, parsed)

@@ -1,0 +1,371 @@
+"""Web plumbing on by default: request ids, access log, security headers,
+host allowlist, error pages and health endpoints.
+
+The request id, security headers and access log live in the *execution
+policy* that wraps pyramid_retry's: it is the one layer that sees every
+response, including errors raised while pyramid_tm commits (which happen
+above the exception-view tween) and the final attempt of a retried request.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pyramid.httpexceptions import HTTPBadRequest, HTTPError
+from pyramid.response import Response
+from pyramid.tweens import INGRESS
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from .logging import reset_request_id, set_request_id
+from .security import PUBLIC, USER_ID_ENVIRON_KEY
+
+if TYPE_CHECKING:
+    from pyramid.config import Configurator
+    from pyramid.registry import Registry
+    from pyramid.request import Request
+    from pyramid.router import Router
+
+    from .settings import CoreSettings
+
+__all__ = ["problem_response", "wants_json"]
+
+access_log = logging.getLogger("pyramidion.access")
+error_log = logging.getLogger("pyramidion.error")
+
+REQUEST_ID_ENVIRON_KEY = "pyramidion.request_id"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+#: Seconds a client is told to wait when the database is unavailable.
+DATABASE_RETRY_AFTER = 5
+
+
+# -- execution policy: request id, headers, access log --------------------
+
+
+def make_execution_policy(
+    inner: Callable[[dict[str, Any], Router], Response], core: CoreSettings
+) -> Callable[[dict[str, Any], Router], Response]:
+    """Wrap ``inner`` (pyramid_retry's policy) with the plumbing above."""
+    header_key = "HTTP_" + core.request_id_header.upper().replace("-", "_")
+    header_name = core.request_id_header
+    static_headers = _static_security_headers(core)
+    hsts = (
+        f"max-age={core.hsts_max_age}; includeSubDomains"
+        if core.hsts_max_age and not core.development
+        else None
+    )
+
+    def policy(environ: dict[str, Any], router: Router) -> Response:
+        started = time.perf_counter()
+        incoming = environ.get(header_key, "")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        environ[REQUEST_ID_ENVIRON_KEY] = request_id
+        token = set_request_id(request_id)
+        try:
+            try:
+                response = inner(environ, router)
+            except Exception:
+                response = _render_escaped_error(environ, router, sys.exc_info())
+            headers = response.headers
+            headers[header_name] = request_id
+            for name, value in static_headers:
+                if name not in headers:
+                    headers[name] = value
+            if hsts and environ.get("wsgi.url_scheme") == "https":
+                headers.setdefault("Strict-Transport-Security", hsts)
+            if response.status_int >= 400:
+                headers.setdefault("Cache-Control", "no-store")
+            if access_log.isEnabledFor(logging.INFO):
+                _log_access(environ, response, started, request_id)
+            return response
+        finally:
+            reset_request_id(token)
+
+    return policy
+
+
+def _static_security_headers(core: CoreSettings) -> list[tuple[str, str]]:
+    return [
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+        ("Content-Security-Policy", core.content_security_policy),
+    ]
+
+
+def _render_escaped_error(
+    environ: dict[str, Any], router: Router, exc_info: Any
+) -> Response:
+    """Render an error that escaped every tween (a failed commit, say)."""
+    try:
+        with router.request_context(environ) as request:
+            return request.invoke_exception_view(exc_info)  # type: ignore[no-any-return]
+    except Exception:
+        error_log.exception("error while rendering an error page")
+        body = json.dumps(
+            {
+                "type": "about:blank",
+                "title": "Internal Server Error",
+                "status": 500,
+                "request_id": environ.get(REQUEST_ID_ENVIRON_KEY),
+            }
+        )
+        return Response(
+            body=body.encode(), status=500, content_type="application/problem+json"
+        )
+    finally:
+        del exc_info
+
+
+def _log_access(
+    environ: dict[str, Any], response: Response, started: float, request_id: str
+) -> None:
+    duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    method = environ.get("REQUEST_METHOD", "")
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    status = response.status_int
+    # The query string is left out on purpose: it can carry tokens.
+    access_log.info(
+        "%s %s %s %.1fms",
+        method,
+        path,
+        status,
+        duration_ms,
+        extra={
+            "request_id": request_id,
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": duration_ms,
+            "user_id": environ.get(USER_ID_ENVIRON_KEY),
+            "client_addr": environ.get("REMOTE_ADDR"),
+        },
+    )
+
+
+def request_id(request: Request) -> str:
+    """``request.request_id``: the id the response and the log lines carry."""
+    return str(request.environ.get(REQUEST_ID_ENVIRON_KEY, "-"))
+
+
+# -- host allowlist ---------------------------------------------------------
+
+
+def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
+    """Whether a Host header value matches the allowlist.
+
+    An entry with a port matches that host and port only; one without
+    matches the host on any port; ``.example.com`` also matches subdomains;
+    ``*`` matches everything.
+    """
+    host = host.strip().lower()
+    if not host or any(c in host for c in "/\\@ ") or len(host) > 255:
+        return False
+    hostname = host
+    if host.startswith("["):
+        hostname = host.split("]", 1)[0] + "]"
+    elif host.count(":") == 1:
+        hostname = host.split(":", 1)[0]
+    for entry in allowed:
+        entry = entry.lower()
+        if entry == "*" or entry == host:
+            return True
+        if ":" in entry and not entry.startswith("["):
+            continue
+        if entry.startswith("[") and entry.endswith("]") and entry == hostname:
+            return True
+        if entry.startswith("."):
+            if hostname == entry[1:] or hostname.endswith(entry):
+                return True
+        elif entry == hostname:
+            return True
+    return False
+
+
+def host_allowlist_tween_factory(
+    handler: Callable[[Request], Response], registry: Registry
+) -> Callable[[Request], Response]:
+    """Refuse requests whose Host header is not in ``pyramidion.allowed_hosts``."""
+    from .app import app_state
+
+    allowed = app_state(registry).core.allowed_hosts
+    if not allowed:
+        return handler
+
+    def tween(request: Request) -> Response:
+        host = request.environ.get("HTTP_HOST") or request.environ.get("SERVER_NAME", "")
+        if not host_allowed(host, allowed):
+            raise HTTPBadRequest(
+                "The Host header names a host this site does not serve."
+            )
+        return handler(request)
+
+    return tween
+
+
+# -- error pages --------------------------------------------------------------
+
+
+def wants_json(request: Request) -> bool:
+    """Whether the client prefers JSON to HTML for this response."""
+    offers = request.accept.acceptable_offers(
+        ["text/html", "application/problem+json", "application/json"]
+    )
+    if not offers:
+        return bool(request.content_type == "application/json")
+    return bool(offers[0][0] != "text/html")
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str = "",
+    **extra: Any,
+) -> Response:
+    """An RFC 9457 ``application/problem+json`` response with the request id."""
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        **({"detail": detail} if detail else {}),
+        **extra,
+        "request_id": request_id(request),
+    }
+    return Response(
+        body=json.dumps(body).encode(),
+        status=status,
+        content_type="application/problem+json",
+        charset=None,
+    )
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{status} {title}</title></head>
+<body>
+<main>
+<h1>{title}</h1>
+<p>{detail}</p>
+<p><small>Request id: <code>{request_id}</code></small></p>
+</main>
+</body>
+</html>
+"""
+
+
+def html_error_response(request: Request, status: int, title: str, detail: str) -> Response:
+    page = _PAGE.format(
+        status=status,
+        title=html.escape(title),
+        detail=html.escape(detail),
+        request_id=html.escape(request_id(request)),
+    )
+    return Response(body=page.encode(), status=status, content_type="text/html", charset="utf-8")
+
+
+def error_response(request: Request, status: int, title: str, detail: str) -> Response:
+    if wants_json(request):
+        return problem_response(request, status, title, detail)
+    return html_error_response(request, status, title, detail)
+
+
+# Details that are safe and useful to show; anything else gets a generic one.
+_DEFAULT_DETAILS = {
+    400: "The request could not be understood.",
+    403: "You do not have permission to do this.",
+    404: "There is nothing at this address.",
+    405: "This address does not accept that method.",
+    413: "The request is larger than this site accepts.",
+    500: "Something went wrong on our side. The error has been logged.",
+    503: "The service is temporarily unavailable. Please try again shortly.",
+}
+
+
+_OPAQUE_STATUSES = frozenset({403, 404}) | frozenset(range(500, 600))
+
+
+def http_error_view(exc: HTTPError, request: Request) -> Response:
+    """Render 4xx/5xx HTTP exceptions for browsers and API clients."""
+    status = exc.code
+    # Pyramid fills 403 and 404 details with internals (view names, failed
+    # predicates) and 5xx details may carry anything: show a view's own
+    # detail only for the other 4xx, where it tells the client what to fix.
+    detail = ""
+    if status not in _OPAQUE_STATUSES and isinstance(exc.detail, str):
+        detail = exc.detail
+    if not detail:
+        detail = _DEFAULT_DETAILS.get(status, exc.explanation or "")
+    response = error_response(request, status, exc.title, detail)
+    # Keep headers the exception set on purpose (Allow, Retry-After, ...).
+    for name in ("Allow", "Retry-After", "WWW-Authenticate", "Location"):
+        if name in exc.headers:
+            response.headers[name] = exc.headers[name]
+    return response
+
+
+def database_unavailable_view(exc: Exception, request: Request) -> Response:
+    """The database is down or overloaded: 503 with Retry-After, quickly."""
+    error_log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+    response = error_response(request, 503, "Service Unavailable", _DEFAULT_DETAILS[503])
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
+def server_error_view(exc: Exception, request: Request) -> Response:
+    """Any other exception: log it with its traceback, answer a plain 500."""
+    error_log.error(
+        "unhandled %s on %s %s",
+        type(exc).__name__,
+        request.method,
+        request.path,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    return error_response(request, 500, "Internal Server Error", _DEFAULT_DETAILS[500])
+
+
+# -- health -------------------------------------------------------------------
+
+
+def healthz_view(request: Request) -> Response:
+    """The process is alive and serving. Does no I/O."""
+    return Response(json_body={"status": "ok"}, content_type="application/json")
+
+
+def readyz_view(request: Request) -> Response:
+    """Ready to serve: database reachable, migrations applied, add-ons installed."""
+    from .lifecycle import readiness_problems
+
+    problems = readiness_problems(request.registry)
+    body = {"status": "ready" if not problems else "unavailable", "problems": problems}
+    response = Response(json_body=body, content_type="application/json")
+    if problems:
+        response.status_int = 503
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
+def includeme(config: Configurator) -> None:
+    """Register error views, health routes, the host tween and request.request_id."""
+    config.add_request_method(request_id, "request_id", property=True)
+    config.add_tween("pyramidion.web.host_allowlist_tween_factory", under=INGRESS)
+    config.add_exception_view(http_error_view, context=HTTPError)
+    for exc_type in (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError):
+        config.add_exception_view(database_unavailable_view, context=exc_type)
+    config.add_exception_view(server_error_view, context=Exception)
+    config.add_route("pyramidion.healthz", "/healthz")
+    config.add_view(healthz_view, route_name="pyramidion.healthz", permission=PUBLIC)
+    config.add_route("pyramidion.readyz", "/readyz")
+    config.add_view(readyz_view, route_name="pyramidion.readyz", permission=PUBLIC)
