@@ -1,15 +1,17 @@
 """Logging helpers: the request id on every line, JSON access-log lines.
 
-Use them from the ini's logging sections::
+Use the formatters from the ini's logging sections (``fileConfig`` cannot
+attach filters, so the formatters add the request id themselves)::
 
-    [filter_request_id]
-    () = pyramidion.logging.RequestIdFilter   (or in a dictConfig)
+    [formatter_generic]
+    class = pyramidion.logging.RequestIdFormatter
+    format = %(asctime)s %(levelname)-5.5s [%(name)s] [%(request_id)s] %(message)s
 
     [formatter_json]
     class = pyramidion.logging.JsonFormatter
 
-``RequestIdFilter`` adds ``%(request_id)s`` to every record made while a
-request is being served (``-`` outside requests).
+With ``logging.config.dictConfig``, ``RequestIdFilter`` does the same for any
+formatter. Outside a request the id is ``-``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 import logging
 from typing import Any
 
-__all__ = ["JsonFormatter", "RequestIdFilter", "current_request_id"]
+__all__ = ["JsonFormatter", "RequestIdFilter", "RequestIdFormatter", "current_request_id"]
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
     "pyramidion_request_id", default="-"
@@ -52,6 +54,15 @@ class RequestIdFilter(logging.Filter):
         if not hasattr(record, "request_id"):
             record.request_id = _request_id.get()
         return True
+
+
+class RequestIdFormatter(logging.Formatter):
+    """A plain formatter whose format may use ``%(request_id)s``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not hasattr(record, "request_id"):
+            record.request_id = _request_id.get()
+        return super().format(record)
 
 
 class JsonFormatter(logging.Formatter):

@@ -357,8 +357,53 @@ def readyz_view(request: Request) -> Response:
     return response
 
 
+_WELCOME = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Pyramidion</title></head>
+<body>
+<main>
+<h1>Pyramidion is running</h1>
+<p>This page is shown in development only, until an add-on serves <code>/</code>.</p>
+<h2>Enabled add-ons</h2>
+{addons}
+<p>Health: <a href="/healthz">/healthz</a> &middot; readiness: <a href="/readyz">/readyz</a></p>
+</main>
+</body>
+</html>
+"""
+
+
+def welcome_view(request: Request) -> Response:
+    """Development landing page: what is enabled and why."""
+    from .app import app_state
+
+    enabled = app_state(request.registry).resolution.addons
+    if enabled:
+        items = "".join(
+            f"<li><strong>{html.escape(e.name)}</strong> {html.escape(e.addon.version)}"
+            f" &mdash; {html.escape(e.reason)}</li>"
+            for e in enabled
+        )
+        listing = f"<ul>{items}</ul>"
+    else:
+        listing = (
+            "<p>None yet: list add-ons in <code>pyramidion.addons</code> in your "
+            "ini file, then run <code>pyramidion db upgrade</code>.</p>"
+        )
+    page = _WELCOME.format(addons=listing)
+    return Response(body=page.encode(), content_type="text/html", charset="utf-8")
+
+
 def includeme(config: Configurator) -> None:
-    """Register error views, health routes, the host tween and request.request_id."""
+    """Register error views, health routes, the host tween and request.request_id.
+
+    In development, also a welcome page at ``/`` that any add-on's own
+    ``/`` route or root view replaces.
+    """
+    from .app import app_state
+    from .resources import Root
+
     config.add_request_method(request_id, "request_id", property=True)
     config.add_tween("pyramidion.web.host_allowlist_tween_factory", under=INGRESS)
     config.add_exception_view(http_error_view, context=HTTPError)
@@ -369,3 +414,5 @@ def includeme(config: Configurator) -> None:
     config.add_view(healthz_view, route_name="pyramidion.healthz", permission=PUBLIC)
     config.add_route("pyramidion.readyz", "/readyz")
     config.add_view(readyz_view, route_name="pyramidion.readyz", permission=PUBLIC)
+    if app_state(config.registry).core.development:
+        config.add_view(welcome_view, context=Root, name="", permission=PUBLIC)

@@ -1,0 +1,58 @@
+# The two commands a newcomer needs are `make run` and `make test`;
+# everything else is here for contributors and CI.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONFIG ?= development.ini
+ADDON_DIRS := $(wildcard addons/*/pyproject.toml)
+PYTEST_ARGS ?=
+
+.PHONY: help install run test test-postgresql lint format coverage clean
+
+help:
+	@echo "make run              set everything up and serve the demo app on http://localhost:6543"
+	@echo "make test             run the whole test suite on SQLite (or on the database PYRAMIDION_TEST_DATABASE_URL names)"
+	@echo "make test-postgresql  run the suite against PostgreSQL at 127.0.0.1:5432 (database test)"
+	@echo "make lint             ruff check, ruff format --check and mypy --strict"
+	@echo "make format           apply ruff's formatting and import sorting"
+	@echo "make coverage         run the tests with branch coverage"
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall when any distribution's metadata changes.
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(ADDON_DIRS)
+	$(BIN)/python -m pip install --quiet -e ".[dev]" $(foreach d,$(ADDON_DIRS),-e $(dir $(d)))
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/pyramidion db upgrade $(CONFIG)
+	$(BIN)/pserve $(CONFIG)
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgresql: install
+	PYRAMIDION_TEST_DATABASE_URL=$${PYRAMIDION_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+		$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+coverage: install
+	$(BIN)/pytest --cov --cov-report=term-missing $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
