@@ -57,9 +57,7 @@ ENTRY_POINT_GROUP = "pyramidion.addons"
 ADDON_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 #: Names an add-on cannot take because the core uses them.
-RESERVED_NAMES = frozenset(
-    {"pyramidion", "pyramid", "sqlalchemy", "tm", "retry", "alembic"}
-)
+RESERVED_NAMES = frozenset({"pyramidion", "pyramid", "sqlalchemy", "tm", "retry", "alembic"})
 
 
 @dataclass(frozen=True)
@@ -213,7 +211,6 @@ def parse_requirement(spec: str, *, owner: str) -> Requirement:
         ) from None
     if req.extras or req.marker or req.url:
         raise ValueError(
-            f"add-on {owner!r} requirement {spec!r} may only name an add-on "
-            "and a version range"
+            f"add-on {owner!r} requirement {spec!r} may only name an add-on and a version range"
         )
     return req

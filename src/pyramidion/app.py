@@ -320,8 +320,10 @@ def describe_conflicts(exc: ConfigurationConflictError, state: AppState) -> str:
     for discriminator, infos in sorted(exc._conflicts.items(), key=lambda kv: str(kv[0])):
         if isinstance(discriminator, tuple) and discriminator:
             kind = _DISCRIMINATOR_WORDS.get(str(discriminator[0]), str(discriminator[0]))
-            what = f"{kind} {discriminator[1]!r}" if len(discriminator) == 2 else (
-                f"{kind} {discriminator[1:]!r}"
+            what = (
+                f"{kind} {discriminator[1]!r}"
+                if len(discriminator) == 2
+                else (f"{kind} {discriminator[1:]!r}")
             )
         else:
             what = repr(discriminator)
@@ -330,12 +332,9 @@ def describe_conflicts(exc: ConfigurationConflictError, state: AppState) -> str:
             where = f"{getattr(info, 'file', '?')}:{getattr(info, 'line', '?')}"
             owner = _owner_of_file(str(getattr(info, "file", "")), packages)
             claimants.append(f"{owner} ({where})" if owner else where)
-        lines.append(
-            f"{what} is claimed more than once: by " + " and by ".join(claimants) + "."
-        )
+        lines.append(f"{what} is claimed more than once: by " + " and by ".join(claimants) + ".")
     return (
-        "\n".join(lines)
-        + "\nEach name can belong to one add-on only. Rename it in one of them, "
+        "\n".join(lines) + "\nEach name can belong to one add-on only. Rename it in one of them, "
         "or disable one of the add-ons."
     )
 

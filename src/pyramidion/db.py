@@ -203,4 +203,3 @@ def redacted_url(engine_or_url: Engine | str) -> str:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
-

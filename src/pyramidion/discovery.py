@@ -50,9 +50,7 @@ class Candidate:
                 f"'{obj.name}' under the entry point name '{self.name}'; the "
                 "two must be equal. Rename the entry point or the descriptor."
             )
-        return dataclasses.replace(
-            obj, version=self.version, distribution=self.distribution
-        )
+        return dataclasses.replace(obj, version=self.version, distribution=self.distribution)
 
 
 def discover_addons(

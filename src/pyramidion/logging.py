@@ -21,7 +21,12 @@ import json
 import logging
 from typing import Any
 
-__all__ = ["JsonFormatter", "RequestIdFilter", "RequestIdFormatter", "current_request_id"]
+__all__ = [
+    "JsonFormatter",
+    "RequestIdFilter",
+    "RequestIdFormatter",
+    "current_request_id",
+]
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
     "pyramidion_request_id", default="-"

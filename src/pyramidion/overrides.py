@@ -63,9 +63,7 @@ def _integrator_dir(spec: str) -> Path:
             )
         directory = base / sub
     if not directory.is_dir():
-        raise ConfigurationError(
-            f"pyramidion.overrides = {spec}: {directory} is not a directory."
-        )
+        raise ConfigurationError(f"pyramidion.overrides = {spec}: {directory} is not a directory.")
     return directory
 
 

@@ -10,6 +10,7 @@ cause and the fix.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -139,8 +140,8 @@ def resolve_addons(
 
     edges: set[tuple[str, str, str]] = set()
     for name, addon in loaded.items():
-        for dep in addon.required_names:
-            edges.add((dep, name, "requires"))
+        for required in addon.required_names:
+            edges.add((required, name, "requires"))
         for before in addon.after:
             if before in loaded and (before, name, "requires") not in edges:
                 edges.add((before, name, "after"))
@@ -201,7 +202,7 @@ def _describe_cycle(remaining: Sequence[str], edges: Sequence[tuple[str, str, st
         path.append(nxt)
     cycle.reverse()
     steps = []
-    for before, after in zip(cycle, cycle[1:], strict=False):
+    for before, after in itertools.pairwise(cycle):
         kind = kinds[(before, after)]
         verb = "is required by" if kind == "requires" else "must come before (after=)"
         steps.append(f"  '{before}' {verb} '{after}'")

@@ -12,6 +12,7 @@ get the object as ``request.context`` and its ``__acl__`` decides access.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -48,11 +49,11 @@ class Root:
     def __getitem__(self, name: str) -> Any:
         factory = self._children[name]
         child = factory(self.request)
-        try:
+        # Children that allow it learn their place in the tree, so
+        # request.resource_url() and ACL inheritance work.
+        with contextlib.suppress(AttributeError):
             child.__name__ = name
             child.__parent__ = self
-        except AttributeError:
-            pass
         return child
 
     def __contains__(self, name: object) -> bool:
@@ -110,10 +111,9 @@ def model_factory(
         if obj is None:
             raise HTTPNotFound()
         if getattr(obj, "__parent__", None) is None:
-            try:
-                obj.__parent__ = parent if parent is not None else root_factory(request)  # type: ignore[attr-defined]
-            except AttributeError:
-                pass
+            # Rows become locatable, so ACL inheritance reaches the root.
+            with contextlib.suppress(AttributeError):
+                obj.__parent__ = parent if parent is not None else root_factory(request)
         return obj  # type: ignore[no-any-return]
 
     factory.__name__ = f"{model.__name__}_factory"

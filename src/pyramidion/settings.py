@@ -31,7 +31,7 @@ import types
 import typing
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import colander
 
@@ -74,8 +74,8 @@ def setting(
     *,
     doc: str,
     secret: bool = False,
-    min: float | None = None,  # noqa: A002 - reads naturally at call sites
-    max: float | None = None,  # noqa: A002
+    min: float | None = None,
+    max: float | None = None,
     min_length: int = 0,
 ) -> Any:
     """Declare a settings field. Without ``default``, the setting is required."""
@@ -122,7 +122,7 @@ class _Words(colander.SchemaType):  # type: ignore[misc]
 class _Duration(colander.SchemaType):  # type: ignore[misc]
     """A timedelta from seconds or a number with an s/m/h/d suffix."""
 
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    units: ClassVar[dict[str, int]] = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
     def deserialize(self, node: Any, cstruct: Any) -> Any:
         if cstruct is colander.null:
@@ -132,7 +132,8 @@ class _Duration(colander.SchemaType):  # type: ignore[misc]
         match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(cstruct))
         if not match:
             raise colander.Invalid(
-                node, f"'{cstruct}' is not a duration (write seconds, or 30s, 15m, 2h, 7d)"
+                node,
+                f"'{cstruct}' is not a duration (write seconds, or 30s, 15m, 2h, 7d)",
             )
         number, unit = match.groups()
         return datetime.timedelta(seconds=float(number) * self.units[unit or "s"])
@@ -245,9 +246,7 @@ def parse_settings(
             messages = "; ".join(str(m) for m in exc.messages())
             problems.append(f"{key} = {shown}: {messages}")
     if problems:
-        raise SettingsError(
-            f"invalid settings for '{namespace}':\n  - " + "\n  - ".join(problems)
-        )
+        raise SettingsError(f"invalid settings for '{namespace}':\n  - " + "\n  - ".join(problems))
     return cls(**values)
 
 
@@ -366,7 +365,8 @@ class CoreSettings:
         "every add-on's templates and static files.",
     )
     csrf_cookie_name: str = setting(
-        "csrf_token", doc="Cookie that carries the CSRF token when no session is configured."
+        "csrf_token",
+        doc="Cookie that carries the CSRF token when no session is configured.",
     )
     hsts_max_age: int = setting(
         31536000,

@@ -104,13 +104,11 @@ def _static_security_headers(core: CoreSettings) -> list[tuple[str, str]]:
     ]
 
 
-def _render_escaped_error(
-    environ: dict[str, Any], router: Router, exc_info: Any
-) -> Response:
+def _render_escaped_error(environ: dict[str, Any], router: Router, exc_info: Any) -> Response:
     """Render an error that escaped every tween (a failed commit, say)."""
     try:
         with router.request_context(environ) as request:
-            return request.invoke_exception_view(exc_info)  # type: ignore[no-any-return]
+            return request.invoke_exception_view(exc_info)
     except Exception:
         error_log.exception("error while rendering an error page")
         body = json.dumps(
@@ -121,9 +119,7 @@ def _render_escaped_error(
                 "request_id": environ.get(REQUEST_ID_ENVIRON_KEY),
             }
         )
-        return Response(
-            body=body.encode(), status=500, content_type="application/problem+json"
-        )
+        return Response(body=body.encode(), status=500, content_type="application/problem+json")
     finally:
         del exc_info
 
@@ -206,9 +202,7 @@ def host_allowlist_tween_factory(
     def tween(request: Request) -> Response:
         host = request.environ.get("HTTP_HOST") or request.environ.get("SERVER_NAME", "")
         if not host_allowed(host, allowed):
-            raise HTTPBadRequest(
-                "The Host header names a host this site does not serve."
-            )
+            raise HTTPBadRequest("The Host header names a host this site does not serve.")
         return handler(request)
 
     return tween
@@ -407,7 +401,12 @@ def includeme(config: Configurator) -> None:
     config.add_request_method(request_id, "request_id", property=True)
     config.add_tween("pyramidion.web.host_allowlist_tween_factory", under=INGRESS)
     config.add_exception_view(http_error_view, context=HTTPError)
-    for exc_type in (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError):
+    for exc_type in (
+        OperationalError,
+        InterfaceError,
+        DisconnectionError,
+        PoolTimeoutError,
+    ):
         config.add_exception_view(database_unavailable_view, context=exc_type)
     config.add_exception_view(server_error_view, context=Exception)
     config.add_route("pyramidion.healthz", "/healthz")

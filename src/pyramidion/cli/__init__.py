@@ -15,6 +15,7 @@ status 2, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -55,10 +56,9 @@ def bootstrap_app(config_uri: str) -> Iterator[AppEnv]:
     from pyramid.paster import bootstrap, setup_logging
 
     _require_file(config_uri)
-    try:
+    # An ini without logging sections is fine: logging stays as it is.
+    with contextlib.suppress(Exception):
         setup_logging(config_uri)
-    except Exception:  # noqa: S110 - an ini without logging sections is fine
-        pass
     env = bootstrap(config_uri)
     if not hasattr(env["registry"], "pyramidion"):
         env["closer"]()
@@ -137,9 +137,9 @@ def _addon_handler(addon: Addon, command: Command) -> Handler:
 
                 handler = DottedNameResolver().resolve(handler)
             if not command.transactional:
-                return handler(env.request, args)  # type: ignore[operator,no-any-return]
+                return handler(env.request, args)
             with env.request.tm:
-                return handler(env.request, args)  # type: ignore[operator,no-any-return]
+                return handler(env.request, args)
 
     return run
 
