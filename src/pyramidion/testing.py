@@ -1,0 +1,388 @@
+"""pytest fixtures for Pyramidion applications and add-ons.
+
+Installed with Pyramidion as a pytest plugin, so an add-on's tests get these
+fixtures without importing anything. Each test runs against a real database
+inside a transaction that is rolled back when the test ends, and every
+request the test makes shares that transaction.
+
+An add-on enables itself (and anything else its tests need) in its
+``conftest.py``::
+
+    @pytest.fixture(scope="session")
+    def pyramidion_addons():
+        return ["blog"]
+
+and then writes tests with the fixtures below::
+
+    def test_lists_posts(testapp, dbsession):
+        dbsession.add(Post(title="Hello"))
+        dbsession.flush()
+        assert "Hello" in testapp.get("/blog/").text
+
+The fixtures, from the widest scope in:
+
+``pyramidion_addons`` (session)
+    Add-on names to enable; ``[]`` unless overridden.
+``pyramidion_database_url`` (session)
+    ``PYRAMIDION_TEST_DATABASE_URL`` when set, otherwise a SQLite file in a
+    temporary directory. For a PostgreSQL URL a fresh database with a
+    unique name is created on that server for the session and dropped at
+    the end, so concurrent runs never see each other's data.
+``pyramidion_extra_settings`` (session)
+    Settings merged over the defaults; ``{}`` unless overridden.
+``pyramidion_settings`` (session)
+    The app's settings: see :func:`build_settings`.
+``pyramidion_app`` (session)
+    The WSGI application, built after the database is migrated.
+``db_connection`` (function)
+    A connection with a transaction begun; while the test runs, every
+    ``request.dbsession`` of ``pyramidion_app`` uses it (its commits only
+    release savepoints), and the transaction is rolled back afterwards.
+``tm`` / ``dbsession`` (function)
+    A transaction manager and a session on ``db_connection`` joined to it,
+    for arranging data and checking what requests wrote.
+``testapp`` (function)
+    A :class:`PyramidionTestApp` (WebTest) over ``pyramidion_app``.
+``make_pyramidion_app`` (function)
+    Builds further apps with other settings or add-ons.
+
+The process environment never reaches the apps these fixtures build:
+``PYRAMIDION_*`` variables are for deployments, and a test that wants them
+passes ``environ=`` to ``make_pyramidion_app``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import os
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pytest
+import transaction
+import webtest
+import zope.sqlalchemy
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from .app import app_state, get_database, make_app
+
+if TYPE_CHECKING:
+    from pyramid.registry import Registry
+    from pyramid.router import Router
+
+__all__ = [
+    "DATABASE_URL_VARIABLE",
+    "MakeApp",
+    "PyramidionTestApp",
+    "bind_to_connection",
+    "build_settings",
+    "migrate",
+    "temporary_database",
+]
+
+#: The environment variable that points the tests at a database server.
+DATABASE_URL_VARIABLE = "PYRAMIDION_TEST_DATABASE_URL"
+
+
+# -- plain functions the fixtures are made of ---------------------------------
+
+
+def build_settings(
+    database_url: str,
+    addons: Sequence[str] = (),
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The settings a test app starts from.
+
+    ``sqlalchemy.url`` is ``database_url``, ``pyramidion.addons`` lists
+    ``addons`` and ``pyramidion.environment`` is ``development`` (so cookies
+    work over WebTest's plain HTTP); ``overrides`` is applied last. Add-on
+    authors who need more than ``pyramidion_extra_settings`` offers
+    override the ``pyramidion_settings`` fixture and call this.
+    """
+    settings: dict[str, Any] = {
+        "sqlalchemy.url": database_url,
+        "pyramidion.addons": " ".join(addons),
+        "pyramidion.environment": "development",
+    }
+    settings.update(overrides or {})
+    return settings
+
+
+@contextlib.contextmanager
+def temporary_database(server_url: str) -> Iterator[str]:
+    """Create a uniquely named database next to ``server_url``'s; drop it after.
+
+    Yields the new database's URL. Only server databases (PostgreSQL) are
+    supported; the URL's user needs the CREATEDB privilege.
+    """
+    url = make_url(server_url)
+    name = f"pyramidion_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        pytest.fail(
+            f"could not create the test database '{name}' on "
+            f"{url.render_as_string(hide_password=True)} (from "
+            f"{DATABASE_URL_VARIABLE}): {type(exc).__name__}: {exc}\n"
+            "Check that the server is running and that the user may create "
+            f"databases, or unset {DATABASE_URL_VARIABLE} to test on SQLite.",
+            pytrace=False,
+        )
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            # FORCE ends connections a test left open rather than failing.
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def migrate(registry: Registry, connection: Connection) -> list[str]:
+    """Migrate the database and install the app's add-ons on ``connection``.
+
+    Runs :func:`pyramidion.lifecycle.upgrade` inside the connection's
+    current transaction and returns what it reports. On a Pyramidion
+    without ``pyramidion.lifecycle`` there is nothing to run and the result
+    is empty.
+    """
+    if importlib.util.find_spec("pyramidion.lifecycle") is None:
+        return []
+    lifecycle = importlib.import_module("pyramidion.lifecycle")
+    applied: list[str] = lifecycle.upgrade(registry, connection)
+    return applied
+
+
+@contextlib.contextmanager
+def bind_to_connection(registry: Registry, connection: Connection) -> Iterator[None]:
+    """Make every ``request.dbsession`` of the app use ``connection``.
+
+    Sessions join the connection's transaction with savepoints, so what a
+    request commits is visible to the rest of the test but rolled back with
+    the connection's transaction. The app's own session factory is put
+    back on exit.
+    """
+    database = get_database(registry)
+    original = database.session_factory
+    options = {**original.kw, "bind": connection, "join_transaction_mode": "create_savepoint"}
+    database.session_factory = sessionmaker(class_=original.class_, **options)
+    try:
+        yield
+    finally:
+        database.session_factory = original
+
+
+class PyramidionTestApp(webtest.TestApp):  # type: ignore[misc]
+    """A WebTest app that sends ``Host: localhost`` and knows the CSRF rules.
+
+    The core requires a CSRF token on every unsafe request: send
+    ``headers=app.csrf_headers()`` or put ``csrf_token=app.csrf_token()``
+    in the form.
+    """
+
+    def __init__(self, app: Router, **kwargs: Any) -> None:
+        extra_environ = {"HTTP_HOST": "localhost", **kwargs.pop("extra_environ", {})}
+        super().__init__(app, extra_environ=extra_environ, **kwargs)
+        self.pyramidion_registry = app.registry
+
+    @property
+    def csrf_cookie_name(self) -> str:
+        return app_state(self.pyramidion_registry).core.csrf_cookie_name
+
+    def csrf_token(self) -> str:
+        """The CSRF token the app accepts from this client.
+
+        The token is the value of the app's CSRF cookie (double-submit): the
+        one the app set, or, before it has set one, a new value this client
+        stores as a browser would.
+        """
+        name = self.csrf_cookie_name
+        token: str | None = self.cookies.get(name)
+        if not token:
+            token = uuid.uuid4().hex
+            self.set_cookie(name, token)
+        return token
+
+    def csrf_headers(self) -> dict[str, str]:
+        """Headers that carry the CSRF token: ``{"X-CSRF-Token": ...}``."""
+        return {"X-CSRF-Token": self.csrf_token()}
+
+
+class MakeApp(Protocol):
+    """The ``make_pyramidion_app`` factory."""
+
+    def __call__(
+        self,
+        settings: Mapping[str, Any] | None = None,
+        *,
+        addons: Sequence[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+        connection: Connection | None = None,
+    ) -> Router: ...
+
+
+# -- fixtures -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pyramidion_addons() -> list[str]:
+    """Add-on names the test app enables. Override in your ``conftest.py``."""
+    return []
+
+
+@pytest.fixture(scope="session")
+def pyramidion_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of this test session's database.
+
+    ``PYRAMIDION_TEST_DATABASE_URL`` names a server (for PostgreSQL, a fresh
+    database is created on it for this session and dropped afterwards);
+    without it, a SQLite file in a temporary directory is used.
+    """
+    configured = os.environ.get(DATABASE_URL_VARIABLE, "").strip()
+    if not configured:
+        path = tmp_path_factory.mktemp("pyramidion") / "test.sqlite"
+        yield str(URL.create("sqlite", database=str(path)))
+        return
+    if make_url(configured).get_backend_name() == "postgresql":
+        with temporary_database(configured) as url:
+            yield url
+    else:
+        yield configured
+
+
+@pytest.fixture(scope="session")
+def pyramidion_extra_settings() -> dict[str, Any]:
+    """Settings applied over the defaults. Override to set add-on settings."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def pyramidion_settings(
+    pyramidion_database_url: str,
+    pyramidion_addons: list[str],
+    pyramidion_extra_settings: dict[str, Any],
+) -> dict[str, Any]:
+    """The test app's settings, from :func:`build_settings`."""
+    return build_settings(pyramidion_database_url, pyramidion_addons, pyramidion_extra_settings)
+
+
+@pytest.fixture(scope="session")
+def pyramidion_app(pyramidion_settings: dict[str, Any]) -> Iterator[Router]:
+    """The WSGI application, on a database migrated for its add-ons."""
+    app = make_app(pyramidion_settings, environ={})
+    engine = get_database(app.registry).engine
+    try:
+        with engine.begin() as connection:
+            migrate(app.registry, connection)
+        yield app
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def db_connection(pyramidion_app: Router) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test.
+
+    While the test runs, ``request.dbsession`` in ``pyramidion_app`` uses
+    this connection, so what requests commit is visible to the test and
+    undone afterwards.
+    """
+    engine = get_database(pyramidion_app.registry).engine
+    connection = engine.connect()
+    outer = connection.begin()
+    try:
+        with bind_to_connection(pyramidion_app.registry, connection):
+            yield connection
+    finally:
+        if outer.is_active:
+            outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def tm() -> Iterator[transaction.TransactionManager]:
+    """The transaction manager ``dbsession`` is joined to.
+
+    ``tm.commit()`` commits what ``dbsession`` holds (a savepoint release
+    inside the test's transaction); the next use of ``dbsession`` begins a
+    new transaction. Whatever is still open is aborted after the test.
+    """
+    manager = transaction.TransactionManager()
+    try:
+        yield manager
+    finally:
+        manager.abort()
+
+
+@pytest.fixture
+def dbsession(
+    pyramidion_app: Router, db_connection: Connection, tm: transaction.TransactionManager
+) -> Iterator[Session]:
+    """A session on ``db_connection`` for arranging and checking data.
+
+    Requests see what it has flushed. It is joined to ``tm`` and kept open
+    across ``tm.commit()``; its objects are not expired, so call
+    ``dbsession.expire_all()`` (or query) to see what a request changed.
+    """
+    session = get_database(pyramidion_app.registry).session_factory()
+    zope.sqlalchemy.register(session, transaction_manager=tm, keep_session=True)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+@pytest.fixture
+def testapp(pyramidion_app: Router, db_connection: Connection) -> PyramidionTestApp:
+    """WebTest over ``pyramidion_app``, inside the test's transaction."""
+    return PyramidionTestApp(pyramidion_app)
+
+
+@pytest.fixture
+def make_pyramidion_app(pyramidion_settings: dict[str, Any]) -> Iterator[MakeApp]:
+    """A factory for apps with other settings or add-ons.
+
+    ``make_pyramidion_app(settings, addons=..., environ=..., connection=...)``
+    starts from ``pyramidion_settings``, replaces ``pyramidion.addons`` with
+    ``addons`` when given and applies ``settings``; ``environ`` stands in
+    for the process environment (empty by default). With ``connection``
+    (usually ``db_connection``), the database is migrated for the app on
+    that connection and the app's sessions use it until the test ends.
+    Start-up errors propagate, so tests can assert on them.
+    """
+    engines = []
+    bindings = contextlib.ExitStack()
+
+    def make(
+        settings: Mapping[str, Any] | None = None,
+        *,
+        addons: Sequence[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+        connection: Connection | None = None,
+    ) -> Router:
+        merged = dict(pyramidion_settings)
+        if addons is not None:
+            merged["pyramidion.addons"] = " ".join(addons)
+        merged.update(settings or {})
+        app = make_app(merged, environ={} if environ is None else environ)
+        engines.append(get_database(app.registry).engine)
+        if connection is not None:
+            migrate(app.registry, connection)
+            bindings.enter_context(bind_to_connection(app.registry, connection))
+        return app
+
+    try:
+        with bindings:
+            yield make
+    finally:
+        for engine in engines:
+            engine.dispose()
