@@ -276,7 +276,12 @@ def describe_settings(cls: type[Any], namespace: str) -> list[dict[str, Any]]:
 
 
 def _type_name(annotation: Any) -> str:
-    text = getattr(annotation, "__name__", None) or str(annotation)
+    # Parametrised types (tuple[str, ...], Literal[...], X | None) have a
+    # __name__ without their parameters, which would hide the choices.
+    if typing.get_origin(annotation) is not None:
+        text = str(annotation)
+    else:
+        text = getattr(annotation, "__name__", None) or str(annotation)
     return str(text).replace("typing.", "").replace("datetime.", "")
 
 
