@@ -123,4 +123,4 @@ def model_factory(
 def includeme(config: Configurator) -> None:
     """Install the root factory and the ``add_traversal_child`` directive."""
     config.set_root_factory(root_factory)
-    config.add_directive("add_traversal_child", add_traversal_child, action_wrap=False)
+    config.add_directive("add_traversal_child", add_traversal_child)
