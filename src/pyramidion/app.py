@@ -21,11 +21,13 @@ import importlib
 import importlib.util
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy.exc
 from pyramid.config import Configurator
 from pyramid.csrf import CookieCSRFStoragePolicy
 from pyramid.exceptions import ConfigurationConflictError
@@ -284,6 +286,9 @@ def _import_models(resolution: Resolution) -> dict[str, str]:
         try:
             module = importlib.import_module(addon.models)
         except Exception as exc:
+            table = _redefined_table(exc)
+            if table is not None:
+                raise AddonConflict(_describe_redefined_table(addon, table, resolution)) from None
             raise AddonImportError(
                 f"the models of add-on '{addon.name}' ({addon.distribution} "
                 f"{addon.version}) could not be imported from '{addon.models}': "
@@ -291,6 +296,27 @@ def _import_models(resolution: Resolution) -> dict[str, str]:
             ) from exc
         packages[addon.name] = module.__name__.split(".", 1)[0]
     return packages
+
+
+def _redefined_table(exc: Exception) -> str | None:
+    """The table an import failed to define because it already exists."""
+    if not isinstance(exc, sqlalchemy.exc.InvalidRequestError):
+        return None
+    match = re.match(r"Table '([^']+)' is already defined for this MetaData", str(exc))
+    return match.group(1) if match else None
+
+
+def _describe_redefined_table(addon: Addon, table: str, resolution: Resolution) -> str:
+    owner = db.table_owner(table, [*resolution.names, "pyramidion"])
+    if owner is not None and owner != addon.name:
+        first = f"add-on '{owner}' (tables named '{owner}_...') already defines it"
+    else:
+        first = "the models of another enabled add-on already define it"
+    return (
+        f"add-on '{addon.name}' defines table '{table}' in {addon.models}, but "
+        f"{first}. Two add-ons cannot claim the same table; rename it with the "
+        f"prefix '{addon.name}_'."
+    )
 
 
 def _resolve_dotted(config: Configurator, addon: Addon, target: Any, what: str) -> Any:
