@@ -1,0 +1,169 @@
+"""Assembling the app: the factory, and conflicts between add-ons at start-up."""
+
+from __future__ import annotations
+
+import pytest
+from pyramid.router import Router
+
+import pyramidion
+from pyramidion.app import app_state
+from pyramidion.errors import AddonConflict, AddonImportError, ConfigurationError
+from pyramidion.testing import MakeApp
+from tests.distributions import Distributions
+
+
+def test_main_builds_the_app(
+    distributions: Distributions, pyramidion_settings: dict[str, str]
+) -> None:
+    distributions.addon("blog")
+
+    app = pyramidion.main({}, **{**pyramidion_settings, "pyramidion.addons": "blog"})
+
+    assert isinstance(app, Router)
+    assert app_state(app.registry).resolution.names == ("blog",)
+
+
+def test_missing_database_url(
+    pyramidion_settings: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = {k: v for k, v in pyramidion_settings.items() if k != "sqlalchemy.url"}
+
+    with pytest.raises(ConfigurationError, match=r"^sqlalchemy.url is not set\."):
+        pyramidion.make_app(settings, environ={})
+    with pytest.raises(SystemExit) as info:
+        pyramidion.main({}, **settings)
+
+    assert info.value.code == 2
+    assert capsys.readouterr().err.startswith(
+        "pyramidion: error: sqlalchemy.url is not set. Add it to the [app:main] section"
+    )
+
+
+def claimant(distributions: Distributions, name: str, includeme: str) -> str:
+    return distributions.addon(name, includeme=includeme)
+
+
+def test_two_addons_claiming_one_route_name(
+    distributions: Distributions, make_pyramidion_app: MakeApp
+) -> None:
+    for name in ("blog", "news"):
+        distributions.addon(name, includeme='config.add_route("home", "/")')
+
+    with pytest.raises(AddonConflict) as info:
+        make_pyramidion_app(addons=["blog", "news"])
+
+    message = str(info.value)
+    first = message.splitlines()[0]
+    assert first.startswith("route name 'home' is claimed more than once: by add-on ")
+    assert "add-on 'blog' (" in first
+    assert "add-on 'news' (" in first
+    assert "Rename it in one of them, or disable one of the add-ons." in message
+
+
+def test_two_addons_mounting_one_traversal_name(
+    distributions: Distributions, make_pyramidion_app: MakeApp
+) -> None:
+    for name in ("blog", "news"):
+        distributions.addon(
+            name,
+            preamble="def child(request):\n    return object()\n",
+            includeme='config.add_traversal_child("articles", child)',
+        )
+
+    with pytest.raises(AddonConflict) as info:
+        make_pyramidion_app(addons=["blog", "news"])
+
+    first = str(info.value).splitlines()[0]
+    assert first.startswith("traversal name 'articles' is claimed more than once: by ")
+    assert "add-on 'blog' (" in first
+    assert "add-on 'news' (" in first
+
+
+MODELS = """
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pyramidion.db import Base
+
+
+class Thing(Base):
+    __tablename__ = {table!r}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+"""
+
+
+def addon_with_table(distributions: Distributions, name: str, table: str) -> None:
+    distributions.addon(
+        name,
+        descriptor="models='{pkg}.models',",
+        files={"models.py": MODELS.format(table=table)},
+    )
+
+
+def test_addon_mapping_another_addons_table(
+    distributions: Distributions, make_pyramidion_app: MakeApp
+) -> None:
+    addon_with_table(distributions, "blog", distributions.table("blog", "posts"))
+    stolen = distributions.table("blog", "comments")
+    addon_with_table(distributions, "news", stolen)
+    news = distributions.package_name("news")
+
+    with pytest.raises(AddonConflict) as info:
+        make_pyramidion_app(addons=["blog", "news"])
+
+    assert str(info.value) == (
+        f"add-on 'news' maps {news}.models.Thing to table '{stolen}', which "
+        "belongs to add-on 'blog' (tables named 'blog_...'). Two add-ons cannot "
+        "claim the same table; rename it with the prefix 'news_'."
+    )
+
+
+def test_addon_mapping_an_unprefixed_table(
+    distributions: Distributions, make_pyramidion_app: MakeApp
+) -> None:
+    table = f"things_{distributions.token}"
+    addon_with_table(distributions, "blog", table)
+    blog = distributions.package_name("blog")
+
+    with pytest.raises(AddonConflict) as info:
+        make_pyramidion_app(addons=["blog"])
+
+    assert str(info.value) == (
+        f"add-on 'blog' maps {blog}.models.Thing to table '{table}', which does "
+        f"not start with 'blog_'. Rename the table to 'blog_{table}'."
+    )
+
+
+def test_two_addons_defining_the_same_table(
+    distributions: Distributions, make_pyramidion_app: MakeApp
+) -> None:
+    table = distributions.table("blog", "posts")
+    addon_with_table(distributions, "blog", table)
+    addon_with_table(distributions, "news", table)
+
+    with pytest.raises(AddonConflict) as info:
+        make_pyramidion_app(addons=["blog", "news"])
+
+    news = distributions.package_name("news")
+    assert str(info.value) == (
+        f"add-on 'news' defines table '{table}' in {news}.models, but add-on "
+        "'blog' (tables named 'blog_...') already defines it. Two add-ons cannot "
+        "claim the same table; rename it with the prefix 'news_'."
+    )
+
+
+def test_includeme_that_is_not_importable(
+    distributions: Distributions, make_pyramidion_app: MakeApp
+) -> None:
+    distributions.addon("blog", descriptor="")
+    pkg = distributions.package_name("blog")
+    init = distributions.root / pkg / "__init__.py"
+    init.write_text(init.read_text().replace(":includeme'", ":include_me'"))
+
+    with pytest.raises(AddonImportError) as info:
+        make_pyramidion_app(addons=["blog"])
+
+    assert str(info.value).startswith(
+        f"the includeme of add-on 'blog' (pyramidion-test-blog 1.0), "
+        f"'{pkg}:include_me', could not be imported: "
+    )
