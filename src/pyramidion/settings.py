@@ -243,11 +243,25 @@ def parse_settings(
             values[f.name] = node.deserialize(raw_value)
         except colander.Invalid as exc:
             shown = MASK if spec.secret else repr(raw_value)
-            messages = "; ".join(str(m) for m in exc.messages())
+            messages = "; ".join(_interpolate(m, secret=spec.secret) for m in exc.messages())
             problems.append(f"{key} = {shown}: {messages}")
     if problems:
         raise SettingsError(f"invalid settings for '{namespace}':\n  - " + "\n  - ".join(problems))
     return cls(**values)
+
+
+def _interpolate(message: Any, *, secret: bool) -> str:
+    """Fill in a colander message's ``${val}``-style placeholders.
+
+    The value of a secret is shown as the mask, never as itself.
+    """
+    mapping = getattr(message, "mapping", None)
+    if not mapping or not hasattr(message, "interpolate"):
+        return str(message)
+    if secret:
+        # A TranslationString made from another keeps its msgid and default.
+        message = type(message)(message, mapping={**mapping, "val": MASK})
+    return str(message.interpolate())
 
 
 def describe_settings(cls: type[Any], namespace: str) -> list[dict[str, Any]]:
