@@ -150,7 +150,10 @@ def includeme(config: Configurator) -> None:
         resolution=resolution,
         installed=installed,
         settings=parsed,
-        settings_by_type={type(v): v for v in parsed.values() if not isinstance(v, _NoSettings)},
+        settings_by_type={
+            CoreSettings: core,
+            **{type(v): v for v in parsed.values() if not isinstance(v, _NoSettings)},
+        },
         plain_includes=plain,
         env_overrides=dict(env_overrides),
     )
