@@ -48,7 +48,7 @@ class Distributions:
         name: str,
         version: str = "1.0",
         *,
-        files: Mapping[str, str] = {},  # noqa: B006 - never mutated
+        files: Mapping[str, str] = {},
         entry_points: Mapping[str, str] | None = None,
     ) -> None:
         """Install distribution ``name`` with ``files`` (paths relative to the
@@ -81,7 +81,7 @@ class Distributions:
         core: str = "",
         includeme: str = "",
         descriptor: str = "",
-        files: Mapping[str, str] = {},  # noqa: B006 - never mutated
+        files: Mapping[str, str] = {},
         preamble: str = "",
         distribution: str | None = None,
     ) -> str:
@@ -137,9 +137,7 @@ class Distributions:
 
 
 @pytest.fixture
-def distributions(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Distributions]:
+def distributions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Distributions]:
     """Install add-on distributions for one test."""
     site = tmp_path / "site-packages"
     site.mkdir()

@@ -116,8 +116,7 @@ def test_missing_requirement_names_who_needs_it(
 
     message = str(info.value)
     assert message.startswith(
-        "add-on 'blog' (pyramidion-test-blog) requires add-on 'accounts', "
-        "which is not installed."
+        "add-on 'blog' (pyramidion-test-blog) requires add-on 'accounts', which is not installed."
     )
     assert "or remove 'blog' from pyramidion.addons" in message
 
@@ -162,9 +161,7 @@ def test_requires_range_conflict(
     )
 
 
-def test_core_range_conflict(
-    distributions: Distributions, make_pyramidion_app: MakeApp
-) -> None:
+def test_core_range_conflict(distributions: Distributions, make_pyramidion_app: MakeApp) -> None:
     distributions.addon("blog", version="0.3", core=">=99")
 
     with pytest.raises(VersionConflict) as info:
@@ -232,7 +229,9 @@ def test_plain_pyramid_packages_still_load(
     distributions: Distributions, make_pyramidion_app: MakeApp, setting: str
 ) -> None:
     pkg = distributions.package_name("plain")
-    distributions.distribution("plain-pyramid-package", files={f"{pkg}/__init__.py": PLAIN_INCLUDEME})
+    distributions.distribution(
+        "plain-pyramid-package", files={f"{pkg}/__init__.py": PLAIN_INCLUDEME}
+    )
 
     app = PyramidionTestApp(make_pyramidion_app({setting: pkg}))
 
