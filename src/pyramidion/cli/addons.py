@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 # -- list ---------------------------------------------------------------------
 
+#: The Alembic branch of the core's own tables.
+CORE_BRANCH = "pyramidion"
+
 
 @dataclass(frozen=True)
 class RouteLine:
@@ -83,6 +86,8 @@ class AddonListing:
     plain_includes: tuple[str, ...]
     #: Why the migration state is missing, or None when it was read.
     database_note: str | None = None
+    #: The core's own revisions not yet applied (empty when unknown).
+    core_pending: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -144,6 +149,7 @@ def list_addons(registry: Registry) -> AddonListing:
         available=available,
         plain_includes=state.plain_includes,
         database_note=database.note,
+        core_pending=tuple(database.pending.get(CORE_BRANCH, ())),
     )
 
 
@@ -270,10 +276,16 @@ def format_listing(listing: AddonListing) -> str:
         else:
             lines.append("  routes:     (none)")
         lines.append(f"  tables:     {', '.join(a.tables) if a.tables else '(none)'}")
-        lines.append(f"  migrations: {_migration_text(a)}")
+        lines.append(f"  database:   {_migration_text(a)}")
     if listing.database_note:
         lines.append("")
         lines.append(f"Note: {listing.database_note}")
+    elif listing.core_pending:
+        lines.append("")
+        lines.append(
+            f"The core has {len(listing.core_pending)} pending migration(s) "
+            f"({', '.join(listing.core_pending)}); run `pyramidion db upgrade`."
+        )
     if listing.plain_includes:
         lines.append("")
         lines.append("Included as plain Pyramid packages: " + ", ".join(listing.plain_includes))
@@ -294,22 +306,23 @@ def format_listing(listing: AddonListing) -> str:
 
 
 def _migration_text(a: EnabledAddonInfo) -> str:
-    if not a.has_migrations and not a.tables:
-        return "(none)"
     state = a.migrations
     if state is None:
         return "unknown (see the note below)"
-    installed = (
-        f"installed at {state.installed_version}"
-        if state.installed_version is not None
-        else "not installed in the database"
-    )
+    if state.installed_version is not None:
+        installed = f"installed at {state.installed_version}"
+    else:
+        installed = "not installed"
     if state.pending:
         revisions = ", ".join(state.pending)
-        pending = f"{len(state.pending)} pending ({revisions}); run `pyramidion db upgrade`"
+        migrations = (
+            f"{len(state.pending)} pending migration(s) ({revisions}); run `pyramidion db upgrade`"
+        )
+    elif a.has_migrations:
+        migrations = "migrations up to date"
     else:
-        pending = "up to date"
-    return f"{installed}; {pending}"
+        migrations = "no migrations"
+    return f"{installed}; {migrations}"
 
 
 # -- graph --------------------------------------------------------------------
