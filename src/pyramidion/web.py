@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, Any
 from pyramid.httpexceptions import HTTPBadRequest, HTTPError
 from pyramid.response import Response
 from pyramid.tweens import INGRESS
+from pyramid_retry import is_error_retryable, mark_error_retryable
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from transaction.interfaces import NoTransaction
 
 from .logging import reset_request_id, set_request_id
 from .security import PUBLIC, USER_ID_ENVIRON_KEY
@@ -310,9 +312,33 @@ def http_error_view(exc: HTTPError, request: Request) -> Response:
     return response
 
 
+def _will_retry(exc: Exception, request: Request) -> bool:
+    """Whether pyramid_retry will run the request again after ``exc``.
+
+    A conflict the database reports (serialization failure, deadlock) is
+    retryable, but pyramid_tm only tags it so when the response does not
+    veto the commit, and every error page does. So the error views tag it
+    themselves, while the request's transaction can still tell.
+    """
+    try:
+        txn = request.tm.get()
+    except NoTransaction:
+        txn = None
+    if txn is not None and txn.isRetryableError(exc):
+        mark_error_retryable(exc)
+    return bool(is_error_retryable(request, exc))
+
+
 def database_unavailable_view(exc: Exception, request: Request) -> Response:
-    """The database is down or overloaded: 503 with Retry-After, quickly."""
-    error_log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+    """The database is down or overloaded: 503 with Retry-After, quickly.
+
+    A conflict that will be retried is logged quietly; the client never
+    sees this response.
+    """
+    if _will_retry(exc, request):
+        error_log.info("retrying after %s: %s", type(exc).__name__, exc)
+    else:
+        error_log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
     response = error_response(request, 503, "Service Unavailable", _DEFAULT_DETAILS[503])
     response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
     return response
@@ -320,6 +346,9 @@ def database_unavailable_view(exc: Exception, request: Request) -> Response:
 
 def server_error_view(exc: Exception, request: Request) -> Response:
     """Any other exception: log it with its traceback, answer a plain 500."""
+    if _will_retry(exc, request):
+        error_log.info("retrying after %s: %s", type(exc).__name__, exc)
+        return error_response(request, 500, "Internal Server Error", _DEFAULT_DETAILS[500])
     error_log.error(
         "unhandled %s on %s %s",
         type(exc).__name__,
