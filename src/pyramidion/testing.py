@@ -210,7 +210,8 @@ class PyramidionTestApp(webtest.TestApp):  # type: ignore[misc]
         if not token:
             token = uuid.uuid4().hex
             self.set_cookie(name, token)
-        return token
+        # The cookie jar keeps values as sent, quotes included.
+        return token.strip('"')
 
     def csrf_headers(self) -> dict[str, str]:
         """Headers that carry the CSRF token: ``{"X-CSRF-Token": ...}``."""
