@@ -1,7 +1,192 @@
-"""Fixtures for the core's own tests; the kit itself is pyramidion.testing."""
+"""Fixtures for the core's own tests; the kit itself is pyramidion.testing.
+
+``notes`` is a small add-on installed for the request-path tests: a model,
+views that write, fail, retry and log, a model route factory and a
+traversal child, so the tests exercise the core the way an add-on does.
+"""
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, select
+
+from pyramidion.testing import MakeApp, PyramidionTestApp
 from tests.distributions import Distributions, distributions
 
-__all__ = ["Distributions", "distributions"]
+__all__ = ["Distributions", "Notes", "distributions", "notes", "notes_app"]
+
+NOTES_MODELS = """
+from pyramid.authorization import Allow, Everyone
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pyramidion.db import Base
+
+
+class Note(Base):
+    __tablename__ = "{table}"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(200))
+
+    @property
+    def __acl__(self):
+        if self.text.startswith("private"):
+            return []
+        return [(Allow, Everyone, "view")]
+"""
+
+NOTES_VIEWS = """
+import logging
+
+from pyramid.authorization import Allow, Everyone
+from pyramid.response import Response
+from pyramid_retry import RetryableException
+from sqlalchemy import text
+
+from pyramidion import PUBLIC, model_factory
+
+from .models import Note
+
+log = logging.getLogger("{pkg}")
+
+
+def ping(request):
+    return {"pong": True}
+
+
+def touch_database(request):
+    return {"one": request.dbsession.execute(text("SELECT 1")).scalar_one()}
+
+
+def add(request):
+    note = Note(text=request.params["text"])
+    request.dbsession.add(note)
+    request.dbsession.flush()
+    request.response.status = 201
+    return {"id": note.id}
+
+
+def add_then_raise(request):
+    add(request)
+    raise RuntimeError("boom: the password is swordfish")
+
+
+def add_then_conflict(request):
+    add(request)
+    return Response("already there", status=409)
+
+
+def flaky(request):
+    attempt = request.environ["retry.attempt"]
+    request.dbsession.add(Note(text=f"attempt {attempt}"))
+    request.dbsession.flush()
+    if attempt == 0:
+        raise RetryableException("conflict, try again")
+    return {"attempt": attempt}
+
+
+def serialization_failure(request):
+    attempt = request.environ["retry.attempt"]
+    request.dbsession.add(Note(text=f"attempt {attempt}"))
+    request.dbsession.flush()
+    if attempt == 0:
+        request.dbsession.execute(
+            text(
+                "DO $$ BEGIN RAISE EXCEPTION 'conflict' "
+                "USING ERRCODE = 'serialization_failure'; END $$"
+            )
+        )
+    return {"attempt": attempt}
+
+
+def logs(request):
+    log.warning("handling %s", request.path)
+    return {"logged": True}
+
+
+def private(request):
+    return {"secret": True}
+
+
+def show_note(request):
+    return {"id": request.context.id, "text": request.context.text}
+
+
+class Shelf:
+    __acl__ = [(Allow, Everyone, "view")]
+
+    def __init__(self, request):
+        self.request = request
+
+
+def shelf(context, request):
+    return {"shelf": context.__name__, "parent": type(context.__parent__).__name__}
+
+
+def includeme(config):
+    public = {"renderer": "json", "permission": PUBLIC}
+    for name, pattern, view, method in [
+        ("ping", "/ping", ping, "GET"),
+        ("touch", "/touch", touch_database, "GET"),
+        ("add", "/add", add, "POST"),
+        ("add_raise", "/add-then-raise", add_then_raise, "POST"),
+        ("add_409", "/add-then-409", add_then_conflict, "POST"),
+        ("flaky", "/flaky", flaky, "POST"),
+        ("serialization", "/serialization", serialization_failure, "POST"),
+        ("logs", "/logs", logs, "GET"),
+    ]:
+        config.add_route(f"notes.{name}", pattern, request_method=method)
+        config.add_view(view, route_name=f"notes.{name}", **public)
+    config.add_route("notes.private", "/private")
+    config.add_view(private, route_name="notes.private", renderer="json")
+    config.add_route("notes.note", "/items/{id}", factory=model_factory(Note))
+    config.add_view(show_note, route_name="notes.note", renderer="json")
+    config.add_traversal_child("shelf", Shelf)
+    config.add_view(shelf, context=Shelf, renderer="json")
+"""
+
+
+@dataclass
+class Notes:
+    """The notes add-on as a test sees it."""
+
+    package: Any
+    Note: Any
+    views: Any
+
+    def texts(self, connection: Connection) -> list[str]:
+        """The notes' texts, as the test's connection sees them."""
+        table = self.Note.__table__
+        return list(connection.execute(select(table.c.text).order_by(table.c.id)).scalars())
+
+
+@pytest.fixture
+def notes(distributions: Distributions) -> Notes:
+    """The notes add-on, installed (not yet enabled)."""
+    table = distributions.table("notes", "items")
+    pkg = distributions.addon(
+        "notes",
+        includeme="config.include('{pkg}.views')",
+        descriptor="models='{pkg}.models',",
+        files={"models.py": NOTES_MODELS.format(table=table), "views.py": NOTES_VIEWS},
+    )
+    return Notes(
+        package=importlib.import_module(pkg),
+        Note=importlib.import_module(f"{pkg}.models").Note,
+        views=importlib.import_module(f"{pkg}.views"),
+    )
+
+
+@pytest.fixture
+def notes_app(
+    notes: Notes, make_pyramidion_app: MakeApp, db_connection: Connection
+) -> PyramidionTestApp:
+    """WebTest over an app with notes enabled, inside the test's transaction."""
+    app = make_pyramidion_app(addons=["notes"], connection=db_connection)
+    notes.Note.__table__.create(db_connection)
+    return PyramidionTestApp(app)

@@ -1,0 +1,131 @@
+"""One transaction-managed session per request: created lazily, committed by
+pyramid_tm on success, never on failure, and retried on conflicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, event
+
+from pyramidion.app import get_database
+from pyramidion.testing import MakeApp, PyramidionTestApp
+from tests.conftest import Notes
+
+
+def test_session_is_created_only_when_used(notes: Notes, make_pyramidion_app: MakeApp) -> None:
+    app = make_pyramidion_app(addons=["notes"])
+    checkouts: list[Any] = []
+    event.listen(get_database(app.registry).engine, "checkout", lambda *a: checkouts.append(a))
+    testapp = PyramidionTestApp(app)
+
+    testapp.get("/notes/ping")
+    assert checkouts == []
+
+    assert testapp.get("/notes/touch").json == {"one": 1}
+    assert len(checkouts) == 1
+
+
+def test_successful_request_commits(
+    notes_app: PyramidionTestApp, notes: Notes, db_connection: Connection
+) -> None:
+    response = notes_app.post("/notes/add", {"text": "hello"}, headers=notes_app.csrf_headers())
+
+    assert response.status_int == 201
+    assert notes.texts(db_connection) == ["hello"]
+
+
+def test_successful_request_commits_for_real(notes: Notes, make_pyramidion_app: MakeApp) -> None:
+    """Without the test kit's shared connection: a real COMMIT, seen by others."""
+    app = make_pyramidion_app(addons=["notes"])
+    engine = get_database(app.registry).engine
+    table = notes.Note.__table__
+    with engine.begin() as connection:
+        table.create(connection)
+    try:
+        testapp = PyramidionTestApp(app)
+        testapp.post("/notes/add", {"text": "kept"}, headers=testapp.csrf_headers(), status=201)
+        testapp.post(
+            "/notes/add-then-raise", {"text": "lost"}, headers=testapp.csrf_headers(), status=500
+        )
+        with engine.connect() as connection:
+            assert notes.texts(connection) == ["kept"]
+    finally:
+        with engine.begin() as connection:
+            table.drop(connection)
+
+
+def test_raised_error_commits_nothing(
+    notes_app: PyramidionTestApp, notes: Notes, db_connection: Connection
+) -> None:
+    notes_app.post(
+        "/notes/add-then-raise", {"text": "lost"}, headers=notes_app.csrf_headers(), status=500
+    )
+
+    assert notes.texts(db_connection) == []
+
+
+def test_returned_error_response_commits_nothing(
+    notes_app: PyramidionTestApp, notes: Notes, db_connection: Connection
+) -> None:
+    notes_app.post(
+        "/notes/add-then-409", {"text": "lost"}, headers=notes_app.csrf_headers(), status=409
+    )
+
+    assert notes.texts(db_connection) == []
+
+
+def test_retryable_error_is_retried(
+    notes_app: PyramidionTestApp, notes: Notes, db_connection: Connection
+) -> None:
+    response = notes_app.post("/notes/flaky", headers=notes_app.csrf_headers())
+
+    assert response.json == {"attempt": 1}
+    assert notes.texts(db_connection) == ["attempt 1"]
+
+
+def test_serialization_failure_is_retried(
+    notes_app: PyramidionTestApp, notes: Notes, db_connection: Connection
+) -> None:
+    if db_connection.dialect.name != "postgresql":
+        pytest.skip("serialization failures are PostgreSQL's")
+
+    response = notes_app.post("/notes/serialization", headers=notes_app.csrf_headers())
+
+    assert response.json == {"attempt": 1}
+    assert notes.texts(db_connection) == ["attempt 1"]
+
+
+def test_dbsession_fixture_arranges_data_for_requests(
+    notes_app: PyramidionTestApp, notes: Notes, dbsession: Any, tm: Any
+) -> None:
+    dbsession.add(notes.Note(text="arranged"))
+    tm.commit()
+    note = dbsession.query(notes.Note).one()
+
+    assert notes_app.get(f"/notes/items/{note.id}").json == {"id": note.id, "text": "arranged"}
+
+    notes_app.post("/notes/add", {"text": "by request"}, headers=notes_app.csrf_headers())
+    assert [n.text for n in dbsession.query(notes.Note).order_by(notes.Note.id)] == [
+        "arranged",
+        "by request",
+    ]
+
+
+def test_database_unavailable_is_503(notes: Notes, make_pyramidion_app: MakeApp) -> None:
+    app = make_pyramidion_app(
+        {
+            "sqlalchemy.url": "postgresql+psycopg://postgres@127.0.0.1:1/nowhere",
+            "pyramidion.db_connect_timeout": "1",
+        },
+        addons=["notes"],
+    )
+    testapp = PyramidionTestApp(app)
+
+    response = testapp.get("/notes/touch", headers={"Accept": "application/json"}, status=503)
+
+    assert response.headers["Retry-After"] == "5"
+    assert response.content_type == "application/problem+json"
+    assert response.json["title"] == "Service Unavailable"
+    assert "127.0.0.1" not in response.text
+    testapp.get("/notes/ping", status=200)
