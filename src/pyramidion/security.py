@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pyramid.authorization import ACLHelper, Everyone
+from pyramid.config import PHASE2_CONFIG
 from pyramid.interfaces import ISecurityPolicy
 from pyramid.security import NO_PERMISSION_REQUIRED
 
@@ -132,7 +133,11 @@ def set_identity_source(config: Configurator, source: IdentitySource) -> None:
         "pyramidion identity source", None, repr(source), "pyramidion identity source"
     )
     intr["source"] = source
-    config.action("pyramidion.identity_source", register, introspectables=(intr,))
+    # Views capture the registered security policy when they are derived,
+    # so the policy must be in place before any view of this commit is.
+    config.action(
+        "pyramidion.identity_source", register, introspectables=(intr,), order=PHASE2_CONFIG
+    )
 
 
 def includeme(config: Configurator) -> None:
