@@ -355,7 +355,7 @@ def describe_conflicts(exc: ConfigurationConflictError, state: AppState) -> str:
                 else (f"{kind} {discriminator[1:]!r}")
             )
         else:
-            what = repr(discriminator)
+            what = _DISCRIMINATOR_WORDS.get(str(discriminator), repr(discriminator))
         claimants = []
         for info in infos:
             where = f"{getattr(info, 'file', '?')}:{getattr(info, 'line', '?')}"
