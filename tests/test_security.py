@@ -1,0 +1,87 @@
+"""Security on by default: a view is public only when it says so."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Connection
+
+from pyramidion.errors import AddonConflict
+from pyramidion.testing import MakeApp, PyramidionTestApp
+from tests.conftest import Notes
+from tests.distributions import Distributions
+
+
+def test_view_without_permission_is_forbidden_to_anonymous(
+    notes_app: PyramidionTestApp,
+) -> None:
+    response = notes_app.get("/notes/private", status=403)
+
+    assert "You do not have permission to do this." in response.text
+    assert "secret" not in response.text
+
+
+def test_public_view_is_public(notes_app: PyramidionTestApp) -> None:
+    assert notes_app.get("/notes/ping").json == {"pong": True}
+
+
+IDENTITY = """
+from pyramid.authorization import Allow, Authenticated
+
+
+class HeaderIdentity:
+    '''Trusts an X-User header: for tests only.'''
+
+    def identity(self, request):
+        return request.headers.get("X-User")
+
+    def userid(self, identity):
+        return identity
+
+    def principals(self, request, identity):
+        principals = ["system.Authenticated", f"user:{identity}"]
+        if identity == "root":
+            principals.append("group:admin")
+        return principals
+
+    def remember(self, request, userid, **kw):
+        return []
+
+    def forget(self, request, **kw):
+        return []
+"""
+
+
+def test_identity_source_and_admin_principal(
+    notes: Notes,
+    distributions: Distributions,
+    make_pyramidion_app: MakeApp,
+    db_connection: Connection,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    distributions.addon(
+        "who", preamble=IDENTITY, includeme="config.set_identity_source(HeaderIdentity())"
+    )
+    app = PyramidionTestApp(make_pyramidion_app(addons=["notes", "who"], connection=db_connection))
+
+    app.get("/notes/private", headers={"X-User": "alice"}, status=403)
+    with caplog.at_level("INFO", logger="pyramidion.access"):
+        assert app.get("/notes/private", headers={"X-User": "root"}).json == {"secret": True}
+    (record,) = [r for r in caplog.records if r.name == "pyramidion.access"]
+    assert record.__dict__["user_id"] == "root"
+
+
+def test_two_identity_sources_conflict(
+    distributions: Distributions, make_pyramidion_app: MakeApp
+) -> None:
+    for name in ("who", "whom"):
+        distributions.addon(
+            name, preamble=IDENTITY, includeme="config.set_identity_source(HeaderIdentity())"
+        )
+
+    with pytest.raises(AddonConflict) as info:
+        make_pyramidion_app(addons=["who", "whom"])
+
+    first = str(info.value).splitlines()[0]
+    assert first.startswith("identity source is claimed more than once: by ")
+    assert "add-on 'who' (" in first
+    assert "add-on 'whom' (" in first

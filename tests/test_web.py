@@ -1,0 +1,212 @@
+"""Web plumbing: request ids, the access log, security headers, error pages,
+the host allowlist and the health endpoint."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import pytest
+from sqlalchemy import Connection
+
+from pyramidion.logging import JsonFormatter, RequestIdFilter
+from pyramidion.testing import MakeApp, PyramidionTestApp
+from tests.conftest import Notes
+
+GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def test_healthz(testapp: PyramidionTestApp) -> None:
+    response = testapp.get("/healthz")
+
+    assert response.content_type == "application/json"
+    assert response.json == {"status": "ok"}
+
+
+def test_request_id_is_taken_from_the_header_and_logged(
+    notes_app: PyramidionTestApp, notes: Notes, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.handler.addFilter(RequestIdFilter())
+    with caplog.at_level(logging.INFO):
+        response = notes_app.get("/notes/logs", headers={"X-Request-ID": "edge-42.a:b"})
+
+    assert response.headers["X-Request-ID"] == "edge-42.a:b"
+    handled = [r for r in caplog.records if r.name == notes.package.__name__]
+    assert [(r.getMessage(), r.request_id) for r in handled] == [  # type: ignore[attr-defined]
+        ("handling /notes/logs", "edge-42.a:b")
+    ]
+
+
+@pytest.mark.parametrize("incoming", [None, "", "has spaces", "<script>", "x" * 129])
+def test_request_id_is_generated_when_missing_or_unsafe(
+    testapp: PyramidionTestApp, incoming: str | None
+) -> None:
+    headers = {} if incoming is None else {"X-Request-ID": incoming}
+
+    first = testapp.get("/healthz", headers=headers).headers["X-Request-ID"]
+    second = testapp.get("/healthz", headers=headers).headers["X-Request-ID"]
+
+    assert GENERATED_ID.match(first)
+    assert first != second
+
+
+def test_access_log_line(notes_app: PyramidionTestApp, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="pyramidion.access"):
+        notes_app.get(
+            "/notes/ping?token=s3cret-token",
+            headers={"X-Request-ID": "req-1", "Authorization": "Bearer abc.def"},
+            extra_environ={"REMOTE_ADDR": "192.0.2.7"},
+        )
+
+    (record,) = [r for r in caplog.records if r.name == "pyramidion.access"]
+    line = JsonFormatter().format(record)
+    entry = json.loads(line)
+    assert entry["logger"] == "pyramidion.access"
+    assert entry["level"] == "INFO"
+    assert entry["message"].startswith("GET /notes/ping 200 ")
+    assert {k: entry[k] for k in ("request_id", "method", "path", "status", "client_addr")} == {
+        "request_id": "req-1",
+        "method": "GET",
+        "path": "/notes/ping",
+        "status": 200,
+        "client_addr": "192.0.2.7",
+    }
+    assert entry["user_id"] is None
+    assert isinstance(entry["duration_ms"], float)
+    assert "s3cret" not in line
+    assert "token=" not in line
+    assert "abc.def" not in line
+
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/notes/ping", 200),
+        ("/no/such/page", 404),
+        ("/notes/private", 403),
+    ],
+)
+def test_security_headers_on_every_response(
+    notes_app: PyramidionTestApp, path: str, status: int
+) -> None:
+    response = notes_app.get(path, status=status)
+
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    if status >= 400:
+        assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_security_headers_on_server_errors(notes_app: PyramidionTestApp) -> None:
+    response = notes_app.post(
+        "/notes/add-then-raise", {"text": "x"}, headers=notes_app.csrf_headers(), status=500
+    )
+
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+
+
+def test_hsts_only_over_https_in_production(notes: Notes, make_pyramidion_app: MakeApp) -> None:
+    production = PyramidionTestApp(
+        make_pyramidion_app({"pyramidion.environment": "production"}, addons=["notes"])
+    )
+    development = PyramidionTestApp(make_pyramidion_app(addons=["notes"]))
+
+    https = {"wsgi.url_scheme": "https"}
+    assert production.get("/notes/ping", extra_environ=https).headers[
+        "Strict-Transport-Security"
+    ] == ("max-age=31536000; includeSubDomains")
+    assert "Strict-Transport-Security" not in production.get("/notes/ping").headers
+    assert (
+        "Strict-Transport-Security"
+        not in development.get("/notes/ping", extra_environ=https).headers
+    )
+
+
+def test_server_error_page_for_browsers(
+    notes_app: PyramidionTestApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="pyramidion.error"):
+        response = notes_app.post(
+            "/notes/add-then-raise",
+            {"text": "x"},
+            headers={**notes_app.csrf_headers(), "Accept": "text/html,*/*;q=0.8"},
+            status=500,
+        )
+
+    request_id = response.headers["X-Request-ID"]
+    assert response.content_type == "text/html"
+    assert "<h1>Internal Server Error</h1>" in response.text
+    assert f"<code>{request_id}</code>" in response.text
+    assert "Traceback" not in response.text
+    assert "swordfish" not in response.text
+    # The traceback goes to the log, with the same request id.
+    (record,) = [r for r in caplog.records if r.name == "pyramidion.error"]
+    assert record.exc_info is not None
+    assert "swordfish" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "title"),
+    [
+        ("POST", "/notes/add-then-raise", 500, "Internal Server Error"),
+        ("GET", "/no/such/page", 404, "Not Found"),
+        ("GET", "/notes/private", 403, "Forbidden"),
+        ("POST", "/notes/add", 400, "Bad Request"),
+    ],
+)
+def test_error_pages_for_api_clients(
+    notes_app: PyramidionTestApp, method: str, path: str, status: int, title: str
+) -> None:
+    headers = {"Accept": "application/json"}
+    if path != "/notes/add":
+        headers.update(notes_app.csrf_headers())
+    response = notes_app.request(
+        path, method=method, headers=headers, body=b"text=x", status=status
+    )
+
+    assert response.content_type == "application/problem+json"
+    body = response.json
+    assert body["status"] == status
+    assert body["title"] == title
+    assert body["request_id"] == response.headers["X-Request-ID"]
+    assert "Traceback" not in response.text
+    assert "swordfish" not in response.text
+
+
+def test_csrf_is_required_on_unsafe_methods(
+    notes_app: PyramidionTestApp, notes: Notes, db_connection: Connection
+) -> None:
+    notes_app.post("/notes/add", {"text": "forged"}, status=400)
+    notes_app.post(
+        "/notes/add", {"text": "forged"}, headers={"X-CSRF-Token": "guessed"}, status=400
+    )
+    assert notes.texts(db_connection) == []
+
+    notes_app.post("/notes/add", {"text": "by header"}, headers=notes_app.csrf_headers())
+    notes_app.post("/notes/add", {"text": "by form", "csrf_token": notes_app.csrf_token()})
+    assert notes.texts(db_connection) == ["by header", "by form"]
+
+
+def test_host_allowlist(notes: Notes, make_pyramidion_app: MakeApp) -> None:
+    app = PyramidionTestApp(
+        make_pyramidion_app(
+            {"pyramidion.allowed_hosts": "example.com .example.org"}, addons=["notes"]
+        )
+    )
+
+    for host in ("example.com", "example.com:8080", "example.org", "www.example.org"):
+        assert app.get("/notes/ping", headers={"Host": host}).json == {"pong": True}
+    for host in ("evil.com", "example.com.evil.com", "localhost", "user@example.com"):
+        response = app.get("/notes/ping", headers={"Host": host}, status=400)
+        assert "The Host header names a host this site does not serve." in response.text
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
