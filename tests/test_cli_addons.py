@@ -318,3 +318,34 @@ def test_install_and_uninstall_are_addons_commands(capsys: pytest.CaptureFixture
 
     listed = re.findall(r"^    (\w+)", capsys.readouterr().out, flags=re.MULTILINE)
     assert listed == ["list", "graph", "why", "overrides", "install", "uninstall"]
+
+
+def test_routes_added_through_a_helper_package_belong_to_the_addon_they_name(
+    distributions: Distributions, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    helpers = f"pt_helpers_{distributions.token}"
+    distributions.distribution(
+        "pt-helpers",
+        files={
+            f"{helpers}/__init__.py": """
+                def add_api_route(config, name, pattern):
+                    config.add_route(name, "/api" + pattern)
+            """
+        },
+    )
+    distributions.addon(
+        "shop",
+        includeme=f"""
+            from {helpers} import add_api_route
+
+            add_api_route(config, "shop.cart", "/cart")
+            add_api_route(config, "unclaimed", "/elsewhere")
+        """,
+    )
+    ini = write_ini(tmp_path, {"pyramidion.addons": "shop"})
+
+    assert main(["addons", "list", ini]) == 0
+
+    out = capsys.readouterr().out
+    assert "  routes:     shop.cart  /shop/api/cart\n  tables:" in out
+    assert "unclaimed" not in out

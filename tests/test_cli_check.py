@@ -135,6 +135,24 @@ def test_a_clean_configuration_has_no_warnings(
     assert capsys.readouterr().out.endswith("No warnings.\n")
 
 
+def test_an_addon_enabled_after_the_upgrade_is_not_installed(
+    distributions: Distributions, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    distributions.addon("pay")
+    settings = {"pyramidion.environment": "development", "pyramidion.allowed_hosts": "localhost"}
+    assert main(["db", "upgrade", write_ini(tmp_path, settings)]) == 0
+    ini = write_ini(tmp_path, {**settings, "pyramidion.addons": "pay"})
+    capsys.readouterr()
+
+    assert main(["check", ini]) == 0
+
+    (warning,) = warnings_of(capsys.readouterr().out)
+    assert warning.startswith(
+        "add-on 'pay' is enabled but not installed in the database; run: "
+        "pyramidion addons install pay "
+    )
+
+
 def test_pending_migrations_are_a_warning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
