@@ -64,12 +64,6 @@ def installed_addons(connection: Connection) -> dict[str, str]:
     return {str(name): str(version) for name, version in rows}
 
 
-def _config_hint(registry: Registry) -> str:
-    """The ini file to name in suggested commands, or ``CONFIG``."""
-    path = registry.settings.get("__file__") if registry.settings else None
-    return str(path) if path else "CONFIG"
-
-
 # -- install and upgrade -------------------------------------------------------
 
 
@@ -103,10 +97,12 @@ def install_addon(
     name: str,
     *,
     dbsession: Session | None = None,
+    config: str = "CONFIG",
 ) -> list[str]:
     """Install one enabled add-on, and the add-ons it requires that are not
     installed yet: migrate their branches to head, run their install hooks
-    and record them. Returns what was done, one line per step."""
+    and record them. Returns what was done, one line per step. ``config``
+    is the ini file that error messages name in the commands they suggest."""
     from .app import app_state
 
     state = app_state(registry)
@@ -117,9 +113,9 @@ def install_addon(
             else "No installed distribution provides it either."
         )
         raise CommandError(
-            f"add-on '{name}' is not enabled in {_config_hint(registry)}. {where} "
+            f"add-on '{name}' is not enabled in {config}. {where} "
             f"Add '{name}' to pyramidion.addons in the ini file, then run: "
-            f"pyramidion addons install {name} {_config_hint(registry)}"
+            f"pyramidion addons install {name} {config}"
         )
     needed = {name, *_requirements(state.resolution, name)}
     lines = _migrate(registry, connection, migrate.CORE_BRANCH, "core")
@@ -270,14 +266,16 @@ class UninstallPlan:
         return lines
 
 
-def uninstall_plan(registry: Registry, connection: Connection, name: str) -> UninstallPlan:
+def uninstall_plan(
+    registry: Registry, connection: Connection, name: str, *, config: str = "CONFIG"
+) -> UninstallPlan:
     """What uninstalling ``name`` would drop and who depends on it."""
     from .app import app_state
 
     state = app_state(registry)
     if name not in state.resolution:
         raise CommandError(
-            f"add-on '{name}' is not enabled in {_config_hint(registry)}, so its "
+            f"add-on '{name}' is not enabled in {config}, so its "
             "migrations and uninstall hook cannot be run. Add it back to "
             "pyramidion.addons, run 'pyramidion addons uninstall' again, then "
             "remove it from the ini file."
@@ -313,6 +311,7 @@ def uninstall_addon(
     export_dir: Path | None = None,
     *,
     dbsession: Session | None = None,
+    config: str = "CONFIG",
 ) -> list[str]:
     """Remove an add-on from the database, in the connection's transaction.
 
@@ -321,8 +320,8 @@ def uninstall_addon(
     given, runs its uninstall hook, reverts its branch to base (dropping its
     tables) and deletes its record. Returns what was done, one line per step.
     """
-    plan = uninstall_plan(registry, connection, name)
-    hint = _config_hint(registry)
+    plan = uninstall_plan(registry, connection, name, config=config)
+    hint = config
     if plan.dependents:
         raise CommandError(
             f"cannot uninstall '{name}': the enabled add-on(s) "
@@ -408,7 +407,7 @@ def readiness_problems(registry: Registry) -> list[str]:
     from .app import app_state, get_database
 
     engine = get_database(registry).engine
-    hint = _config_hint(registry)
+    hint = "CONFIG"
     try:
         with engine.connect() as connection:
             pending = migrate.cached_pending_migrations(registry, connection)

@@ -20,7 +20,9 @@ def run_install(args: argparse.Namespace) -> int:
     from ..lifecycle import install_addon
 
     with database_transaction(args.config) as work:
-        lines = install_addon(work.registry, work.connection, args.name, dbsession=work.dbsession)
+        lines = install_addon(
+            work.registry, work.connection, args.name, dbsession=work.dbsession, config=args.config
+        )
     print("\n".join(lines))
     return 0
 
@@ -29,7 +31,7 @@ def run_uninstall(args: argparse.Namespace) -> int:
     from ..lifecycle import uninstall_addon, uninstall_plan
 
     with database_transaction(args.config, read_only=True) as work:
-        plan = uninstall_plan(work.registry, work.connection, args.name)
+        plan = uninstall_plan(work.registry, work.connection, args.name, config=args.config)
     print("\n".join(plan.describe()))
     if plan.dependents:
         raise CommandError(
@@ -50,6 +52,7 @@ def run_uninstall(args: argparse.Namespace) -> int:
             args.name,
             args.export,
             dbsession=work.dbsession,
+            config=args.config,
         )
     print("\n".join(lines))
     return 0
