@@ -349,3 +349,18 @@ def test_routes_added_through_a_helper_package_belong_to_the_addon_they_name(
     out = capsys.readouterr().out
     assert "  routes:     shop.cart  /shop/api/cart\n  tables:" in out
     assert "unclaimed" not in out
+
+
+def test_list_says_when_a_disabled_addon_is_still_installed_in_the_database(
+    site: Site, ini: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["db", "upgrade", ini]) == 0
+    ini = write_ini(tmp_path, {"pyramidion.addons": "blog"})
+    capsys.readouterr()
+
+    assert main(["addons", "list", ini]) == 0
+
+    assert (
+        "  media 2.1 (pyramidion-test-media); still installed in the database at 2.1 "
+        "(to drop its tables, enable it again and run `pyramidion addons uninstall`)\n"
+    ) in capsys.readouterr().out

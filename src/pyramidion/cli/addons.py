@@ -155,21 +155,10 @@ def list_addons(registry: Registry) -> AddonListing:
 
 def _read_database(registry: Registry) -> _DatabaseView:
     """Installed versions and pending migrations, or a note saying why not."""
-    from .. import db
+    from .. import db, lifecycle, migrate
     from ..app import get_database
     from .check import describe_db_error
 
-    missing = [
-        m
-        for m in ("pyramidion.migrate", "pyramidion.lifecycle")
-        if importlib.util.find_spec(m) is None
-    ]
-    if missing:
-        return _DatabaseView(
-            note=f"migration state not shown: this Pyramidion has no {' or '.join(missing)}."
-        )
-    migrate = importlib.import_module("pyramidion.migrate")
-    lifecycle = importlib.import_module("pyramidion.lifecycle")
     engine = get_database(registry).engine
     try:
         with engine.connect() as connection:
@@ -297,7 +286,8 @@ def format_listing(listing: AddonListing) -> str:
             if c.installed_version is not None:
                 extra = (
                     f"; still installed in the database at {c.installed_version} "
-                    "(`pyramidion addons uninstall` removes its tables)"
+                    "(to drop its tables, enable it again and run `pyramidion addons "
+                    "uninstall`)"
                 )
             lines.append(f"  {c.name} {c.version} ({c.distribution}){extra}")
     else:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
-import importlib.util
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -223,14 +221,9 @@ def describe_db_error(exc: BaseException) -> str:
 
 def readiness_warnings(registry: Registry) -> list[str]:
     """Pending migrations and add-ons not installed in the database."""
-    if importlib.util.find_spec("pyramidion.lifecycle") is None:
-        return [
-            "pending migrations were not checked: this Pyramidion has no "
-            "pyramidion.lifecycle module."
-        ]
-    lifecycle = importlib.import_module("pyramidion.lifecycle")
-    problems: list[str] = lifecycle.readiness_problems(registry)
-    return [str(p) for p in problems]
+    from ..lifecycle import readiness_problems
+
+    return readiness_problems(registry)
 
 
 def format_report(report: CheckReport, config: str) -> str:
