@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import zope.sqlalchemy
+import zope.sqlalchemy.datamanager
 from sqlalchemy import MetaData, Table, engine_from_config, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -60,7 +61,16 @@ class Database:
     def new_session(self, transaction_manager: Any) -> Session:
         """A session joined to ``transaction_manager`` (zope.sqlalchemy)."""
         session = self.session_factory()
-        zope.sqlalchemy.register(session, transaction_manager=transaction_manager)
+        # Joined as "changed" from the start: zope.sqlalchemy otherwise rolls
+        # back a session it did not see flush, and it cannot see writes made
+        # with plain SQL (session.execute(text("INSERT ..."))), which would
+        # be lost without an error. Committing a read-only transaction costs
+        # the same as rolling it back.
+        zope.sqlalchemy.register(
+            session,
+            transaction_manager=transaction_manager,
+            initial_state=zope.sqlalchemy.datamanager.STATUS_CHANGED,
+        )
         return session
 
 
