@@ -1,0 +1,42 @@
+"""The test kit itself: what a test writes through the app is undone."""
+
+from __future__ import annotations
+
+from pyramidion.app import get_database
+from pyramidion.testing import MakeApp, PyramidionTestApp, bind_to_connection
+from tests.conftest import Notes
+
+
+def test_requests_inside_a_bound_connection_are_rolled_back(
+    notes: Notes, make_pyramidion_app: MakeApp
+) -> None:
+    app = make_pyramidion_app(addons=["notes"])
+    database = get_database(app.registry)
+    table = notes.Note.__table__
+    with database.engine.begin() as connection:
+        table.create(connection)
+    try:
+        original = database.session_factory
+        with database.engine.connect() as connection:
+            outer = connection.begin()
+            with bind_to_connection(app.registry, connection):
+                testapp = PyramidionTestApp(app)
+                testapp.post("/notes/add", {"text": "a"}, headers=testapp.csrf_headers())
+                testapp.post("/notes/add", {"text": "b"}, headers=testapp.csrf_headers())
+                assert notes.texts(connection) == ["a", "b"]
+            assert database.session_factory is original
+            outer.rollback()
+
+        with database.engine.connect() as connection:
+            assert notes.texts(connection) == []
+    finally:
+        with database.engine.begin() as connection:
+            table.drop(connection)
+
+
+def test_csrf_token_is_stable_for_a_client(testapp: PyramidionTestApp) -> None:
+    token = testapp.csrf_token()
+
+    assert testapp.csrf_token() == token
+    assert testapp.csrf_headers() == {"X-CSRF-Token": token}
+    assert PyramidionTestApp(testapp.app).csrf_token() != token
