@@ -146,11 +146,10 @@ def test_an_addon_enabled_after_the_upgrade_is_not_installed(
 
     assert main(["check", ini]) == 0
 
-    (warning,) = warnings_of(capsys.readouterr().out)
-    assert warning.startswith(
+    assert warnings_of(capsys.readouterr().out) == [
         "add-on 'pay' is enabled but not installed in the database; run: "
-        "pyramidion addons install pay "
-    )
+        f"pyramidion addons install pay {ini}"
+    ]
 
 
 def test_pending_migrations_are_a_warning(
@@ -163,10 +162,9 @@ def test_pending_migrations_are_a_warning(
 
     assert main(["check", ini]) == 0
 
-    (warning,) = warnings_of(capsys.readouterr().out)
-    assert warning.startswith(
-        "branch 'pyramidion' has 1 pending migration(s); run: pyramidion db upgrade "
-    )
+    assert warnings_of(capsys.readouterr().out) == [
+        f"branch 'pyramidion' has 1 pending migration(s); run: pyramidion db upgrade {ini}"
+    ]
 
 
 def test_an_unreachable_database_is_a_warning_that_hides_the_password(

@@ -61,8 +61,11 @@ class CheckReport:
     warnings: tuple[str, ...]
 
 
-def check_app(registry: Registry) -> CheckReport:
-    """Inspect a loaded application and collect deployment warnings."""
+def check_app(registry: Registry, config: str = "CONFIG") -> CheckReport:
+    """Inspect a loaded application and collect deployment warnings.
+
+    ``config`` is the ini file named in the commands the warnings suggest.
+    """
     from ..app import app_state
 
     state = app_state(registry)
@@ -73,11 +76,11 @@ def check_app(registry: Registry) -> CheckReport:
         ),
         plain_includes=state.plain_includes,
         env_overrides=dict(sorted(state.env_overrides.items())),
-        warnings=tuple(deployment_warnings(registry)),
+        warnings=tuple(deployment_warnings(registry, config)),
     )
 
 
-def deployment_warnings(registry: Registry) -> list[str]:
+def deployment_warnings(registry: Registry, config: str = "CONFIG") -> list[str]:
     """Everything about a loaded app that should be fixed before it serves
     the internet, each as a sentence that says what to do."""
     warnings = [
@@ -89,7 +92,7 @@ def deployment_warnings(registry: Registry) -> list[str]:
     if problem is not None:
         warnings.append(problem)
     else:
-        warnings.extend(readiness_warnings(registry))
+        warnings.extend(readiness_warnings(registry, config))
     return list(dict.fromkeys(warnings))
 
 
@@ -219,11 +222,17 @@ def describe_db_error(exc: BaseException) -> str:
     return f"{type(original).__name__}: {lines[0] if lines else 'no details'}"
 
 
-def readiness_warnings(registry: Registry) -> list[str]:
+def readiness_warnings(registry: Registry, config: str = "CONFIG") -> list[str]:
     """Pending migrations and add-ons not installed in the database."""
     from ..lifecycle import readiness_problems
 
-    return readiness_problems(registry)
+    # The problems end with the command that fixes them, written for any
+    # ini ("... CONFIG"); here the ini is known, so name it.
+    placeholder = " CONFIG"
+    return [
+        p[: -len(placeholder)] + f" {config}" if p.endswith(placeholder) else p
+        for p in readiness_problems(registry)
+    ]
 
 
 def format_report(report: CheckReport, config: str) -> str:
@@ -252,7 +261,7 @@ def format_report(report: CheckReport, config: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     with bootstrap_app(args.config) as env:
-        report = check_app(env.registry)
+        report = check_app(env.registry, args.config)
     print(format_report(report, args.config))
     if report.warnings and args.strict:
         return 1
