@@ -80,6 +80,14 @@ class AppState:
     env_overrides: dict[str, str]
     #: The route prefix each add-on was included with.
     route_prefixes: dict[str, str] = field(default_factory=dict)
+    #: The ini file the app was loaded from, when PasteDeploy says; used to
+    #: print commands people can paste.
+    config_file: str | None = None
+
+    @property
+    def config_hint(self) -> str:
+        """The ini path to show in suggested commands, or ``CONFIG``."""
+        return self.config_file or "CONFIG"
 
     @property
     def addons(self) -> tuple[Addon, ...]:
@@ -106,18 +114,23 @@ def make_app(
     environ: Mapping[str, str] | None = None,
 ) -> Router:
     """Build the WSGI application; raises :class:`~pyramidion.errors.PyramidionError`."""
-    config = make_configurator(settings, environ=environ)
+    config_file = (global_config or {}).get("__file__")
+    config = make_configurator(settings, environ=environ, config_file=config_file)
     app: Router = config.make_wsgi_app()
     return app
 
 
 def make_configurator(
-    settings: Mapping[str, Any], *, environ: Mapping[str, str] | None = None
+    settings: Mapping[str, Any],
+    *,
+    environ: Mapping[str, str] | None = None,
+    config_file: str | None = None,
 ) -> Configurator:
     """A committed Configurator with the core and every enabled add-on."""
     merged = dict(settings)
     overrides = apply_environment(merged, os.environ if environ is None else environ)
     merged["pyramidion.env_overrides"] = overrides
+    merged["pyramidion.config_file"] = config_file
     config = Configurator(settings=merged)
     config.include(includeme)
     return config
@@ -135,6 +148,7 @@ def includeme(config: Configurator) -> None:
     """
     settings = config.registry.settings
     env_overrides = settings.pop("pyramidion.env_overrides", None)
+    config_file = settings.pop("pyramidion.config_file", None)
     if env_overrides is None:
         env_overrides = apply_environment(settings, os.environ)
     core = parse_settings(CoreSettings, "pyramidion", settings)
@@ -156,6 +170,7 @@ def includeme(config: Configurator) -> None:
         },
         plain_includes=plain,
         env_overrides=dict(env_overrides),
+        config_file=_relative_path(config_file),
     )
     config.registry.pyramidion = state
     _configure_core(config, core)
@@ -227,6 +242,16 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
             samesite="Lax",
         )
     )
+
+
+def _relative_path(path: str | None) -> str | None:
+    """``path`` relative to the working directory when it is below it."""
+    if not path:
+        return None
+    try:
+        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
+    except ValueError:
+        return path
 
 
 def _split_addons(

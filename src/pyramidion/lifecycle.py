@@ -407,7 +407,7 @@ def readiness_problems(registry: Registry) -> list[str]:
     from .app import app_state, get_database
 
     engine = get_database(registry).engine
-    hint = "CONFIG"
+    hint = app_state(registry).config_hint
     try:
         with engine.connect() as connection:
             pending = migrate.cached_pending_migrations(registry, connection)
