@@ -61,11 +61,8 @@ class CheckReport:
     warnings: tuple[str, ...]
 
 
-def check_app(registry: Registry, config: str = "CONFIG") -> CheckReport:
-    """Inspect a loaded application and collect deployment warnings.
-
-    ``config`` is the ini file named in the commands the warnings suggest.
-    """
+def check_app(registry: Registry) -> CheckReport:
+    """Inspect a loaded application and collect deployment warnings."""
     from ..app import app_state
 
     state = app_state(registry)
@@ -76,11 +73,11 @@ def check_app(registry: Registry, config: str = "CONFIG") -> CheckReport:
         ),
         plain_includes=state.plain_includes,
         env_overrides=dict(sorted(state.env_overrides.items())),
-        warnings=tuple(deployment_warnings(registry, config)),
+        warnings=tuple(deployment_warnings(registry)),
     )
 
 
-def deployment_warnings(registry: Registry, config: str = "CONFIG") -> list[str]:
+def deployment_warnings(registry: Registry) -> list[str]:
     """Everything about a loaded app that should be fixed before it serves
     the internet, each as a sentence that says what to do."""
     warnings = [
@@ -92,7 +89,7 @@ def deployment_warnings(registry: Registry, config: str = "CONFIG") -> list[str]
     if problem is not None:
         warnings.append(problem)
     else:
-        warnings.extend(readiness_warnings(registry, config))
+        warnings.extend(readiness_warnings(registry))
     return list(dict.fromkeys(warnings))
 
 
@@ -222,17 +219,12 @@ def describe_db_error(exc: BaseException) -> str:
     return f"{type(original).__name__}: {lines[0] if lines else 'no details'}"
 
 
-def readiness_warnings(registry: Registry, config: str = "CONFIG") -> list[str]:
-    """Pending migrations and add-ons not installed in the database."""
+def readiness_warnings(registry: Registry) -> list[str]:
+    """Pending migrations and add-ons not installed in the database, each
+    with the command (naming the app's ini) that fixes it."""
     from ..lifecycle import readiness_problems
 
-    # The problems end with the command that fixes them, written for any
-    # ini ("... CONFIG"); here the ini is known, so name it.
-    placeholder = " CONFIG"
-    return [
-        p[: -len(placeholder)] + f" {config}" if p.endswith(placeholder) else p
-        for p in readiness_problems(registry)
-    ]
+    return readiness_problems(registry)
 
 
 def format_report(report: CheckReport, config: str) -> str:
@@ -261,7 +253,7 @@ def format_report(report: CheckReport, config: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     with bootstrap_app(args.config) as env:
-        report = check_app(env.registry, args.config)
+        report = check_app(env.registry)
     print(format_report(report, args.config))
     if report.warnings and args.strict:
         return 1
