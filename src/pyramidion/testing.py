@@ -54,8 +54,6 @@ passes ``environ=`` to ``make_pyramidion_app``.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.util
 import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -71,6 +69,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from .app import app_state, get_database, make_app
+from .lifecycle import upgrade
 
 if TYPE_CHECKING:
     from pyramid.registry import Registry
@@ -151,15 +150,9 @@ def migrate(registry: Registry, connection: Connection) -> list[str]:
     """Migrate the database and install the app's add-ons on ``connection``.
 
     Runs :func:`pyramidion.lifecycle.upgrade` inside the connection's
-    current transaction and returns what it reports. On a Pyramidion
-    without ``pyramidion.lifecycle`` there is nothing to run and the result
-    is empty.
+    current transaction and returns what it reports.
     """
-    if importlib.util.find_spec("pyramidion.lifecycle") is None:
-        return []
-    lifecycle = importlib.import_module("pyramidion.lifecycle")
-    applied: list[str] = lifecycle.upgrade(registry, connection)
-    return applied
+    return upgrade(registry, connection)
 
 
 @contextlib.contextmanager

@@ -312,8 +312,9 @@ def http_error_view(exc: HTTPError, request: Request) -> Response:
     return response
 
 
-def _will_retry(exc: Exception, request: Request) -> bool:
-    """Whether pyramid_retry will run the request again after ``exc``.
+def _retry_outlook(exc: Exception, request: Request) -> str:
+    """``"retry"`` when pyramid_retry will run the request again after
+    ``exc``, ``"exhausted"`` for a conflict on the last attempt, else ``""``.
 
     A conflict the database reports (serialization failure, deadlock) is
     retryable, but pyramid_tm only tags it so when the response does not
@@ -324,9 +325,10 @@ def _will_retry(exc: Exception, request: Request) -> bool:
         txn = request.tm.get()
     except NoTransaction:
         txn = None
-    if txn is not None and txn.isRetryableError(exc):
-        mark_error_retryable(exc)
-    return bool(is_error_retryable(request, exc))
+    if txn is None or not txn.isRetryableError(exc):
+        return "retry" if is_error_retryable(request, exc) else ""
+    mark_error_retryable(exc)
+    return "retry" if is_error_retryable(request, exc) else "exhausted"
 
 
 def database_unavailable_view(exc: Exception, request: Request) -> Response:
@@ -335,8 +337,16 @@ def database_unavailable_view(exc: Exception, request: Request) -> Response:
     A conflict that will be retried is logged quietly; the client never
     sees this response.
     """
-    if _will_retry(exc, request):
+    outlook = _retry_outlook(exc, request)
+    if outlook == "retry":
         error_log.info("retrying after %s: %s", type(exc).__name__, exc)
+    elif outlook == "exhausted":
+        error_log.warning(
+            "giving up on %s %s: the database reported a conflict on every attempt: %s",
+            request.method,
+            request.path,
+            exc,
+        )
     else:
         error_log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
     response = error_response(request, 503, "Service Unavailable", _DEFAULT_DETAILS[503])
@@ -346,7 +356,7 @@ def database_unavailable_view(exc: Exception, request: Request) -> Response:
 
 def server_error_view(exc: Exception, request: Request) -> Response:
     """Any other exception: log it with its traceback, answer a plain 500."""
-    if _will_retry(exc, request):
+    if _retry_outlook(exc, request) == "retry":
         error_log.info("retrying after %s: %s", type(exc).__name__, exc)
         return error_response(request, 500, "Internal Server Error", _DEFAULT_DETAILS[500])
     error_log.error(
