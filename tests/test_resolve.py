@@ -246,3 +246,15 @@ def test_dotted_name_that_is_not_importable(make_pyramidion_app: MakeApp) -> Non
         "pyramidion.addons names 'no_such.package', which is neither an installed "
         "add-on nor an importable Python package."
     )
+
+
+def test_a_missing_package_in_pyramid_includes_is_one_sentence(
+    make_pyramidion_app: MakeApp,
+) -> None:
+    with pytest.raises(AddonImportError) as info:
+        make_pyramidion_app({"pyramid.includes": "pyramidion_no_such_package"})
+    assert str(info.value) == (
+        "pyramid.includes names a package that cannot be imported: "
+        "ModuleNotFoundError: No module named 'pyramidion_no_such_package'\n"
+        "Install it, or remove it from pyramid.includes."
+    )

@@ -269,3 +269,12 @@ def test_route_prefix(
 
     assert testapp.get(served).json == {"route": "blog.home"}
     testapp.get(not_served, status=404)
+
+
+def test_an_empty_value_says_how_to_get_the_default(make_pyramidion_app: MakeApp) -> None:
+    with pytest.raises(SettingsError) as info:
+        make_pyramidion_app({"pyramidion.csrf_cookie_name": "  "})
+    assert (
+        "pyramidion.csrf_cookie_name is set but empty. Give it a value, or remove the "
+        "line to use the default ('csrf_token')."
+    ) in str(info.value)

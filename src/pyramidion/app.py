@@ -131,7 +131,15 @@ def make_configurator(
     overrides = apply_environment(merged, os.environ if environ is None else environ)
     merged["pyramidion.env_overrides"] = overrides
     merged["pyramidion.config_file"] = config_file
-    config = Configurator(settings=merged)
+    try:
+        # Pyramid includes the packages in pyramid.includes right here.
+        config = Configurator(settings=merged)
+    except ImportError as exc:
+        raise AddonImportError(
+            f"pyramid.includes names a package that cannot be imported: "
+            f"{type(exc).__name__}: {exc}\nInstall it, or remove it from "
+            "pyramid.includes."
+        ) from None
     config.include(includeme)
     return config
 

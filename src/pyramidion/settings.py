@@ -236,8 +236,19 @@ def parse_settings(
                 problems.append(f"{key}: required, and not set. {spec.doc}".rstrip())
             continue
         raw_value = raw[key]
-        if optional and isinstance(raw_value, str) and not raw_value.strip():
+        empty = isinstance(raw_value, str) and not raw_value.strip()
+        if optional and empty:
             values[f.name] = None
+            continue
+        if empty and not isinstance(schema_type, _Words | _Bool):
+            if f.default is not dataclasses.MISSING:
+                default = format_value(f.default, secret=spec.secret)
+                problems.append(
+                    f"{key} is set but empty. Give it a value, or remove the line "
+                    f"to use the default ({default!r})."
+                )
+            else:
+                problems.append(f"{key} is set but empty, and it is required. {spec.doc}")
             continue
         try:
             values[f.name] = node.deserialize(raw_value)
