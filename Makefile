@@ -30,6 +30,9 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml $(ADDON_DIRS)
 
 install: $(VENV)/.installed
 
+# Pyramid 2.1 still imports pkg_resources, whose deprecation warning would
+# greet every newcomer; it is Pyramid's to remove, not something to act on.
+run: export PYTHONWARNINGS = ignore:pkg_resources is deprecated as an API:UserWarning
 run: install
 	$(BIN)/pyramidion db upgrade $(CONFIG)
 	$(BIN)/pserve $(CONFIG)
