@@ -8,15 +8,26 @@ application. Both read the same settings.
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import TYPE_CHECKING, Any
 
-from .addon import Addon, Command, LifecycleContext
-from .app import CORE_VERSION as __version__
-from .app import includeme, make_app
-from .errors import PyramidionError
-from .resources import model_factory
-from .security import ADMIN_PRINCIPAL, PUBLIC
-from .settings import get_settings, setting
+# Pyramid 2.1 imports pkg_resources, and setuptools 81 warns about that on
+# every start; the warning is Pyramid's to act on, so it is silenced while
+# Pyramidion imports Pyramid, and only then (global filters are untouched).
+with warnings.catch_warnings():
+    warnings.filterwarnings(
+        "ignore", message="pkg_resources is deprecated as an API", category=UserWarning
+    )
+    warnings.filterwarnings(
+        "ignore", message="pkg_resources is deprecated as an API", category=DeprecationWarning
+    )
+    from .addon import Addon, Command, LifecycleContext
+    from .app import CORE_VERSION as __version__
+    from .app import includeme, make_app
+    from .errors import PyramidionError
+    from .resources import model_factory
+    from .security import ADMIN_PRINCIPAL, PUBLIC
+    from .settings import get_settings, setting
 
 if TYPE_CHECKING:
     from pyramid.router import Router
