@@ -129,3 +129,24 @@ def test_database_unavailable_is_503(notes: Notes, make_pyramidion_app: MakeApp)
     assert response.json["title"] == "Service Unavailable"
     assert "127.0.0.1" not in response.text
     testapp.get("/notes/ping", status=200)
+
+
+def test_a_saturated_pool_is_503_after_the_pool_timeout(
+    notes: Notes, make_pyramidion_app: MakeApp, pyramidion_database_url: str
+) -> None:
+    app = make_pyramidion_app(
+        {
+            "sqlalchemy.url": pyramidion_database_url,
+            "sqlalchemy.pool_size": "1",
+            "sqlalchemy.max_overflow": "0",
+            "pyramidion.db_pool_timeout": "1",
+        },
+        addons=["notes"],
+    )
+    testapp = PyramidionTestApp(app)
+    # The only pooled connection is busy elsewhere for the whole request.
+    with get_database(app.registry).engine.connect():
+        response = testapp.get("/notes/touch", headers={"Accept": "application/json"}, status=503)
+    assert response.headers["Retry-After"] == "5"
+    assert response.json["title"] == "Service Unavailable"
+    testapp.get("/notes/touch", status=200)

@@ -220,7 +220,9 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
     settings.setdefault("tm.annotate_user", "false")
     settings.setdefault("retry.attempts", "3")
 
-    engine = db.make_engine(settings, connect_timeout=core.db_connect_timeout)
+    engine = db.make_engine(
+        settings, connect_timeout=core.db_connect_timeout, pool_timeout=core.db_pool_timeout
+    )
     config.registry.pyramidion_database = db.Database(
         engine=engine, session_factory=db.make_session_factory(engine)
     )

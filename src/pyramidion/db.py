@@ -74,11 +74,16 @@ class Database:
         return session
 
 
-def make_engine(settings: Mapping[str, Any], *, connect_timeout: int = 5) -> Engine:
+def make_engine(
+    settings: Mapping[str, Any], *, connect_timeout: int = 5, pool_timeout: int = 10
+) -> Engine:
     """Create the engine from ``sqlalchemy.*`` settings.
 
     Pre-ping is on so a connection the database dropped is replaced rather
-    than failing a request. SQLite gets WAL, foreign keys, a busy timeout,
+    than failing a request. ``connect_timeout`` bounds how long opening a
+    connection may take and ``pool_timeout`` how long a request waits for a
+    pooled one, so an unreachable or saturated database is answered with a
+    503 quickly instead of hanging. SQLite gets WAL, foreign keys, a busy timeout,
     and real transactions (pysqlite's own transaction handling would not
     make DDL transactional, and migrations rely on it).
     """
@@ -99,6 +104,10 @@ def make_engine(settings: Mapping[str, Any], *, connect_timeout: int = 5) -> Eng
     options = {k: v for k, v in settings.items() if k.startswith("sqlalchemy.")}
     options.setdefault("sqlalchemy.pool_pre_ping", "true")
     connect_args: dict[str, Any] = {}
+    in_memory = url.database in (None, "", ":memory:")
+    if not (url.get_backend_name() == "sqlite" and in_memory):
+        # An in-memory SQLite database uses a pool without a timeout.
+        options.setdefault("sqlalchemy.pool_timeout", str(pool_timeout))
     if url.get_backend_name() == "sqlite":
         _ensure_sqlite_directory(url.database)
         connect_args["timeout"] = connect_timeout
@@ -112,7 +121,7 @@ def make_engine(settings: Mapping[str, Any], *, connect_timeout: int = 5) -> Eng
             f"{type(exc).__name__}: {exc}"
         ) from None
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine, in_memory=url.database in (None, "", ":memory:"))
+        _configure_sqlite(engine, in_memory=in_memory)
     return engine
 
 
