@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from pyramid.config import Configurator
 from pyramid.router import Router
 
 import pyramidion
-from pyramidion.app import app_state
+from pyramidion import PUBLIC
+from pyramidion.app import app_state, get_database
 from pyramidion.errors import AddonConflict, AddonImportError, ConfigurationError
-from pyramidion.testing import MakeApp
+from pyramidion.testing import MakeApp, PyramidionTestApp
+from tests.conftest import Notes
 from tests.distributions import Distributions
 
 
@@ -167,3 +172,31 @@ def test_includeme_that_is_not_importable(
         f"the includeme of add-on 'blog' (pyramidion-test-blog 1.0), "
         f"'{pkg}:include_me', could not be imported: "
     )
+
+
+def test_pyramidion_embeds_into_an_existing_pyramid_app(
+    notes: Notes, pyramidion_database_url: str
+) -> None:
+    """An existing application keeps its own views and gains the add-ons."""
+
+    def hello(request: Any) -> dict[str, str]:
+        return {"hello": "from the host app"}
+
+    with Configurator(
+        settings={
+            "sqlalchemy.url": pyramidion_database_url,
+            "pyramidion.addons": "notes",
+            "pyramidion.environment": "development",
+        }
+    ) as config:
+        config.include("pyramidion")
+        config.add_route("host.hello", "/hello")
+        config.add_view(hello, route_name="host.hello", renderer="json", permission=PUBLIC)
+        app = config.make_wsgi_app()
+
+    testapp = PyramidionTestApp(app)
+    assert testapp.get("/hello").json == {"hello": "from the host app"}
+    assert testapp.get("/notes/ping").json == {"pong": True}
+    # The host's views get the core's plumbing too.
+    assert testapp.get("/hello").headers["X-Content-Type-Options"] == "nosniff"
+    get_database(app.registry).engine.dispose()
