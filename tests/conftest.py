@@ -8,6 +8,7 @@ traversal child, so the tests exercise the core the way an add-on does.
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,14 @@ from sqlalchemy import Connection, select
 from pyramidion.testing import MakeApp, PyramidionTestApp
 from tests.distributions import Distributions, distributions
 
-__all__ = ["Distributions", "Notes", "distributions", "notes", "notes_app"]
+__all__ = [
+    "Distributions",
+    "Notes",
+    "distributions",
+    "no_deployment_environment",
+    "notes",
+    "notes_app",
+]
 
 NOTES_MODELS = """
 from pyramid.authorization import Allow, Everyone
@@ -190,3 +198,15 @@ def notes_app(
     app = make_pyramidion_app(addons=["notes"], connection=db_connection)
     notes.Note.__table__.create(db_connection)
     return PyramidionTestApp(app)
+
+
+@pytest.fixture
+def no_deployment_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hide ``PYRAMIDION_*`` deployment variables from commands under test.
+
+    Commands read the process environment as a deployment would; the test
+    kit's own ``PYRAMIDION_TEST_*`` variables stay.
+    """
+    for name in list(os.environ):
+        if name.startswith("PYRAMIDION_") and not name.startswith("PYRAMIDION_TEST_"):
+            monkeypatch.delenv(name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -11,25 +10,13 @@ import pytest
 
 from pyramidion.cli import main
 from tests.distributions import Distributions
+from tests.inifiles import write_ini
+
+pytestmark = pytest.mark.usefixtures("no_deployment_environment")
 
 
-@pytest.fixture(autouse=True)
-def _no_deployment_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("PYRAMIDION_") and not name.startswith("PYRAMIDION_TEST_"):
-            monkeypatch.delenv(name)
-
-
-def write_ini(tmp_path: Path, settings: dict[str, str]) -> str:
-    values = {
-        "sqlalchemy.url": f"sqlite:///{tmp_path}/app.sqlite",
-        "pyramidion.environment": "development",
-        **settings,
-    }
-    lines = ["[app:main]", "use = egg:pyramidion", *(f"{k} = {v}" for k, v in values.items())]
-    path = tmp_path / "app.ini"
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
+def _write_dev_ini(tmp_path: Path, settings: dict[str, str]) -> str:
+    return write_ini(tmp_path, {"pyramidion.environment": "development", **settings})
 
 
 class Site:
@@ -103,7 +90,7 @@ def site(distributions: Distributions) -> Site:
 
 @pytest.fixture
 def ini(site: Site, tmp_path: Path) -> str:
-    return write_ini(tmp_path, {"pyramidion.addons": "media blog"})
+    return _write_dev_ini(tmp_path, {"pyramidion.addons": "media blog"})
 
 
 def test_list_shows_what_each_enabled_addon_contributes(
@@ -179,7 +166,7 @@ def test_list_as_json(site: Site, ini: str, capsys: pytest.CaptureFixture[str]) 
 def test_list_without_a_database_shows_the_rest_and_says_why(
     site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ini = write_ini(
+    ini = _write_dev_ini(
         tmp_path,
         {
             "pyramidion.addons": "blog",
@@ -232,7 +219,7 @@ def test_why_follows_every_chain_to_a_listed_addon(
     distributions.addon("accounts", requires=["base>=1.0"])
     distributions.addon("blog", requires=["accounts"])
     distributions.addon("shop", requires=["accounts"])
-    ini = write_ini(tmp_path, {"pyramidion.addons": "shop base blog"})
+    ini = _write_dev_ini(tmp_path, {"pyramidion.addons": "shop base blog"})
 
     assert main(["addons", "why", "base", ini]) == 0
 
@@ -280,7 +267,7 @@ def test_overrides_name_the_winner_and_what_it_shadows(
     (integrator / "tags" / "templates" / "cloud.pt").write_text("<p>ours</p>\n")
     (integrator / "blog").mkdir()
     (integrator / "blog" / "banner.pt").write_text("<p>banner</p>\n")
-    ini = write_ini(
+    ini = _write_dev_ini(
         tmp_path, {"pyramidion.addons": "blog", "pyramidion.overrides": str(integrator)}
     )
 
@@ -302,7 +289,7 @@ def test_overrides_name_the_winner_and_what_it_shadows(
 def test_no_overrides_says_so(
     site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ini = write_ini(tmp_path, {"pyramidion.addons": "media"})
+    ini = _write_dev_ini(tmp_path, {"pyramidion.addons": "media"})
 
     assert main(["addons", "overrides", ini]) == 0
 
@@ -342,7 +329,7 @@ def test_routes_added_through_a_helper_package_belong_to_the_addon_they_name(
             add_api_route(config, "unclaimed", "/elsewhere")
         """,
     )
-    ini = write_ini(tmp_path, {"pyramidion.addons": "shop"})
+    ini = _write_dev_ini(tmp_path, {"pyramidion.addons": "shop"})
 
     assert main(["addons", "list", ini]) == 0
 
@@ -355,7 +342,7 @@ def test_list_says_when_a_disabled_addon_is_still_installed_in_the_database(
     site: Site, ini: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["db", "upgrade", ini]) == 0
-    ini = write_ini(tmp_path, {"pyramidion.addons": "blog"})
+    ini = _write_dev_ini(tmp_path, {"pyramidion.addons": "blog"})
     capsys.readouterr()
 
     assert main(["addons", "list", ini]) == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import types
@@ -12,12 +11,12 @@ import pytest
 
 from pyramidion.cli import main
 from tests.distributions import Distributions
+from tests.inifiles import write_ini
 
 SECRET_PREAMBLE = """
 from dataclasses import dataclass
 
 from pyramidion import setting
-
 
 @dataclass(frozen=True)
 class PaySettings:
@@ -28,20 +27,7 @@ class PaySettings:
     webhook_secret: str = setting("", doc="Shared with the provider.", secret=True)
 """
 
-
-@pytest.fixture(autouse=True)
-def _no_deployment_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("PYRAMIDION_") and not name.startswith("PYRAMIDION_TEST_"):
-            monkeypatch.delenv(name)
-
-
-def write_ini(tmp_path: Path, settings: dict[str, str]) -> str:
-    values = {"sqlalchemy.url": f"sqlite:///{tmp_path}/app.sqlite", **settings}
-    lines = ["[app:main]", "use = egg:pyramidion", *(f"{k} = {v}" for k, v in values.items())]
-    path = tmp_path / "app.ini"
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
+pytestmark = pytest.mark.usefixtures("no_deployment_environment")
 
 
 def warnings_of(out: str) -> list[str]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from pyramidion.cli import main
 from tests.distributions import Distributions
+from tests.inifiles import write_ini
 
 SETTINGS_PREAMBLE = """
 from dataclasses import dataclass
@@ -27,24 +27,7 @@ class BlogSettings:
 
 SECRET = "sk-live-0123456789abcdef0123456789abcdef"
 
-
-@pytest.fixture(autouse=True)
-def _no_deployment_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("PYRAMIDION_") and not name.startswith("PYRAMIDION_TEST_"):
-            monkeypatch.delenv(name)
-
-
-def write_ini(tmp_path: Path, settings: dict[str, str]) -> str:
-    lines = [
-        "[app:main]",
-        "use = egg:pyramidion",
-        f"sqlalchemy.url = sqlite:///{tmp_path}/app.sqlite",
-        *(f"{key} = {value}" for key, value in settings.items()),
-    ]
-    path = tmp_path / "app.ini"
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
+pytestmark = pytest.mark.usefixtures("no_deployment_environment")
 
 
 @pytest.fixture
