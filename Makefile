@@ -6,6 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= development.ini
 ADDON_DIRS := $(wildcard addons/*/pyproject.toml)
+ADDON_PACKAGES := $(wildcard addons/*/pyramidion_*)
 PYTEST_ARGS ?=
 
 .PHONY: help install run test test-postgresql lint format coverage clean
@@ -47,7 +48,7 @@ test-postgresql: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	$(BIN)/mypy src $(ADDON_PACKAGES)
 
 format: install
 	$(BIN)/ruff check --fix .
