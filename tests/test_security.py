@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import Connection
 
 from pyramidion.errors import AddonConflict
+from pyramidion.security import declared_permissions
 from pyramidion.testing import MakeApp, PyramidionTestApp
 from tests.conftest import Notes
 from tests.distributions import Distributions
@@ -85,3 +86,22 @@ def test_two_identity_sources_conflict(
     assert first.startswith("identity source is claimed more than once: by ")
     assert "add-on 'who' (" in first
     assert "add-on 'whom' (" in first
+
+
+def test_addons_declare_the_permissions_they_check(
+    distributions: Distributions, make_pyramidion_app: MakeApp
+) -> None:
+    distributions.addon(
+        "perms",
+        includeme="""
+        config.declare_permission("perms.edit", "Edit anything")
+        config.declare_permission("view", "A second description is ignored")
+        """,
+    )
+    app = make_pyramidion_app(addons=["perms"])
+    assert declared_permissions(app.registry) == {
+        "view": "See pages that are not public",
+        "perms.edit": "Edit anything",
+    }
+    listed = app.registry.introspector.get_category("pyramidion permissions")
+    assert {item["introspectable"].discriminator for item in listed} >= {"perms.edit", "view"}

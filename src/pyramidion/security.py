@@ -140,11 +140,50 @@ def set_identity_source(config: Configurator, source: IdentitySource) -> None:
     )
 
 
+#: Registry attribute holding the declared permissions.
+_PERMISSIONS = "pyramidion_permissions"
+
+
+def declare_permission(config: Configurator, name: str, description: str) -> None:
+    """Directive: declare a permission that the calling add-on checks.
+
+    (Pyramid's own ``add_permission`` records only a name; this keeps a
+    description people can read.)
+
+    ``config.declare_permission("blog.post.edit", "Edit any post")``. Declaring
+    is documentation that tools and the auth add-on's admin pages read;
+    the same permission may be declared by several add-ons (the first
+    description is kept).
+    """
+    if not name or not isinstance(name, str):
+        raise ValueError(f"permission name {name!r} must be a non-empty string")
+
+    def register() -> None:
+        permissions = declared_permissions(config.registry)
+        permissions.setdefault(name, description)
+
+    intr = config.introspectable("pyramidion permissions", name, name, "permission")
+    intr["description"] = description
+    config.action(None, register, introspectables=(intr,))
+
+
+def declared_permissions(registry: Any) -> dict[str, str]:
+    """Every declared permission with its description, by name."""
+    permissions: dict[str, str] | None = getattr(registry, _PERMISSIONS, None)
+    if permissions is None:
+        permissions = {}
+        setattr(registry, _PERMISSIONS, permissions)
+    return permissions
+
+
 def includeme(config: Configurator) -> None:
     """Install the default security: anonymous policy, default permission.
 
-    Registers the ``set_identity_source`` directive.
+    Registers the ``set_identity_source`` and ``declare_permission`` directives
+    and declares the core's default ``view`` permission.
     """
     config.set_security_policy(SecurityPolicy(None))
     config.set_default_permission(DEFAULT_PERMISSION)
     config.add_directive("set_identity_source", set_identity_source)
+    config.add_directive("declare_permission", declare_permission, action_wrap=False)
+    config.declare_permission(DEFAULT_PERMISSION, "See pages that are not public")
