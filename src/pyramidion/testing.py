@@ -45,6 +45,15 @@ The fixtures, from the widest scope in:
     A :class:`PyramidionTestApp` (WebTest) over ``pyramidion_app``.
 ``make_pyramidion_app`` (function)
     Builds further apps with other settings or add-ons.
+``live_server`` (function)
+    The app served by a real waitress server on a free loopback port. It
+    uses the session's database directly: what it commits stays for the
+    rest of the session, so tests give their data unique names.
+``browser`` (session) / ``page`` (function)
+    Headless Chromium (Debian's ``chromium``, driven by Playwright) and a
+    fresh page for each test, whose screenshot is kept in
+    ``test-artifacts/screenshots/`` when the test ends. Without Chromium the
+    browser tests are skipped, except under CI (``CI`` set), where they fail.
 
 The process environment never reaches the apps these fixtures build:
 ``PYRAMIDION_*`` variables are for deployments, and a test that wants them
@@ -55,8 +64,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
@@ -224,6 +237,60 @@ class MakeApp(Protocol):
     ) -> Router: ...
 
 
+class LiveServer:
+    """A WSGI app served by waitress on a free loopback port, in a thread."""
+
+    def __init__(self, app: Router, *, threads: int = 4) -> None:
+        import waitress
+
+        self.app = app
+        self._server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
+        #: The base URL, without a trailing slash: ``http://127.0.0.1:PORT``.
+        self.url = f"http://127.0.0.1:{self._server.effective_port}"
+        self._thread = threading.Thread(target=self._server.run, name="live-server", daemon=True)
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Close every connection and the listening socket, then join."""
+        server = self._server
+        while server._map:
+            for channel in list(server._map.values()):
+                channel.handle_close()
+        server.task_dispatcher.shutdown()
+        self._thread.join(timeout=10)
+
+
+#: Flags for Chromium on a machine with no display and no outside network.
+CHROMIUM_ARGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+#: Where screenshots of browser tests are kept.
+SCREENSHOT_DIR = Path("test-artifacts") / "screenshots"
+
+
+def find_chromium() -> str | None:
+    """The Chromium executable: ``PYRAMIDION_TEST_CHROMIUM`` or the one on PATH."""
+    configured = os.environ.get("PYRAMIDION_TEST_CHROMIUM")
+    if configured:
+        return configured
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
 # -- fixtures -----------------------------------------------------------------
 
 
@@ -380,3 +447,62 @@ def make_pyramidion_app(pyramidion_settings: dict[str, Any]) -> Iterator[MakeApp
     finally:
         for engine in engines:
             engine.dispose()
+
+
+@pytest.fixture
+def live_server(
+    pyramidion_app: Router, pyramidion_settings: dict[str, Any]
+) -> Iterator[LiveServer]:
+    """The test app served over real HTTP on ``127.0.0.1``.
+
+    A separate app instance with the same settings as ``pyramidion_app``
+    (and so the same, already migrated, database), whose requests commit
+    for real: give test data unique names.
+    """
+    app = make_app(pyramidion_settings, environ={})
+    server = LiveServer(app).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        get_database(app.registry).engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Chromium driven by Playwright, shared by the session."""
+    executable = find_chromium()
+    if executable is None:
+        message = (
+            "browser tests need Chromium: install Debian's 'chromium' package "
+            "or set PYRAMIDION_TEST_CHROMIUM to a Chromium executable"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=executable, args=list(CHROMIUM_ARGS), headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser page; its last screen is saved as a PNG afterwards."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    browser_page = context.new_page()
+    try:
+        yield browser_page
+    finally:
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-150:]
+        with contextlib.suppress(Exception):
+            browser_page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"), full_page=True)
+        context.close()
