@@ -18,6 +18,8 @@ from sqlalchemy import Connection, select
 from pyramidion.testing import MakeApp, PyramidionTestApp
 from tests.distributions import Distributions, distributions
 
+pytest_plugins = ["pytester"]
+
 __all__ = [
     "Distributions",
     "Notes",

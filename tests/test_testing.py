@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pyramidion.app import get_database
 from pyramidion.testing import MakeApp, PyramidionTestApp, bind_to_connection
 from tests.conftest import Notes
@@ -40,3 +42,23 @@ def test_csrf_token_is_stable_for_a_client(testapp: PyramidionTestApp) -> None:
     assert testapp.csrf_token() == token
     assert testapp.csrf_headers() == {"X-CSRF-Token": token}
     assert PyramidionTestApp(testapp.app).csrf_token() != token
+
+
+def test_each_directory_gets_the_app_its_conftest_asks_for(pytester: pytest.Pytester) -> None:
+    """Two add-ons' test suites in one session each see their own settings."""
+    for name in ("first", "second"):
+        pytester.mkpydir(name)
+        (pytester.path / name / "conftest.py").write_text(
+            "import pytest\n\n"
+            '@pytest.fixture(scope="session")\n'
+            "def pyramidion_extra_settings():\n"
+            f'    return {{"pyramidion.csrf_cookie_name": "{name}_csrf"}}\n'
+        )
+        (pytester.path / name / f"test_{name}.py").write_text(
+            "from pyramidion.app import app_state\n\n"
+            f"def test_{name}(pyramidion_app):\n"
+            "    core = app_state(pyramidion_app.registry).core\n"
+            f'    assert core.csrf_cookie_name == "{name}_csrf"\n'
+        )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)

@@ -30,10 +30,12 @@ The fixtures, from the widest scope in:
     the end, so concurrent runs never see each other's data.
 ``pyramidion_extra_settings`` (session)
     Settings merged over the defaults; ``{}`` unless overridden.
-``pyramidion_settings`` (session)
+``pyramidion_settings`` (function)
     The app's settings: see :func:`build_settings`.
-``pyramidion_app`` (session)
-    The WSGI application, built after the database is migrated.
+``pyramidion_app`` (function)
+    The WSGI application, built after the database is migrated; built once
+    per session for each distinct set of settings, so the tests of several
+    add-ons can share a session.
 ``db_connection`` (function)
     A connection with a transaction begun; while the test runs, every
     ``request.dbsession`` of ``pyramidion_app`` uses it (its commits only
@@ -326,27 +328,61 @@ def pyramidion_extra_settings() -> dict[str, Any]:
     return {}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def pyramidion_settings(
     pyramidion_database_url: str,
     pyramidion_addons: list[str],
     pyramidion_extra_settings: dict[str, Any],
 ) -> dict[str, Any]:
-    """The test app's settings, from :func:`build_settings`."""
+    """The test app's settings, from :func:`build_settings`.
+
+    Function-scoped, so that each directory's overrides of
+    ``pyramidion_addons`` and ``pyramidion_extra_settings`` apply to its
+    own tests even when several add-ons are tested in one session.
+    """
     return build_settings(pyramidion_database_url, pyramidion_addons, pyramidion_extra_settings)
 
 
+class AppCache:
+    """Apps built once per session and per distinct settings."""
+
+    def __init__(self) -> None:
+        self._apps: dict[tuple[tuple[str, str], ...], Router] = {}
+
+    def get(self, settings: Mapping[str, Any]) -> Router:
+        """The app for ``settings``, built and migrated on first use."""
+        key = tuple(sorted((k, str(v)) for k, v in settings.items()))
+        app = self._apps.get(key)
+        if app is None:
+            app = make_app(settings, environ={})
+            with get_database(app.registry).engine.begin() as connection:
+                migrate(app.registry, connection)
+            self._apps[key] = app
+        return app
+
+    def close(self) -> None:
+        for app in self._apps.values():
+            get_database(app.registry).engine.dispose()
+        self._apps.clear()
+
+
 @pytest.fixture(scope="session")
-def pyramidion_app(pyramidion_settings: dict[str, Any]) -> Iterator[Router]:
-    """The WSGI application, on a database migrated for its add-ons."""
-    app = make_app(pyramidion_settings, environ={})
-    engine = get_database(app.registry).engine
+def pyramidion_app_cache() -> Iterator[AppCache]:
+    """The session's :class:`AppCache`; engines are disposed at the end."""
+    cache = AppCache()
     try:
-        with engine.begin() as connection:
-            migrate(app.registry, connection)
-        yield app
+        yield cache
     finally:
-        engine.dispose()
+        cache.close()
+
+
+@pytest.fixture
+def pyramidion_app(pyramidion_settings: dict[str, Any], pyramidion_app_cache: AppCache) -> Router:
+    """The WSGI application, on a database migrated for its add-ons.
+
+    Built once per session for each distinct set of settings.
+    """
+    return pyramidion_app_cache.get(pyramidion_settings)
 
 
 @pytest.fixture
