@@ -26,7 +26,8 @@ $(BIN)/python:
 
 # Reinstall when any distribution's metadata changes.
 $(VENV)/.installed: $(BIN)/python pyproject.toml $(ADDON_DIRS)
-	$(BIN)/python -m pip install --quiet -e ".[dev]" $(foreach d,$(ADDON_DIRS),-e $(dir $(d)))
+	$(BIN)/python -m pip install --quiet -e ".[dev]" \
+		$(foreach d,$(ADDON_DIRS),-e "./$(patsubst %/,%,$(dir $(d)))[testing]")
 	@touch $@
 
 install: $(VENV)/.installed
