@@ -105,3 +105,51 @@ def test_addons_declare_the_permissions_they_check(
     }
     listed = app.registry.introspector.get_category("pyramidion permissions")
     assert {item["introspectable"].discriminator for item in listed} >= {"perms.edit", "view"}
+
+
+KEY_HOLDER = """
+def key_holder(request):
+    '''Claims requests that carry the right X-Key header: for tests only.'''
+    return request.headers.get("X-Key") == "sesame"
+"""
+
+
+def test_csrf_exemption_applies_only_to_the_requests_it_claims(
+    notes: Notes,
+    distributions: Distributions,
+    make_pyramidion_app: MakeApp,
+    db_connection: Connection,
+) -> None:
+    distributions.addon(
+        "keys",
+        preamble=KEY_HOLDER,
+        includeme="config.add_csrf_exemption('keys.header', key_holder)",
+    )
+    app = PyramidionTestApp(
+        make_pyramidion_app(addons=["notes", "keys"], connection=db_connection)
+    )
+    notes.Note.__table__.create(db_connection)
+
+    app.post("/notes/add", {"text": "with the key"}, headers={"X-Key": "sesame"}, status=201)
+    app.post("/notes/add", {"text": "wrong key"}, headers={"X-Key": "guess"}, status=400)
+    app.post("/notes/add", {"text": "no key"}, status=400)
+
+    assert notes.texts(db_connection) == ["with the key"]
+    listed = app.app.registry.introspector.get_category("pyramidion csrf exemptions")
+    assert [item["introspectable"].discriminator for item in listed] == ["keys.header"]
+
+
+def test_two_csrf_exemptions_with_one_name_conflict(
+    distributions: Distributions, make_pyramidion_app: MakeApp
+) -> None:
+    for name in ("keys", "locks"):
+        distributions.addon(
+            name,
+            preamble=KEY_HOLDER,
+            includeme="config.add_csrf_exemption('bearer', key_holder)",
+        )
+
+    with pytest.raises(AddonConflict) as info:
+        make_pyramidion_app(addons=["keys", "locks"])
+
+    assert str(info.value).startswith("CSRF exemption 'bearer' is claimed more than once: by ")

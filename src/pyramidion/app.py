@@ -39,6 +39,7 @@ from .addon import ADDON_NAME_PATTERN, Addon
 from .discovery import Candidate, discover_addons
 from .errors import AddonConflict, AddonImportError, AddonNotFound, SettingsError
 from .resolve import Resolution, resolve_addons
+from .security import csrf_check_required
 from .settings import (
     ADDON_RESERVED_KEYS,
     CoreSettings,
@@ -243,7 +244,9 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
     config.include("pyramidion.security")
     config.include("pyramidion.resources")
     config.include("pyramidion.web")
-    config.set_default_csrf_options(require_csrf=True)
+    # Exemptions registered with config.add_csrf_exemption are consulted
+    # through this callback, so the core keeps owning the CSRF options.
+    config.set_default_csrf_options(require_csrf=True, callback=csrf_check_required)
     config.set_csrf_storage_policy(
         CookieCSRFStoragePolicy(
             cookie_name=core.csrf_cookie_name,
@@ -372,6 +375,7 @@ _DISCRIMINATOR_WORDS = {
     "route": "route name",
     "pyramidion.traversal_child": "traversal name",
     "pyramidion.identity_source": "identity source",
+    "pyramidion.csrf_exemption": "CSRF exemption",
     "view": "view",
     "static view": "static view",
 }

@@ -12,6 +12,7 @@ the principals it implies (user, groups, ``system.Authenticated``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pyramid.authorization import ACLHelper, Everyone
@@ -29,6 +30,7 @@ __all__ = [
     "PUBLIC",
     "IdentitySource",
     "SecurityPolicy",
+    "csrf_check_required",
 ]
 
 #: Declare a view public: ``config.add_view(..., permission=PUBLIC)``.
@@ -176,14 +178,66 @@ def declared_permissions(registry: Any) -> dict[str, str]:
     return permissions
 
 
+#: Registry attribute holding the CSRF exemptions, by name.
+_CSRF_EXEMPTIONS = "pyramidion_csrf_exemptions"
+
+
+def add_csrf_exemption(
+    config: Configurator, name: str, predicate: Callable[[Request], bool]
+) -> None:
+    """Directive: ``config.add_csrf_exemption(name, predicate)``.
+
+    The core checks a CSRF token on every unsafe request. An add-on that
+    authenticates requests with credentials a browser never attaches on
+    its own (an ``Authorization: Bearer`` header the client sets itself)
+    exempts exactly those requests: ``predicate(request)`` returns True
+    when the request was authenticated that way. It must return False for
+    every other request, including one whose credentials are missing,
+    wrong or expired, so that such requests are still checked.
+
+    A request is exempt when any registered predicate says so. Two
+    exemptions with the same name conflict at start-up.
+    """
+    if not name or not isinstance(name, str):
+        raise ValueError(f"CSRF exemption name {name!r} must be a non-empty string")
+    predicate = config.maybe_dotted(predicate)
+    if not callable(predicate):
+        raise TypeError(f"CSRF exemption {name!r}: {predicate!r} is not callable")
+
+    def register() -> None:
+        exemptions = getattr(config.registry, _CSRF_EXEMPTIONS, None)
+        if exemptions is None:
+            exemptions = {}
+            setattr(config.registry, _CSRF_EXEMPTIONS, exemptions)
+        exemptions[name] = predicate
+
+    intr = config.introspectable("pyramidion csrf exemptions", name, name, "CSRF exemption")
+    intr["predicate"] = predicate
+    config.action(("pyramidion.csrf_exemption", name), register, introspectables=(intr,))
+
+
+def csrf_check_required(request: Request) -> bool:
+    """Whether the CSRF check applies: True unless an exemption claims the request.
+
+    The core passes this to Pyramid as the default CSRF options' callback,
+    which Pyramid calls for unsafe methods only.
+    """
+    exemptions: dict[str, Callable[[Request], bool]] = getattr(
+        request.registry, _CSRF_EXEMPTIONS, {}
+    )
+    return not any(predicate(request) for predicate in exemptions.values())
+
+
 def includeme(config: Configurator) -> None:
     """Install the default security: anonymous policy, default permission.
 
-    Registers the ``set_identity_source`` and ``declare_permission`` directives
-    and declares the core's default ``view`` permission.
+    Registers the ``set_identity_source``, ``declare_permission`` and
+    ``add_csrf_exemption`` directives and declares the core's default
+    ``view`` permission.
     """
     config.set_security_policy(SecurityPolicy(None))
     config.set_default_permission(DEFAULT_PERMISSION)
     config.add_directive("set_identity_source", set_identity_source)
     config.add_directive("declare_permission", declare_permission, action_wrap=False)
+    config.add_directive("add_csrf_exemption", add_csrf_exemption, action_wrap=False)
     config.declare_permission(DEFAULT_PERMISSION, "See pages that are not public")
