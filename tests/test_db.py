@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, event
+import transaction
+from sqlalchemy import Connection, event, select
 
 from pyramidion.app import get_database
+from pyramidion.db import independent_session
 from pyramidion.testing import MakeApp, PyramidionTestApp
 from tests.conftest import Notes
 
@@ -150,3 +152,32 @@ def test_a_saturated_pool_is_503_after_the_pool_timeout(
     assert response.headers["Retry-After"] == "5"
     assert response.json["title"] == "Service Unavailable"
     testapp.get("/notes/touch", status=200)
+
+
+def test_independent_session_outlives_an_aborted_request_transaction(
+    notes: Notes, make_pyramidion_app: MakeApp
+) -> None:
+    app = make_pyramidion_app(addons=["notes"])
+    database = get_database(app.registry)
+    table = notes.Note.__table__
+    with database.engine.begin() as connection:
+        table.create(connection)
+    try:
+        manager = transaction.TransactionManager()
+        manager.begin()
+        request_session = database.new_session(manager)
+        request_session.execute(select(table.c.id)).all()
+        with independent_session(app.registry) as session:
+            session.add(notes.Note(text="kept"))
+        with pytest.raises(RuntimeError), independent_session(app.registry) as session:
+            session.add(notes.Note(text="raised"))
+            session.flush()
+            raise RuntimeError("undo this block")
+        request_session.add(notes.Note(text="aborted"))
+        manager.abort()
+
+        with database.engine.connect() as connection:
+            assert notes.texts(connection) == ["kept"]
+    finally:
+        with database.engine.begin() as connection:
+            table.drop(connection)

@@ -12,7 +12,8 @@ commits when the view returns a non-error response and aborts otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from .errors import AddonConflict, ConfigurationError
 
 if TYPE_CHECKING:
+    from pyramid.registry import Registry
     from pyramid.request import Request
 
     from .resolve import Resolution
@@ -157,6 +159,34 @@ def request_dbsession(request: Request) -> Session:
     """``request.dbsession``: the request's session, made on first use."""
     database: Database = request.registry.pyramidion_database
     return database.new_session(request.tm)
+
+
+@contextlib.contextmanager
+def independent_session(registry: Registry) -> Iterator[Session]:
+    """A session in a transaction of its own, committed when the block ends.
+
+    For the few records that must outlive the request's transaction, such
+    as counters of failed logins, which an aborted request must not undo::
+
+        with independent_session(request.registry) as session:
+            session.execute(update(...))
+
+    The block commits on success and rolls back if it raises, whatever the
+    request's transaction does later. It uses its own connection, so on
+    SQLite, where one writer waits for another, write here before the
+    request's session writes, never after. Under the test kit it runs in
+    a savepoint of the test's transaction, and is rolled back with it.
+    """
+    database: Database = registry.pyramidion_database
+    session = database.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 # -- table ownership -------------------------------------------------------
