@@ -200,3 +200,50 @@ def test_pyramidion_embeds_into_an_existing_pyramid_app(
     # The host's views get the core's plumbing too.
     assert testapp.get("/hello").headers["X-Content-Type-Options"] == "nosniff"
     get_database(app.registry).engine.dispose()
+
+
+def test_request_extensions_are_compiled_once_and_still_work(
+    distributions: Distributions, make_pyramidion_app: MakeApp
+) -> None:
+    """Pyramid would build a request subclass per request; the core bakes one."""
+    distributions.addon(
+        "greeter",
+        preamble="""
+        from pyramidion import PUBLIC
+
+        calls = []
+
+        def greeting(request):
+            calls.append(1)
+            return "hello " + request.params.get("name", "you")
+
+        def shout(request, text):
+            return text.upper()
+
+        def view(request):
+            first = request.greeting
+            second = request.greeting
+            return {
+                "greeting": first,
+                "same": first is second,
+                "shout": request.shout(first),
+                "request_id": request.request_id,
+                "has_tm": request.tm is not None,
+            }
+        """,
+        includeme="""
+        config.add_request_method(greeting, "greeting", reify=True)
+        config.add_request_method(shout, "shout")
+        config.add_route("greeter.hello", "/hello")
+        config.add_view(view, route_name="greeter.hello", renderer="json", permission=PUBLIC)
+        """,
+    )
+    app = make_pyramidion_app(addons=["greeter"])
+    assert app.request_extensions is None
+
+    body = PyramidionTestApp(app).get("/greeter/hello", {"name": "ada"}).json
+    assert body["greeting"] == "hello ada"
+    assert body["same"] is True
+    assert body["shout"] == "HELLO ADA"
+    assert len(body["request_id"]) == 32
+    assert body["has_tm"] is True

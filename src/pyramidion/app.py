@@ -38,6 +38,7 @@ from . import db
 from .addon import ADDON_NAME_PATTERN, Addon
 from .discovery import Candidate, discover_addons
 from .errors import AddonConflict, AddonImportError, AddonNotFound, SettingsError
+from .request import compile_request_extensions
 from .resolve import Resolution, resolve_addons
 from .security import csrf_check_required
 from .settings import (
@@ -118,6 +119,7 @@ def make_app(
     config_file = (global_config or {}).get("__file__")
     config = make_configurator(settings, environ=environ, config_file=config_file)
     app: Router = config.make_wsgi_app()
+    compile_request_extensions(app)
     return app
 
 

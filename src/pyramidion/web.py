@@ -12,10 +12,10 @@ from __future__ import annotations
 import html
 import json
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -66,10 +66,13 @@ def make_execution_policy(
         else None
     )
 
+    static_names = {name.lower() for name, _value in static_headers}
+    header_lower = header_name.lower()
+
     def policy(environ: dict[str, Any], router: Router) -> Response:
         started = time.perf_counter()
         incoming = environ.get(header_key, "")
-        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else os.urandom(16).hex()
         environ[REQUEST_ID_ENVIRON_KEY] = request_id
         token = set_request_id(request_id)
         try:
@@ -77,15 +80,25 @@ def make_execution_policy(
                 response = inner(environ, router)
             except Exception:
                 response = _render_escaped_error(environ, router, sys.exc_info())
-            headers = response.headers
-            headers[header_name] = request_id
-            for name, value in static_headers:
-                if name not in headers:
-                    headers[name] = value
-            if hsts and environ.get("wsgi.url_scheme") == "https":
-                headers.setdefault("Strict-Transport-Security", hsts)
-            if response.status_int >= 400:
-                headers.setdefault("Cache-Control", "no-store")
+            # This runs on every response, so it works on the header list
+            # directly: one scan instead of one per header.
+            headerlist = response.headerlist
+            present = {name.lower() for name, _value in headerlist}
+            if header_lower in present:
+                headerlist[:] = [h for h in headerlist if h[0].lower() != header_lower]
+            headerlist.append((header_name, request_id))
+            if static_names.isdisjoint(present):
+                headerlist.extend(static_headers)
+            else:
+                headerlist.extend(h for h in static_headers if h[0].lower() not in present)
+            if (
+                hsts
+                and environ.get("wsgi.url_scheme") == "https"
+                and "strict-transport-security" not in present
+            ):
+                headerlist.append(("Strict-Transport-Security", hsts))
+            if response.status_int >= 400 and "cache-control" not in present:
+                headerlist.append(("Cache-Control", "no-store"))
             if access_log.isEnabledFor(logging.INFO):
                 _log_access(environ, response, started, request_id)
             return response
