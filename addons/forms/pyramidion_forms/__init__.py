@@ -1,0 +1,169 @@
+"""The forms add-on: a site layout with navigation, deform forms, CRUD pages
+generated from models, and JSON validated by the same schemas.
+
+Enable it with ``pyramidion.addons = forms`` or ``requires=("forms",)``.
+
+Layout, for every Chameleon template (``.pt``)::
+
+    <html metal:use-macro="layout">
+    <div metal:fill-slot="content">...</div>
+    </html>
+
+Slots: ``content``, ``title``, ``head``, ``navbar``, ``scripts``. The
+namespace also holds ``nav`` (entries the user may see), ``site_title``,
+``flash_messages()`` and, when the view returns it, ``page_title``.
+
+Directives (after ``config.include`` of this add-on, i.e. in any add-on
+that requires ``forms``):
+
+``config.add_nav_item(name, title, *, route_name=None, url=None, permission=None, order=100)``
+    A navigation entry, hidden from users without ``permission``.
+
+Python API (importable from ``pyramidion_forms``):
+
+``FormView``
+    Class-based form page: set ``schema``, write ``on_success(appstruct)``,
+    register with ``config.add_view(MyForm, route_name=...)``.
+``FormError(message, field=None)``
+    Raised from ``on_success`` to show the form again with a message.
+``make_form(request, schema, *, buttons=("Save",), bind=None, **options)``
+    A bound ``deform.Form`` carrying the CSRF token.
+``bind_schema(schema, request, **kw)``
+    A copy of the schema bound with ``request`` and ``dbsession``.
+``validate_json(request, schema, **bind)``
+    The JSON body validated by a schema; failures are answered 422
+    ``application/problem+json`` with ``errors`` per field.
+``ValidationFailed(errors)``
+    Raise it from any view to answer the same way.
+``flash(request, message, kind="success")``
+    Queue a message for the layout; a no-op without a session factory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pyramidion import Addon, setting
+
+if TYPE_CHECKING:
+    from pyramid.config import Configurator
+
+    from .layout import flash
+    from .schemas import ValidationFailed, bind_schema, validate_json
+    from .views import FormError, FormView, make_form
+
+__all__ = [
+    "FormError",
+    "FormView",
+    "FormsSettings",
+    "ValidationFailed",
+    "addon",
+    "bind_schema",
+    "flash",
+    "includeme",
+    "make_form",
+    "validate_json",
+]
+
+
+@dataclass(frozen=True)
+class FormsSettings:
+    """Settings of the forms add-on, read from ``forms.*`` keys."""
+
+    site_title: str = setting("Pyramidion", doc="Site name shown in the navigation bar.")
+    max_body_size: int = setting(
+        1_048_576,
+        doc="Largest form or JSON body, in bytes, that form views and "
+        "validate_json accept; larger ones are refused with 413.",
+        min=1024,
+    )
+    max_fields: int = setting(
+        200,
+        doc="Most fields a submitted form or JSON body may have; more are refused "
+        "(400 for forms, 422 for JSON).",
+        min=1,
+    )
+    max_field_length: int = setting(
+        65_536,
+        doc="Longest value, in characters, of one submitted field; longer ones are "
+        "refused (400 for forms, 422 naming the field for JSON).",
+        min=1,
+    )
+    per_page: int = setting(
+        25, doc="Rows on one page of a CRUD list, unless add_crud says.", min=1, max=1000
+    )
+
+
+# The public names live in modules that import deform; loading them only
+# when used keeps discovering this add-on (which imports this package) cheap.
+_LAZY = {
+    "FormError": "views",
+    "FormView": "views",
+    "make_form": "views",
+    "ValidationFailed": "schemas",
+    "bind_schema": "schemas",
+    "validate_json": "schemas",
+    "flash": "layout",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def includeme(config: Configurator) -> None:
+    """Wire the forms add-on into the app.
+
+    Reads the ``forms.*`` settings. Includes pyramid_chameleon; serves
+    deform's assets (Bootstrap 5 included) at ``PREFIX/deform/`` and this
+    add-on's at ``PREFIX/static/``; adds the BeforeRender subscriber that
+    gives templates ``layout`` and ``nav``; the directives
+    ``add_nav_item``; the view option ``form_limits``
+    and the deriver that enforces the size limits; and the exception view
+    that answers :class:`ValidationFailed` with 422 problem+json.
+    """
+    from importlib.resources import files
+
+    from pyramid.events import BeforeRender
+
+    from pyramidion import PUBLIC
+
+    from .layout import add_nav_item, layout_globals
+    from .limits import form_limits_deriver
+    from .schemas import ValidationFailed, validation_failed_view
+    from .views import make_renderer, set_renderer
+
+    config.include("pyramid_chameleon")
+    set_renderer(
+        config.registry,
+        make_renderer(
+            [
+                str(files("pyramidion_forms") / "templates" / "deform"),
+                str(files("deform") / "templates"),
+            ]
+        ),
+    )
+    config.add_static_view("deform", "deform:static/", permission=PUBLIC, cache_max_age=3600)
+    config.add_static_view(
+        "static", "pyramidion_forms:static/", permission=PUBLIC, cache_max_age=3600
+    )
+    config.add_subscriber(layout_globals, BeforeRender)
+    config.add_directive("add_nav_item", add_nav_item)
+    config.add_view_deriver(
+        form_limits_deriver, "pyramidion_forms.limits", under="secured_view", over="csrf_view"
+    )
+    config.add_exception_view(validation_failed_view, context=ValidationFailed)
+
+
+addon = Addon(
+    name="forms",
+    title="Site layout, deform forms, CRUD pages and JSON validation",
+    includeme="pyramidion_forms:includeme",
+    settings=FormsSettings,
+)

@@ -1,0 +1,189 @@
+"""The site layout every Chameleon template can use, its navigation and flash messages.
+
+``add_nav_item`` is the directive add-ons contribute navigation entries
+with; :func:`layout_globals` puts ``layout`` (the page macro), ``nav``,
+``site_title`` and ``flash_messages`` into the namespace of every
+``.pt`` template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pyramid.interfaces import IRootFactory, ISessionFactory
+from pyramid.renderers import get_renderer
+
+from pyramidion import get_settings
+
+if TYPE_CHECKING:
+    from pyramid.config import Configurator
+    from pyramid.events import BeforeRender
+    from pyramid.request import Request
+
+__all__ = ["FlashMessage", "NavEntry", "NavItem", "add_nav_item", "flash", "nav_entries"]
+
+#: The asset spec of the template that defines the ``layout`` macro.
+LAYOUT_TEMPLATE = "pyramidion_forms:templates/layout.pt"
+
+#: Registry attribute holding the registered navigation items, by name.
+_NAV_ITEMS = "pyramidion_forms_nav_items"
+
+FlashKind = Literal["success", "info", "warning", "danger"]
+FLASH_KINDS: tuple[FlashKind, ...] = ("success", "info", "warning", "danger")
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A navigation entry as an add-on registered it."""
+
+    name: str
+    title: str
+    route_name: str | None
+    url: str | None
+    permission: str | None
+    order: int
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A navigation entry as the current user sees it."""
+
+    name: str
+    title: str
+    url: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class FlashMessage:
+    """A message queued for the next page; ``kind`` is a Bootstrap alert colour."""
+
+    kind: FlashKind
+    text: str
+
+
+def add_nav_item(
+    config: Configurator,
+    name: str,
+    title: str,
+    *,
+    route_name: str | None = None,
+    url: str | None = None,
+    permission: str | None = None,
+    order: int = 100,
+) -> None:
+    """Directive: add an entry to the layout's navigation bar.
+
+    The entry links to ``route_name`` (a route without placeholders) or to
+    ``url``; exactly one of them is given. With ``permission``, the entry is
+    shown only to users who have that permission on the root resource.
+    Entries are shown by ``order``, then title. Two entries with the same
+    ``name`` conflict at start-up.
+    """
+    if (route_name is None) == (url is None):
+        raise ValueError(
+            f"add_nav_item({name!r}): give exactly one of route_name= or url= "
+            "to say where the entry links to"
+        )
+    item = NavItem(name, title, route_name, url, permission, order)
+
+    def register() -> None:
+        nav_items(config.registry)[name] = item
+
+    intr = config.introspectable("pyramidion navigation", name, title, "navigation item")
+    intr["route_name"] = route_name
+    intr["url"] = url
+    intr["permission"] = permission
+    intr["order"] = order
+    config.action(("pyramidion_forms.nav_item", name), register, introspectables=(intr,))
+
+
+def nav_items(registry: Any) -> dict[str, NavItem]:
+    """Every registered navigation item, by name."""
+    items: dict[str, NavItem] | None = getattr(registry, _NAV_ITEMS, None)
+    if items is None:
+        items = {}
+        setattr(registry, _NAV_ITEMS, items)
+    return items
+
+
+def nav_entries(request: Request) -> list[NavEntry]:
+    """The navigation entries ``request``'s user may see, in display order."""
+    items = sorted(nav_items(request.registry).values(), key=lambda i: (i.order, i.title))
+    root: Any = None
+    matched = getattr(request, "matched_route", None)
+    entries = []
+    for item in items:
+        if item.permission is not None:
+            if root is None:
+                root = request.registry.getUtility(IRootFactory)(request)
+            if not request.has_permission(item.permission, root):
+                continue
+        if item.route_name is not None:
+            url = request.route_url(item.route_name)
+            active = matched is not None and matched.name == item.route_name
+        else:
+            url = str(item.url)
+            active = False
+        entries.append(NavEntry(item.name, item.title, url, active))
+    return entries
+
+
+def has_session(request: Request) -> bool:
+    """Whether a session factory is configured (the auth add-on sets one)."""
+    return request.registry.queryUtility(ISessionFactory) is not None
+
+
+def flash(request: Request, message: str, kind: FlashKind = "success") -> bool:
+    """Queue ``message`` for the next page the layout renders.
+
+    Returns False, and does nothing, when the app has no session factory:
+    flash messages need a session to survive the redirect.
+    """
+    if kind not in FLASH_KINDS:
+        raise ValueError(f"flash kind {kind!r} is not one of {', '.join(FLASH_KINDS)}")
+    if not has_session(request):
+        return False
+    request.session.flash(message, queue=kind)
+    return True
+
+
+def pop_flash_messages(request: Request) -> list[FlashMessage]:
+    """The queued flash messages, removed from the session."""
+    if not has_session(request):
+        return []
+    session = request.session
+    messages: list[FlashMessage] = []
+    for kind in FLASH_KINDS:
+        # Peeking first leaves an untouched session untouched, so pages
+        # without messages do not rewrite the session cookie.
+        if session.peek_flash(kind):
+            messages.extend(FlashMessage(kind, str(text)) for text in session.pop_flash(kind))
+    return messages
+
+
+def layout_globals(event: BeforeRender) -> None:
+    """BeforeRender subscriber: the layout's names for Chameleon templates.
+
+    Adds ``layout`` (the macro: ``<html metal:use-macro="layout">``),
+    ``nav`` (the visible :class:`NavEntry` list), ``site_title`` and
+    ``flash_messages`` (a function the layout calls, so messages are only
+    consumed by pages that show them). Names a view already returned are
+    kept. Other renderers (JSON, string) are left alone.
+    """
+    info = event.get("renderer_info")
+    if info is None or not str(getattr(info, "name", "")).endswith(".pt"):
+        return
+    request: Request | None = event.get("request")
+    if request is None:
+        return
+    from . import FormsSettings
+
+    event.setdefault("layout", get_renderer(LAYOUT_TEMPLATE).implementation().macros["layout"])
+    event.setdefault("nav", nav_entries(request))
+    event.setdefault("site_title", get_settings(request.registry, FormsSettings).site_title)
+    flash_messages: Callable[[], list[FlashMessage]] = lambda: pop_flash_messages(request)  # noqa: E731
+    event.setdefault("flash_messages", flash_messages)
+    event.setdefault("page_resources", {"css": [], "js": []})

@@ -1,0 +1,46 @@
+"""The forms add-on's tests run an app with ``forms`` and ``formstest``.
+
+``formstest`` (in ``example/``) is an add-on written against the public API
+as a third party would; it is installed for the test session as a real
+distribution (a ``dist-info`` directory next to the package on
+``sys.path``), so discovery, settings and migrations treat it like any
+other.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parent / "example"
+
+
+@pytest.fixture(scope="session")
+def formstest_installed(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The ``formstest`` add-on, installed for the rest of the session."""
+    site = tmp_path_factory.mktemp("formstest-site")
+    info = site / "pyramidion_forms_example-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: pyramidion-forms-example\nVersion: 1.0\n"
+    )
+    (info / "entry_points.txt").write_text(
+        "[pyramidion.addons]\nformstest = pyramidion_forms_example:addon\n"
+    )
+    sys.path[:0] = [str(EXAMPLE), str(site)]
+    importlib.invalidate_caches()
+
+
+@pytest.fixture(scope="session")
+def pyramidion_addons(formstest_installed: None) -> list[str]:
+    return ["forms", "formstest"]
+
+
+@pytest.fixture(scope="session")
+def models(formstest_installed: None) -> ModuleType:
+    """``pyramidion_forms_example.models``: imported only by the tests that use it."""
+    return importlib.import_module("pyramidion_forms_example.models")

@@ -1,0 +1,105 @@
+"""The example's pages: a contact form, navigation, a JSON endpoint."""
+
+from typing import Any
+
+import colander
+from pyramid.authorization import Allow, Everyone
+from pyramidion_forms import FormError, FormView, validate_json
+
+from pyramidion import PUBLIC
+
+from .models import Message
+
+
+class ContactSchema(colander.Schema):
+    name = colander.SchemaNode(colander.String(), validator=colander.Length(max=50))
+    email = colander.SchemaNode(colander.String(), validator=colander.Email())
+    body = colander.SchemaNode(colander.String(), title="Message")
+
+
+class ContactForm(FormView):
+    schema = ContactSchema
+    title = "Contact us"
+    submit_title = "Send"
+    success_message = "Thank you, your message was sent."
+
+    def on_success(self, appstruct: dict[str, Any]) -> str:
+        message = Message(**appstruct)
+        self.request.dbsession.add(message)
+        self.request.dbsession.flush()
+        if appstruct["name"] == "Mallory":
+            # Written, then refused: the row must not be kept.
+            raise FormError("We do not take messages from Mallory.", field="name")
+        if appstruct["body"] == "spam":
+            raise FormError("This looks like spam.")
+        return self.request.route_url("formstest.thanks", _query={"id": message.id})
+
+
+def thanks(request: Any) -> dict[str, Any]:
+    return {"page_title": "Thanks"}
+
+
+def messages_json(request: Any) -> dict[str, Any]:
+    data = validate_json(request, ContactSchema())
+    message = Message(**data)
+    request.dbsession.add(message)
+    request.dbsession.flush()
+    request.response.status = 201
+    return {"id": message.id, **data}
+
+
+class HeaderIdentity:
+    """Trusts an ``X-User`` header: for tests only."""
+
+    def identity(self, request: Any) -> str | None:
+        return request.headers.get("X-User")
+
+    def userid(self, identity: Any) -> str | None:
+        return str(identity)
+
+    def principals(self, request: Any, identity: Any) -> list[str]:
+        principals = ["system.Authenticated", f"user:{identity}"]
+        if identity == "root":
+            principals.append("group:admin")
+        if identity == "editor":
+            principals.append("group:editor")
+        return principals
+
+    def remember(self, request: Any, userid: str, **kw: Any) -> list[tuple[str, str]]:
+        return []
+
+    def forget(self, request: Any, **kw: Any) -> list[tuple[str, str]]:
+        return []
+
+
+class Library:
+    """The context of the CRUD pages: who may do what with books and authors."""
+
+    __acl__ = [  # noqa: RUF012
+        (Allow, Everyone, ("formstest.book.list", "formstest.book.view")),
+        (Allow, "group:editor", ("formstest.book.add", "formstest.book.edit")),
+    ]
+
+    def __init__(self, request: Any) -> None:
+        self.request = request
+
+
+def includeme(config: Any) -> None:
+    config.set_identity_source(HeaderIdentity())
+    config.add_route("formstest.contact", "/contact")
+    config.add_view(ContactForm, route_name="formstest.contact", permission=PUBLIC)
+    config.add_route("formstest.thanks", "/thanks")
+    config.add_view(
+        thanks,
+        route_name="formstest.thanks",
+        renderer="pyramidion_forms_example:templates/thanks.pt",
+        permission=PUBLIC,
+    )
+    config.add_route("formstest.messages", "/messages", request_method="POST")
+    config.add_view(
+        messages_json, route_name="formstest.messages", renderer="json", permission=PUBLIC
+    )
+    config.add_nav_item("formstest.contact", "Contact", route_name="formstest.contact", order=10)
+    config.add_nav_item(
+        "formstest.secret", "Members", url="/formstest/secret", permission="formstest.secret"
+    )

@@ -1,0 +1,114 @@
+"""The layout: navigation from add-ons, permissions on entries, flash, assets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pyramid.config import Configurator
+from pyramidion_forms.layout import add_nav_item
+
+from pyramidion.testing import MakeApp, PyramidionTestApp
+
+
+def nav_titles(response: Any) -> list[str]:
+    return [a.text for a in response.html.select("nav a.nav-link")]
+
+
+def test_a_page_using_the_layout_shows_the_navigation(testapp: PyramidionTestApp) -> None:
+    page = testapp.get("/formstest/thanks?id=7")
+
+    assert page.html.title.text == "Thanks · Pyramidion"
+    assert page.html.select_one("a.navbar-brand").text == "Pyramidion"
+    assert nav_titles(page) == ["Contact"]
+    assert page.html.select_one("main h1").text == "Thanks"
+    assert "Message number 7 is on its way." in page.text
+
+
+def test_the_current_page_is_marked_active(testapp: PyramidionTestApp) -> None:
+    page = testapp.get("/formstest/contact")
+
+    link = page.html.select_one('a[data-nav="formstest.contact"]')
+    assert link["class"] == ["nav-link", "active"]
+    assert link["aria-current"] == "page"
+    assert link["href"] == "http://localhost/formstest/contact"
+
+
+def test_entries_are_hidden_from_users_without_their_permission(
+    testapp: PyramidionTestApp,
+) -> None:
+    assert "Members" not in nav_titles(testapp.get("/formstest/thanks"))
+    assert "Members" not in nav_titles(
+        testapp.get("/formstest/thanks", headers={"X-User": "alice"})
+    )
+
+    admin = testapp.get("/formstest/thanks", headers={"X-User": "root"})
+    assert nav_titles(admin) == ["Contact", "Members"]
+
+
+def test_bootstrap_and_deform_assets_are_served_by_the_addon(
+    testapp: PyramidionTestApp,
+) -> None:
+    page = testapp.get("/formstest/contact")
+    stylesheets = [link["href"] for link in page.html.select("link[rel=stylesheet]")]
+    scripts = [script["src"] for script in page.html.select("script")]
+
+    assert all(url.startswith("http://localhost/forms/") for url in stylesheets + scripts)
+    assert not page.html.select("script:not([src])"), "inline scripts break the CSP"
+    css = testapp.get("/forms/deform/css/bootstrap.min.css")
+    assert "Bootstrap  v5" in css.text
+    assert testapp.get("/forms/deform/scripts/bootstrap.bundle.min.js").status_int == 200
+    assert "deform.load()" in testapp.get("/forms/static/forms.js").text
+
+
+def test_the_site_title_is_a_setting(make_pyramidion_app: MakeApp) -> None:
+    app = PyramidionTestApp(make_pyramidion_app({"forms.site_title": "Book Club"}))
+
+    page = app.get("/formstest/thanks")
+
+    assert page.html.select_one("a.navbar-brand").text == "Book Club"
+    assert page.html.title.text == "Thanks · Book Club"
+
+
+def test_an_entry_needs_a_route_or_a_url() -> None:
+    config = Configurator(settings={})
+
+    with pytest.raises(ValueError, match="give exactly one of route_name= or url="):
+        add_nav_item(config, "x", "X")
+    with pytest.raises(ValueError, match="give exactly one of route_name= or url="):
+        add_nav_item(config, "x", "X", route_name="a", url="/b")
+
+
+def test_without_a_session_factory_there_is_no_flash_and_no_error(
+    testapp: PyramidionTestApp, db_connection: Any
+) -> None:
+    form = testapp.get("/formstest/contact").forms["deform"]
+    form["name"] = "Ann"
+    form["email"] = "ann@example.com"
+    form["body"] = "Hello"
+
+    page = form.submit("submit", status=303).follow()
+
+    assert page.html.select(".alert") == []
+
+
+def test_with_a_session_factory_the_layout_shows_flash_messages_once(
+    make_pyramidion_app: MakeApp, db_connection: Any
+) -> None:
+    client = PyramidionTestApp(
+        make_pyramidion_app(
+            addons=["forms", "formstest", "pyramidion_forms_example.session"],
+            connection=db_connection,
+        )
+    )
+    form = client.get("/formstest/contact").forms["deform"]
+    form["name"] = "Ann"
+    form["email"] = "ann@example.com"
+    form["body"] = "Hello"
+
+    page = form.submit("submit", status=303).follow()
+
+    (alert,) = page.html.select(".alert")
+    assert alert["class"] == ["alert", "alert-success"]
+    assert alert.text == "Thank you, your message was sent."
+    assert client.get("/formstest/thanks").html.select(".alert") == []
