@@ -1,0 +1,487 @@
+"""Storing files in step with the request's transaction.
+
+``request.storage`` is a :class:`FileStorage`. What it writes joins
+``request.tm`` through a :class:`FileDataManager`, which orders itself
+against zope.sqlalchemy's data manager so that
+
+- new files are staged while the request runs, and published (fsynced and
+  renamed, or uploaded) in the vote phase, *before* the database commits;
+- files are deleted in the finish phase, *after* the database has
+  committed the deletion of their rows;
+- an abort before the vote discards what was staged.
+
+So a row is never committed before its bytes are durable, and bytes are
+never removed while a committed row names them. A crash between the two
+steps leaves at most an orphan: bytes that no row names, which
+:func:`collect_garbage` (``pyramidion storage gc``) removes once they are
+older than a grace period.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+from pyramid.interfaces import ISessionFactory
+from sqlalchemy import delete, select
+from transaction.interfaces import ISavepointDataManager
+from zope.interface import implementer
+
+from pyramidion import get_settings
+
+from .backends import FileMissing, StagedFile, StorageBackend, new_key
+from .models import StoredFile, utcnow
+from .settings import StorageSettings
+from .uploads import (
+    FileTooLarge,
+    check_content_type,
+    chunks_of,
+    sanitize_filename,
+    take_head,
+)
+
+if TYPE_CHECKING:
+    from pyramid.registry import Registry
+    from pyramid.request import Request
+    from sqlalchemy.orm import Session
+    from transaction import TransactionManager
+
+__all__ = [
+    "FileDataManager",
+    "FileStorage",
+    "GarbageReport",
+    "collect_garbage",
+    "get_backend",
+]
+
+log = logging.getLogger("pyramidion_storage")
+
+#: Default of ``owner_id``: the request's authenticated user.
+CURRENT_USER: Any = object()
+
+#: Where the upload token is kept when the app has a session factory.
+SESSION_KEY = "pyramidion_storage.upload_token"
+
+
+def get_backend(registry: Registry) -> StorageBackend:
+    """The app's storage backend."""
+    backend: StorageBackend = registry.pyramidion_storage_backend
+    return backend
+
+
+# -- the data manager -------------------------------------------------------------
+
+
+@implementer(ISavepointDataManager)
+class FileDataManager:
+    """Joins one transaction: publishes staged files, deletes dropped ones."""
+
+    def __init__(self, transaction_manager: TransactionManager, backend: StorageBackend) -> None:
+        self.transaction_manager = transaction_manager
+        self.backend = backend
+        self.staged: list[StagedFile] = []
+        self.deletions: list[str] = []
+        self.voted = False
+
+    def __repr__(self) -> str:
+        return f"<FileDataManager {len(self.staged)} new, {len(self.deletions)} deleted>"
+
+    def add(self, staged: StagedFile) -> None:
+        self.staged.append(staged)
+
+    def delete_after_commit(self, key: str) -> None:
+        self.deletions.append(key)
+
+    def sortKey(self) -> str:
+        # zope.sqlalchemy commits in tpc_vote under "~sqlalchemy:..." (or, for
+        # two-phase sessions, in tpc_finish under "sqlalchemy.twophase:...").
+        # "storage:" sorts before the first and after the second, so files
+        # are published before either commits and deleted after both have.
+        return f"storage:{id(self)}"
+
+    def abort(self, txn: Any) -> None:
+        self._discard()
+
+    def tpc_begin(self, txn: Any) -> None:
+        pass
+
+    def commit(self, txn: Any) -> None:
+        pass
+
+    def tpc_vote(self, txn: Any) -> None:
+        for staged in self.staged:
+            staged.publish()
+        self.voted = True
+
+    def tpc_finish(self, txn: Any) -> None:
+        # The rows are gone for good now; a failure here leaves an orphan
+        # for gc and must not turn a committed request into an error.
+        for key in self.deletions:
+            try:
+                self.backend.delete(key)
+            except Exception:
+                log.exception("could not delete file %s; 'pyramidion storage gc' will", key)
+        self._reset()
+
+    def tpc_abort(self, txn: Any) -> None:
+        if self.voted:
+            # Published, and a data manager after this one failed: the
+            # database may or may not have committed, so the files stay.
+            # If it did not, they are orphans that gc removes.
+            if self.staged:
+                log.warning(
+                    "transaction failed after %d file(s) were published; "
+                    "'pyramidion storage gc' removes any that no row names",
+                    len(self.staged),
+                )
+            self._reset()
+        else:
+            self._discard()
+
+    def _discard(self) -> None:
+        for staged in self.staged:
+            try:
+                staged.discard()
+            except Exception:
+                log.exception("could not discard staged file %s", staged.key)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.staged = []
+        self.deletions = []
+        self.voted = False
+
+    def savepoint(self) -> FileSavepoint:
+        return FileSavepoint(self, len(self.staged), len(self.deletions))
+
+
+@dataclass
+class FileSavepoint:
+    """Rolling back discards files staged, and forgets deletions asked, since."""
+
+    manager: FileDataManager
+    staged: int
+    deletions: int
+
+    def rollback(self) -> None:
+        for staged in self.manager.staged[self.staged :]:
+            staged.discard()
+        del self.manager.staged[self.staged :]
+        del self.manager.deletions[self.deletions :]
+
+
+# -- request.storage -------------------------------------------------------------
+
+
+class _Hashing:
+    """Counts and hashes chunks as they pass; stops past ``limit`` bytes."""
+
+    def __init__(self, chunks: Iterable[bytes], limit: int | None) -> None:
+        self.chunks = chunks
+        self.limit = limit
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.chunks:
+            self.size += len(chunk)
+            if self.limit is not None and self.size > self.limit:
+                raise FileTooLarge(self.limit)
+            self.sha256.update(chunk)
+            yield chunk
+
+
+@dataclass
+class FileStorage:
+    """``request.storage``: store, read and delete files within the request.
+
+    Nothing written is visible to others until the request's transaction
+    commits; an aborted request leaves nothing behind.
+    """
+
+    request: Request
+    backend: StorageBackend
+    settings: StorageSettings
+    _manager: FileDataManager | None = field(default=None, repr=False)
+    _txn: Any = field(default=None, repr=False)
+
+    def save(
+        self,
+        data: bytes | IO[bytes] | Iterable[bytes],
+        *,
+        filename: str,
+        content_type: str | None = None,
+        owner_id: str | None = CURRENT_USER,
+        public: bool = False,
+        realm: str | None = None,
+        max_size: int | None = None,
+    ) -> StoredFile:
+        """Store ``data`` (bytes, a binary file or an iterable of bytes).
+
+        ``filename`` is sanitised; ``content_type`` (what the client
+        declared) is checked against the first bytes; ``owner_id`` defaults
+        to the authenticated user. Reading stops as soon as the data
+        exceeds ``max_size`` (default ``storage.max_upload_size``).
+
+        Returns the new :class:`StoredFile`, added to ``request.dbsession``.
+        Raises :class:`~pyramidion_storage.uploads.UploadRejected` (too
+        large, wrong type), with nothing stored.
+        """
+        row = self._store(data, filename, content_type, max_size)
+        row.owner_id = self._owner(owner_id)
+        row.public = public
+        row.realm = realm
+        self.request.dbsession.add(row)
+        return row
+
+    def save_temporary(
+        self,
+        data: bytes | IO[bytes] | Iterable[bytes],
+        *,
+        filename: str,
+        content_type: str | None = None,
+    ) -> StoredFile:
+        """Store a form's temporary upload, tied to this client.
+
+        Only :meth:`temporary_upload` with the same client finds it, until
+        ``storage.upload_expiry`` passes; :meth:`keep` makes it permanent
+        and ``storage gc`` removes it once expired.
+        """
+        row = self._store(data, filename, content_type, None)
+        row.upload_token = self._client_token_hash()
+        row.expires_at = utcnow() + self.settings.upload_expiry
+        self.request.dbsession.add(row)
+        return row
+
+    def temporary_upload(self, key: str) -> StoredFile | None:
+        """This client's unexpired temporary upload ``key``, or None."""
+        if not isinstance(key, str) or not key:
+            return None
+        found: StoredFile | None = self.request.dbsession.scalars(
+            select(StoredFile).where(
+                StoredFile.key == key,
+                StoredFile.upload_token == self._client_token_hash(),
+                StoredFile.expires_at > utcnow(),
+            )
+        ).one_or_none()
+        return found
+
+    def keep(
+        self,
+        upload: StoredFile | str | dict[str, Any],
+        *,
+        owner_id: str | None = CURRENT_USER,
+        public: bool = False,
+        realm: str | None = None,
+    ) -> StoredFile:
+        """Make this client's temporary upload permanent and return its row.
+
+        ``upload`` is the row, its key, or the value the upload widget
+        gives a form (a dict with ``uid``). Raises ``LookupError`` when this
+        client has no such unexpired upload.
+        """
+        if isinstance(upload, StoredFile):
+            key = upload.key
+        elif isinstance(upload, dict):
+            key = str(upload.get("uid", ""))
+        else:
+            key = upload
+        row = self.temporary_upload(key)
+        if row is None:
+            raise LookupError("the upload has expired or belongs to another client")
+        row.upload_token = None
+        row.expires_at = None
+        row.owner_id = self._owner(owner_id)
+        row.public = public
+        row.realm = realm
+        return row
+
+    def delete(self, stored: StoredFile) -> None:
+        """Delete the row now and the bytes once the transaction commits."""
+        self.request.dbsession.delete(stored)
+        self._join().delete_after_commit(stored.key)
+
+    def open(self, stored: StoredFile, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
+        """Stream the file's bytes ``[start, stop)``."""
+        return self.backend.open(stored.key, start, stop)
+
+    def read(self, stored: StoredFile) -> bytes:
+        """The whole file in memory: for small files only."""
+        return b"".join(self.open(stored))
+
+    def url(self, stored: StoredFile, **kw: Any) -> str:
+        """The download URL of the file (route ``storage.file``)."""
+        return str(self.request.route_url("storage.file", key=stored.key, **kw))
+
+    # -- internals --
+
+    def _store(
+        self,
+        data: bytes | IO[bytes] | Iterable[bytes],
+        filename: str,
+        content_type: str | None,
+        max_size: int | None,
+    ) -> StoredFile:
+        name = sanitize_filename(filename)
+        limit = self.settings.max_upload_size if max_size is None else max_size
+        hashing = _Hashing(chunks_of(data), limit)
+        head, chunks = take_head(iter(hashing))
+        stored_type = check_content_type(
+            name, content_type, head, self.settings.allowed_content_types
+        )
+        manager = self._join()
+        key = new_key()
+        staged = self.backend.stage(key, chunks)
+        manager.add(staged)
+        return StoredFile(
+            key=key,
+            filename=name,
+            content_type=stored_type,
+            size=hashing.size,
+            sha256=hashing.sha256.hexdigest(),
+            created=utcnow(),
+        )
+
+    def _join(self) -> FileDataManager:
+        txn = self.request.tm.get()
+        if self._manager is None or self._txn is not txn:
+            self._manager = FileDataManager(self.request.tm, self.backend)
+            self._txn = txn
+            txn.join(self._manager)
+        return self._manager
+
+    def _owner(self, owner_id: str | None) -> str | None:
+        if owner_id is CURRENT_USER:
+            userid = self.request.authenticated_userid
+            return None if userid is None else str(userid)
+        return owner_id
+
+    def _client_token_hash(self) -> str:
+        return hashlib.sha256(client_token(self.request, self.settings).encode()).hexdigest()
+
+
+def client_token(request: Request, settings: StorageSettings) -> str:
+    """A random token that identifies this client's temporary uploads.
+
+    Kept in ``request.session`` when the app has a session factory, and
+    otherwise in an HttpOnly cookie (``storage.upload_cookie_name``).
+    """
+    cached: str | None = request.__dict__.get("_pyramidion_storage_token")
+    if cached is not None:
+        return cached
+    token: str
+    if request.registry.queryUtility(ISessionFactory) is not None:
+        token = request.session.get(SESSION_KEY) or ""
+        if not token:
+            token = secrets.token_urlsafe(32)
+            request.session[SESSION_KEY] = token
+    else:
+        name = settings.upload_cookie_name
+        token = request.cookies.get(name, "")
+        if len(token) < 32 or len(token) > 64:
+            token = secrets.token_urlsafe(32)
+            from pyramidion.app import app_state
+
+            secure = not app_state(request.registry).core.development
+
+            def set_cookie(request: Request, response: Any) -> None:
+                response.set_cookie(
+                    name, token, httponly=True, secure=secure, samesite="Lax", path="/"
+                )
+
+            request.add_response_callback(set_cookie)
+    request.__dict__["_pyramidion_storage_token"] = token
+    return token
+
+
+def request_storage(request: Request) -> FileStorage:
+    """``request.storage``."""
+    return FileStorage(
+        request, get_backend(request.registry), get_settings(request.registry, StorageSettings)
+    )
+
+
+# -- garbage collection ------------------------------------------------------------
+
+
+@dataclass
+class GarbageReport:
+    """What :func:`collect_garbage` removed."""
+
+    #: Keys of objects that no row named, removed.
+    orphans: list[str] = field(default_factory=list)
+    #: Temporary uploads past their expiry, rows deleted (bytes after commit).
+    expired_uploads: int = 0
+    #: Staging leftovers of dead processes, removed.
+    staging: int = 0
+
+
+def collect_garbage(
+    dbsession: Session,
+    backend: StorageBackend,
+    transaction_manager: TransactionManager,
+    *,
+    grace: datetime.timedelta,
+    now: datetime.datetime | None = None,
+    dry_run: bool = False,
+) -> GarbageReport:
+    """Remove what no committed row needs.
+
+    Deletes the rows of temporary uploads that expired (their bytes go once
+    ``transaction_manager`` commits), removes objects older than ``grace``
+    that no row names, and staging leftovers older than ``grace``. The
+    grace period protects files whose request has written them but not yet
+    committed its row. With ``dry_run``, only reports.
+    """
+    now = now or utcnow()
+    cutoff = now - grace
+    report = GarbageReport()
+
+    expired = list(
+        dbsession.scalars(select(StoredFile.key).where(StoredFile.expires_at < now)).all()
+    )
+    report.expired_uploads = len(expired)
+    if expired and not dry_run:
+        dbsession.execute(delete(StoredFile).where(StoredFile.key.in_(expired)))
+        manager = FileDataManager(transaction_manager, backend)
+        for key in expired:
+            manager.delete_after_commit(key)
+        transaction_manager.get().join(manager)
+
+    batch: list[str] = []
+
+    def sweep(keys: list[str]) -> None:
+        known = set(dbsession.scalars(select(StoredFile.key).where(StoredFile.key.in_(keys))))
+        for key in keys:
+            if key not in known:
+                report.orphans.append(key)
+                if not dry_run:
+                    backend.delete(key)
+
+    for obj in backend.objects():
+        if obj.modified < cutoff:
+            batch.append(obj.key)
+            if len(batch) >= 500:
+                sweep(batch)
+                batch = []
+    if batch:
+        sweep(batch)
+    if not dry_run:
+        report.staging = backend.sweep_staging(cutoff)
+    return report
+
+
+def missing_files(dbsession: Session, backend: StorageBackend) -> list[str]:
+    """Keys of rows whose bytes the backend does not have."""
+    missing = []
+    for key in dbsession.scalars(select(StoredFile.key).where(StoredFile.upload_token.is_(None))):
+        try:
+            backend.size(key)
+        except FileMissing:
+            missing.append(key)
+    return missing
