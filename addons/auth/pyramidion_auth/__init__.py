@@ -1,0 +1,123 @@
+"""The auth add-on: accounts, login, sessions, permissions and API tokens.
+
+Enable it with ``pyramidion.addons = auth`` (it requires ``forms``, whose
+layout its pages use), run ``pyramidion db upgrade`` and create the first
+administrator::
+
+    pyramidion auth create-user development.ini admin@example.com --admin
+
+What it gives an application:
+
+- **Identity.** An identity source for the core's security policy.
+  Principals: ``user:<id>``, ``group:<name>`` for each group and
+  ``system.Authenticated``. Members of the ``admin`` group may do
+  everything (the core's root ACL). ``request.user`` is the logged-in
+  :class:`~pyramidion_auth.models.User` or None, loaded at most once per
+  request and only when something asks.
+- **Sessions.** ``request.session`` is a server-side session in
+  ``auth_sessions`` (flash messages work); the cookie holds only a random
+  id, HttpOnly, SameSite=Lax and Secure outside development. The id
+  changes at login; logout and password changes delete sessions in the
+  database, so a copied cookie stops working in every process. Idle and
+  absolute timeouts are settings. A request that never touches
+  ``request.session`` or the identity costs no query.
+- **Passwords.** Argon2id (m=64 MiB, t=3, p=4 by default, never below
+  OWASP's m=19 MiB, t=2), rehashed at login when the parameters change;
+  a minimum length, a byte limit checked before hashing and a list of the
+  10,000 most common passwords refused.
+- **Pages** under ``/auth`` in the forms layout: login, logout (POST),
+  change password, password reset by email, registration (off unless
+  ``auth.allow_registration``), email verification (when
+  ``auth.require_email_verification``), and API tokens. Messages never
+  say whether an email is registered; ``came_from`` only leads to paths
+  on this site.
+- **Throttling.** Failed logins per account and per client address are
+  counted in the database (committed at once, shared by all processes):
+  after ``throttle_free_attempts`` each attempt must wait longer, after a
+  limit they are refused with 429 and ``Retry-After`` until the window
+  has passed.
+- **API tokens.** ``Authorization: Bearer <token>`` authenticates JSON
+  clients; tokens are stored as SHA-256, expire, are named, and are
+  listed and revoked by their owner (``/auth/api/tokens`` and
+  ``/auth/tokens``). Requests authenticated by a valid token, and only
+  those, are exempt from CSRF.
+- **Commands.** ``pyramidion auth create-user CONFIG EMAIL [--admin]
+  [--password-stdin]``, ``pyramidion auth set-password CONFIG EMAIL
+  --password-stdin``, ``pyramidion auth list-users CONFIG``.
+
+Other add-ons check permissions as usual (``permission="blog.edit"`` on a
+view, ``__acl__`` on contexts) and declare them with
+``config.declare_permission``; they read the user with ``request.user``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pyramidion import Addon, Command
+
+from .commands import create_user_arguments, set_password_arguments
+from .settings import AuthSettings
+
+if TYPE_CHECKING:
+    from pyramid.config import Configurator
+
+__all__ = ["AuthSettings", "addon", "includeme"]
+
+
+def includeme(config: Configurator) -> None:
+    """Wire the auth add-on into the app.
+
+    Reads every ``auth.*`` setting (see :class:`AuthSettings`) and the
+    core's ``pyramidion.environment``. Registers the identity source, the
+    session factory, ``request.user``, the CSRF exemption for requests
+    authenticated by an API token, the permission ``auth.account.edit``,
+    the routes and views of :mod:`pyramidion_auth.routes` and a
+    navigation entry for logging in.
+    """
+    from .services import (
+        AuthIdentitySource,
+        make_auth,
+        request_user,
+        session_factory,
+        token_authenticated,
+    )
+
+    config.registry.pyramidion_auth = make_auth(config.registry)
+    config.set_identity_source(AuthIdentitySource())
+    config.set_session_factory(session_factory)
+    config.add_request_method(request_user, "user", property=True)
+    config.add_csrf_exemption("auth.api_token", token_authenticated)
+    config.declare_permission("auth.account.edit", "Change one's own password and API tokens")
+    config.include(".routes")
+
+
+addon = Addon(
+    name="auth",
+    title="Accounts, login, server-side sessions, permissions and API tokens",
+    includeme="pyramidion_auth:includeme",
+    requires=("forms",),
+    settings=AuthSettings,
+    models="pyramidion_auth.models",
+    migrations="pyramidion_auth:migrations",
+    install="pyramidion_auth.commands:install",
+    commands=(
+        Command(
+            name="create-user",
+            help="Create an account; prompts for its password unless --password-stdin.",
+            handler="pyramidion_auth.commands:create_user_command",
+            arguments=create_user_arguments,
+        ),
+        Command(
+            name="set-password",
+            help="Set an account's password (read from standard input) and end its sessions.",
+            handler="pyramidion_auth.commands:set_password_command",
+            arguments=set_password_arguments,
+        ),
+        Command(
+            name="list-users",
+            help="List every account with its groups.",
+            handler="pyramidion_auth.commands:list_users_command",
+        ),
+    ),
+)

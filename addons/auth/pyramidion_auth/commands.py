@@ -1,0 +1,128 @@
+"""``pyramidion auth ...`` commands and the add-on's install hook.
+
+Each handler runs inside the bootstrapped request's transaction (the core
+commits it when the handler returns and aborts it when it raises) and
+calls a plain function from :mod:`pyramidion_auth.services`. Importing
+this module imports nothing heavy: the descriptor refers to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyramid.request import Request
+
+    from pyramidion import LifecycleContext
+
+
+def install(context: LifecycleContext) -> None:
+    """Seed the ``admin`` group, whose members may do everything."""
+    from .models import ADMIN_GROUP
+    from .services import ensure_group
+
+    ensure_group(context.dbsession, ADMIN_GROUP, "May do everything")
+
+
+def create_user_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("email", help="the new account's email address")
+    parser.add_argument("--name", default="", help="display name (default: the email's user part)")
+    parser.add_argument("--admin", action="store_true", help="add the account to the admin group")
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of prompting",
+    )
+
+
+def set_password_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("email", help="the account's email address")
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the password from the first line of standard input",
+    )
+
+
+def read_password(from_stdin: bool) -> str:
+    """The new password: stdin's first line, or typed twice at a prompt."""
+    from pyramidion.errors import CommandError
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CommandError("no password on standard input; write it on the first line.")
+        return password
+    first = getpass.getpass("Password: ")
+    second = getpass.getpass("Password (again): ")
+    if first != second:
+        raise CommandError("the two passwords differ; nothing was changed.")
+    return first
+
+
+def create_user_command(request: Request, args: argparse.Namespace) -> int:
+    """``pyramidion auth create-user CONFIG EMAIL [--admin] [--password-stdin]``."""
+    from pyramidion.errors import CommandError
+
+    from .services import AccountError, create_user
+
+    password = read_password(args.password_stdin)
+    try:
+        user = create_user(
+            request.registry,
+            request.dbsession,
+            email=args.email,
+            password=password,
+            display_name=args.name,
+            admin=args.admin,
+        )
+    except AccountError as exc:
+        raise CommandError(f"{exc} Nothing was changed.") from None
+    role = " (admin)" if args.admin else ""
+    print(f"created user {user.id} {user.email}{role}")
+    return 0
+
+
+def set_password_command(request: Request, args: argparse.Namespace) -> int:
+    """``pyramidion auth set-password CONFIG EMAIL --password-stdin``."""
+    from pyramidion.errors import CommandError
+
+    from .services import AccountError, find_user, set_password
+
+    user = find_user(request.dbsession, args.email)
+    if user is None:
+        raise CommandError(
+            f"there is no account for {args.email}; `pyramidion auth list-users "
+            f"{args.config}` lists them."
+        )
+    password = read_password(args.password_stdin)
+    try:
+        set_password(request.registry, request.dbsession, user, password)
+    except AccountError as exc:
+        raise CommandError(f"Password refused: {exc} Nothing was changed.") from None
+    print(f"password of user {user.id} {user.email} set; their sessions have ended")
+    return 0
+
+
+def list_users_command(request: Request, args: argparse.Namespace) -> int:
+    """``pyramidion auth list-users CONFIG``: id, email, name, state and groups."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from .models import User
+
+    users = request.dbsession.scalars(
+        select(User).options(selectinload(User.groups)).order_by(User.id)
+    ).all()
+    if not users:
+        print(f"no users yet; create one with `pyramidion auth create-user {args.config} EMAIL`")
+        return 0
+    for user in users:
+        state = "active" if user.is_active else "inactive"
+        groups = ",".join(group.name for group in user.groups) or "-"
+        print(f"{user.id}\t{user.email}\t{user.display_name}\t{state}\t{groups}")
+    return 0

@@ -1,0 +1,96 @@
+"""Form and JSON schemas of the auth pages.
+
+Password fields carry no length rule of their own: the password policy in
+:mod:`pyramidion_auth.services` decides, so that the form and the
+commands refuse the same passwords with the same reasons.
+"""
+
+from __future__ import annotations
+
+import colander
+import deform
+
+#: Longer than any email address (RFC 5321 allows 254 characters).
+EMAIL_MAX = 254
+#: A generous limit on what is read from a password field, before hashing;
+#: the byte limit setting is checked after.
+PASSWORD_FIELD_MAX = 4096
+
+
+def _password(title: str, *, confirm: bool = False) -> colander.SchemaNode:
+    widget = deform.widget.CheckedPasswordWidget() if confirm else deform.widget.PasswordWidget()
+    return colander.SchemaNode(
+        colander.String(),
+        title=title,
+        widget=widget,
+        validator=colander.Length(max=PASSWORD_FIELD_MAX),
+        preparer=None,
+    )
+
+
+def _email(title: str = "Email") -> colander.SchemaNode:
+    return colander.SchemaNode(
+        colander.String(),
+        title=title,
+        validator=colander.Length(max=EMAIL_MAX),
+        widget=deform.widget.TextInputWidget(
+            attributes={"type": "email", "autocomplete": "username"}
+        ),
+    )
+
+
+class LoginSchema(colander.Schema):  # type: ignore[misc]
+    email = _email()
+    password = _password("Password")
+    came_from = colander.SchemaNode(
+        colander.String(),
+        missing="",
+        widget=deform.widget.HiddenWidget(),
+        validator=colander.Length(max=2000),
+    )
+
+
+class ChangePasswordSchema(colander.Schema):  # type: ignore[misc]
+    current_password = _password("Current password")
+    new_password = _password("New password", confirm=True)
+
+
+class ResetRequestSchema(colander.Schema):  # type: ignore[misc]
+    email = _email()
+
+
+class ResetSchema(colander.Schema):  # type: ignore[misc]
+    new_password = _password("New password", confirm=True)
+
+
+class RegisterSchema(colander.Schema):  # type: ignore[misc]
+    email = _email()
+    display_name = colander.SchemaNode(
+        colander.String(), title="Your name", validator=colander.Length(min=1, max=200)
+    )
+    password = _password("Password", confirm=True)
+
+
+class ConfirmSchema(colander.Schema):  # type: ignore[misc]
+    """A form with only a button (logout, verification)."""
+
+
+class NewTokenSchema(colander.Schema):  # type: ignore[misc]
+    name = colander.SchemaNode(
+        colander.String(), title="Name", validator=colander.Length(min=1, max=100)
+    )
+    days = colander.SchemaNode(
+        colander.Integer(),
+        title="Valid for (days)",
+        missing=None,
+        validator=colander.Range(min=1, max=3650),
+    )
+
+
+class NewTokenJsonSchema(colander.Schema):  # type: ignore[misc]
+    """``POST /auth/api/tokens``: ``{"name": ..., "days": ...}``."""
+
+    name = colander.SchemaNode(colander.String(), validator=colander.Length(min=1, max=100))
+    days = colander.SchemaNode(
+        colander.Integer(), missing=None, validator=colander.Range(min=1, max=3650)
+    )
