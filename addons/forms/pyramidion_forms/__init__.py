@@ -18,6 +18,10 @@ that requires ``forms``):
 
 ``config.add_nav_item(name, title, *, route_name=None, url=None, permission=None, order=100)``
     A navigation entry, hidden from users without ``permission``.
+``config.add_crud(model, *, name, path=None, columns=None, sortable=None, ...)``
+    List, view, add, edit and delete pages for a SQLAlchemy model, each
+    with its route ``NAME.PAGE`` and permission ``NAME.PAGE``; see
+    :func:`pyramidion_forms.crud.add_crud`.
 
 Python API (importable from ``pyramidion_forms``):
 
@@ -35,6 +39,10 @@ Python API (importable from ``pyramidion_forms``):
     ``application/problem+json`` with ``errors`` per field.
 ``ValidationFailed(errors)``
     Raise it from any view to answer the same way.
+``model_schema(model, *, include=None, exclude=(), overrides=None)``
+    A colander schema generated from a SQLAlchemy 2 model: types, lengths,
+    optional when nullable, enums and foreign keys as selects, unique
+    columns checked against the database (bind ``obj`` to edit a row).
 ``flash(request, message, kind="success")``
     Queue a message for the layout; a no-op without a session factory.
 """
@@ -49,8 +57,9 @@ from pyramidion import Addon, setting
 if TYPE_CHECKING:
     from pyramid.config import Configurator
 
+    from .crud import add_crud
     from .layout import flash
-    from .schemas import ValidationFailed, bind_schema, validate_json
+    from .schemas import ValidationFailed, bind_schema, model_schema, validate_json
     from .views import FormError, FormView, make_form
 
 __all__ = [
@@ -58,11 +67,13 @@ __all__ = [
     "FormView",
     "FormsSettings",
     "ValidationFailed",
+    "add_crud",
     "addon",
     "bind_schema",
     "flash",
     "includeme",
     "make_form",
+    "model_schema",
     "validate_json",
 ]
 
@@ -104,7 +115,9 @@ _LAZY = {
     "ValidationFailed": "schemas",
     "bind_schema": "schemas",
     "validate_json": "schemas",
+    "model_schema": "schemas",
     "flash": "layout",
+    "add_crud": "crud",
 }
 
 
@@ -124,7 +137,7 @@ def includeme(config: Configurator) -> None:
     deform's assets (Bootstrap 5 included) at ``PREFIX/deform/`` and this
     add-on's at ``PREFIX/static/``; adds the BeforeRender subscriber that
     gives templates ``layout`` and ``nav``; the directives
-    ``add_nav_item``; the view option ``form_limits``
+    ``add_nav_item`` and ``add_crud``; the view option ``form_limits``
     and the deriver that enforces the size limits; and the exception view
     that answers :class:`ValidationFailed` with 422 problem+json.
     """
@@ -134,6 +147,7 @@ def includeme(config: Configurator) -> None:
 
     from pyramidion import PUBLIC
 
+    from .crud import add_crud
     from .layout import add_nav_item, layout_globals
     from .limits import form_limits_deriver
     from .schemas import ValidationFailed, validation_failed_view
@@ -155,6 +169,7 @@ def includeme(config: Configurator) -> None:
     )
     config.add_subscriber(layout_globals, BeforeRender)
     config.add_directive("add_nav_item", add_nav_item)
+    config.add_directive("add_crud", add_crud)
     config.add_view_deriver(
         form_limits_deriver, "pyramidion_forms.limits", under="secured_view", over="csrf_view"
     )

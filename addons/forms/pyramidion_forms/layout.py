@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pyramid.interfaces import IRootFactory, ISessionFactory
 from pyramid.renderers import get_renderer
+from pyramid.security import NO_PERMISSION_REQUIRED
 
 from pyramidion import get_settings
 
@@ -44,6 +45,7 @@ class NavItem:
     url: str | None
     permission: str | None
     order: int
+    context: Callable[[Request], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,12 +75,14 @@ def add_nav_item(
     url: str | None = None,
     permission: str | None = None,
     order: int = 100,
+    context: Callable[[Request], Any] | None = None,
 ) -> None:
     """Directive: add an entry to the layout's navigation bar.
 
     The entry links to ``route_name`` (a route without placeholders) or to
     ``url``; exactly one of them is given. With ``permission``, the entry is
-    shown only to users who have that permission on the root resource.
+    shown only to users who have that permission on the root resource, or
+    on the resource ``context(request)`` returns.
     Entries are shown by ``order``, then title. Two entries with the same
     ``name`` conflict at start-up.
     """
@@ -87,7 +91,7 @@ def add_nav_item(
             f"add_nav_item({name!r}): give exactly one of route_name= or url= "
             "to say where the entry links to"
         )
-    item = NavItem(name, title, route_name, url, permission, order)
+    item = NavItem(name, title, route_name, url, permission, order, context)
 
     def register() -> None:
         nav_items(config.registry)[name] = item
@@ -116,10 +120,14 @@ def nav_entries(request: Request) -> list[NavEntry]:
     matched = getattr(request, "matched_route", None)
     entries = []
     for item in items:
-        if item.permission is not None:
-            if root is None:
-                root = request.registry.getUtility(IRootFactory)(request)
-            if not request.has_permission(item.permission, root):
+        if item.permission not in (None, NO_PERMISSION_REQUIRED):
+            if item.context is not None:
+                where = item.context(request)
+            else:
+                if root is None:
+                    root = request.registry.getUtility(IRootFactory)(request)
+                where = root
+            if not request.has_permission(item.permission, where):
                 continue
         if item.route_name is not None:
             url = request.route_url(item.route_name)

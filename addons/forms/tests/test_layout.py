@@ -20,7 +20,7 @@ def test_a_page_using_the_layout_shows_the_navigation(testapp: PyramidionTestApp
 
     assert page.html.title.text == "Thanks · Pyramidion"
     assert page.html.select_one("a.navbar-brand").text == "Pyramidion"
-    assert nav_titles(page) == ["Contact"]
+    assert nav_titles(page) == ["Contact", "Books", "Authors"]
     assert page.html.select_one("main h1").text == "Thanks"
     assert "Message number 7 is on its way." in page.text
 
@@ -43,7 +43,7 @@ def test_entries_are_hidden_from_users_without_their_permission(
     )
 
     admin = testapp.get("/formstest/thanks", headers={"X-User": "root"})
-    assert nav_titles(admin) == ["Contact", "Members"]
+    assert nav_titles(admin) == ["Contact", "Books", "Authors", "Members"]
 
 
 def test_bootstrap_and_deform_assets_are_served_by_the_addon(

@@ -8,7 +8,7 @@ from pyramidion_forms import FormError, FormView, validate_json
 
 from pyramidion import PUBLIC
 
-from .models import Message
+from .models import Author, Book, Message
 
 
 class ContactSchema(colander.Schema):
@@ -102,4 +102,22 @@ def includeme(config: Any) -> None:
     config.add_nav_item("formstest.contact", "Contact", route_name="formstest.contact", order=10)
     config.add_nav_item(
         "formstest.secret", "Members", url="/formstest/secret", permission="formstest.secret"
+    )
+    config.add_crud(
+        Book,
+        name="formstest.book",
+        factory=Library,
+        columns=["title", "genre", "author", "pages"],
+        sortable=["title", "pages", "published"],
+        default_sort="title",
+        per_page=5,
+        overrides={"summary": {"description": "A few sentences."}},
+        nav_order=20,
+    )
+    config.add_crud(
+        Author,
+        name="formstest.author",
+        factory=Library,
+        permissions={"list": PUBLIC, "view": PUBLIC},
+        nav_order=30,
     )
