@@ -6,13 +6,16 @@ accepts (OWASP's minimum), so that tests that hash stay fast.
 
 from __future__ import annotations
 
+import email
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pyramidion_auth.models import User
 from pyramidion_auth.services import create_user
+from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from pyramidion.testing import PyramidionTestApp
@@ -102,3 +105,59 @@ def log_in() -> LogIn:
 def password() -> str:
     """The password ``make_user`` gives users unless told otherwise."""
     return PASSWORD
+
+
+@pytest.fixture
+def mail_directory(pyramidion_extra_settings: dict[str, Any]) -> Path:
+    return Path(pyramidion_extra_settings["auth.mail_directory"])
+
+
+@pytest.fixture
+def mailbox(mail_directory: Path) -> Callable[[str], list[str]]:
+    """``mailbox(address)``: the emails written for ``address``, oldest first."""
+    before = set(mail_directory.glob("*.eml"))
+
+    def read(address: str) -> list[str]:
+        found = []
+        for path in sorted(
+            set(mail_directory.glob("*.eml")) - before, key=lambda p: p.stat().st_mtime_ns
+        ):
+            message = email.message_from_string(path.read_text())
+            if message["To"] == address:
+                payload = message.get_payload(decode=True)
+                found.append(payload.decode() if isinstance(payload, bytes) else str(payload))
+        return found
+
+    return read
+
+
+@pytest.fixture
+def queries(db_connection: Connection) -> Iterator[list[str]]:
+    """The SQL statements run on the test's connection while the test runs."""
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append(statement)
+
+    event.listen(db_connection, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db_connection, "before_cursor_execute", record)
+
+
+def auth_tables_snapshot(connection: Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every auth table, for comparing before and after."""
+    from pyramidion.db import metadata
+
+    return {
+        table.name: sorted(tuple(map(str, row)) for row in connection.execute(table.select()))
+        for table in metadata.sorted_tables
+        if table.name.startswith("auth_")
+    }
+
+
+@pytest.fixture
+def snapshot(db_connection: Connection) -> Callable[[], dict[str, list[tuple[Any, ...]]]]:
+    return lambda: auth_tables_snapshot(db_connection)

@@ -1,0 +1,254 @@
+"""Logging in and out, sessions, redirects and the identity."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from pyramidion.testing import PyramidionTestApp
+
+NAME_MARKER = 'data-auth="user-name"'
+
+
+def cookie(app: PyramidionTestApp) -> str | None:
+    value: str | None = app.cookies.get("session")
+    return value
+
+
+def replay(app: PyramidionTestApp, session_cookie: str | None) -> PyramidionTestApp:
+    """A second client that presents only ``session_cookie``, as a thief would."""
+    thief = PyramidionTestApp(app.app)
+    if session_cookie:
+        thief.set_cookie("session", session_cookie)
+    return thief
+
+
+def test_login_shows_the_user_and_logout_forgets_them(
+    testapp: PyramidionTestApp, make_user: Any, log_in: Any
+) -> None:
+    user = make_user(name="Grace Hopper")
+
+    response = log_in(testapp, user.email, came_from="/auth/account")
+
+    assert response.status_int == 303
+    assert response.location == "http://localhost/auth/account"
+    set_cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in set_cookie
+    assert "SameSite=Lax" in set_cookie
+    page = response.follow()
+    assert "Logged in as" in page.text
+    assert "Grace Hopper" in page.text
+
+    out = page.forms[0].submit().maybe_follow()
+    assert "You have logged out." in out.text
+    assert "Grace Hopper" not in out.text
+    testapp.get("/auth/account", status=303)
+
+
+def test_logout_needs_a_post(testapp: PyramidionTestApp, make_user: Any, log_in: Any) -> None:
+    user = make_user()
+    log_in(testapp, user.email)
+
+    page = testapp.get("/auth/logout")
+
+    assert page.forms[0].method.upper() == "POST"
+    assert testapp.get("/auth/api/me", headers={"Accept": "application/json"}).json["id"] == (
+        user.id
+    )
+
+
+def test_secure_cookie_outside_development(
+    make_pyramidion_app: Any, db_connection: Any, make_user: Any, log_in: Any
+) -> None:
+    app = PyramidionTestApp(
+        make_pyramidion_app({"pyramidion.environment": "production"}, connection=db_connection),
+        extra_environ={"wsgi.url_scheme": "https", "HTTP_HOST": "localhost"},
+    )
+    user = make_user()
+
+    response = log_in(app, user.email)
+
+    assert response.status_int == 303
+    assert "; secure" in response.headers["Set-Cookie"].lower()
+
+
+def test_wrong_password_and_unknown_email_get_the_same_answer(
+    testapp: PyramidionTestApp, make_user: Any, log_in: Any
+) -> None:
+    user = make_user(email="known@example.com")
+
+    wrong = log_in(testapp, user.email, "not the password at all")
+    unknown = log_in(testapp, "unknown@example.com", "not the password at all")
+    # The form shows the email typed back; make the two submissions differ
+    # only in whether the account exists.
+    unknown_text = unknown.text.replace("unknown@example.com", "known@example.com")
+
+    assert wrong.status_int == unknown.status_int == 422
+    assert "The email address or password is incorrect." in wrong.text
+    assert wrong.text == unknown_text
+    assert cookie(testapp) is None
+
+
+def test_email_is_case_insensitive(
+    testapp: PyramidionTestApp, make_user: Any, log_in: Any
+) -> None:
+    user = make_user(email="Mixed.Case@Example.COM")
+
+    assert user.email == "mixed.case@example.com"
+    assert log_in(testapp, " MIXED.case@example.com").status_int == 303
+
+
+def test_inactive_user_cannot_log_in(
+    testapp: PyramidionTestApp, make_user: Any, log_in: Any
+) -> None:
+    user = make_user(is_active=False)
+
+    response = log_in(testapp, user.email)
+
+    assert response.status_int == 422
+    assert "The email address or password is incorrect." in response.text
+
+
+@pytest.mark.parametrize(
+    "came_from",
+    [
+        "https://evil.example/",
+        "http://localhost/auth/account",
+        "//evil.example/path",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "javascript:alert(1)",
+        "evil.example",
+    ],
+)
+def test_came_from_leading_off_site_is_ignored(
+    testapp: PyramidionTestApp, make_user: Any, log_in: Any, came_from: str
+) -> None:
+    user = make_user()
+
+    response = log_in(testapp, user.email, came_from=came_from)
+
+    assert response.status_int == 303
+    assert response.location == "http://localhost/"
+
+
+def test_session_cookie_from_before_login_is_anonymous_after_it(
+    testapp: PyramidionTestApp, make_user: Any, log_in: Any
+) -> None:
+    user = make_user()
+    # A first login and logout leaves an anonymous session with a flash
+    # message: a real pre-login session that an attacker could have planted.
+    log_in(testapp, user.email)
+    testapp.post("/auth/logout", {"csrf_token": testapp.csrf_token()})
+    before_login = cookie(testapp)
+    assert before_login
+
+    log_in(testapp, user.email)
+
+    after_login = cookie(testapp)
+    assert after_login
+    assert after_login != before_login
+    assert replay(testapp, after_login).get("/auth/account").status_int == 200
+    assert replay(testapp, before_login).get("/auth/account", status=303)
+
+
+def test_planted_session_id_is_not_adopted(
+    testapp: PyramidionTestApp, make_user: Any, log_in: Any
+) -> None:
+    user = make_user()
+    testapp.set_cookie("session", "chosen-by-the-attacker")
+
+    log_in(testapp, user.email)
+
+    assert cookie(testapp) != "chosen-by-the-attacker"
+    replay(testapp, "chosen-by-the-attacker").get("/auth/account", status=303)
+
+
+def test_session_cookie_from_before_logout_is_anonymous_after_it(
+    testapp: PyramidionTestApp, make_user: Any, log_in: Any
+) -> None:
+    user = make_user()
+    log_in(testapp, user.email)
+    stolen = cookie(testapp)
+    assert replay(testapp, stolen).get("/auth/account").status_int == 200
+
+    testapp.post("/auth/logout", {"csrf_token": testapp.csrf_token()})
+
+    replay(testapp, stolen).get("/auth/account", status=303)
+    json = replay(testapp, stolen).get(
+        "/auth/api/me", headers={"Accept": "application/json"}, status=401
+    )
+    assert json.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_idle_and_absolute_timeouts(
+    make_pyramidion_app: Any, db_connection: Any, make_user: Any, log_in: Any
+) -> None:
+    import time
+
+    idle = PyramidionTestApp(
+        make_pyramidion_app({"auth.session_idle_timeout": "1"}, connection=db_connection)
+    )
+    user = make_user()
+    log_in(idle, user.email)
+    assert idle.get("/auth/account").status_int == 200
+    time.sleep(1.1)
+    idle.get("/auth/account", status=303)
+
+    absolute = PyramidionTestApp(
+        make_pyramidion_app({"auth.session_absolute_timeout": "1"}, connection=db_connection)
+    )
+    log_in(absolute, user.email)
+    time.sleep(0.6)
+    assert absolute.get("/auth/account").status_int == 200
+    time.sleep(0.6)
+    absolute.get("/auth/account", status=303)
+
+
+def test_access_log_carries_the_user_id(
+    testapp: PyramidionTestApp, make_user: Any, log_in: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = make_user()
+    log_in(testapp, user.email)
+
+    with caplog.at_level(logging.INFO, logger="pyramidion.access"):
+        testapp.get("/auth/account")
+        PyramidionTestApp(testapp.app).get("/auth/login")
+
+    lines = [r for r in caplog.records if r.name == "pyramidion.access"]
+    assert [(r.__dict__["path"], r.__dict__["user_id"]) for r in lines] == [
+        ("/auth/account", str(user.id)),
+        ("/auth/login", None),
+    ]
+
+
+def test_user_is_loaded_once_and_only_when_asked(
+    testapp: PyramidionTestApp, make_user: Any, log_in: Any, queries: list[str]
+) -> None:
+    user = make_user()
+    log_in(testapp, user.email)
+
+    queries.clear()
+    testapp.get("/healthz")
+    assert queries == []
+
+    # The account page asks for request.user in the factory, the view, the
+    # navigation and the user menu: one session row and one user row, and
+    # the user's groups once for the page.
+    testapp.get("/auth/account")
+    session_reads = [q for q in queries if "FROM auth_sessions" in q]
+    user_reads = [q for q in queries if "FROM auth_users" in q]
+    assert len(session_reads) == 1
+    assert len(user_reads) == 1
+
+
+def test_anonymous_request_without_cookie_touches_no_session(
+    testapp: PyramidionTestApp, queries: list[str]
+) -> None:
+    testapp.get("/auth/login")
+
+    assert not [q for q in queries if "auth_" in q]
+    assert "session" not in testapp.cookies
