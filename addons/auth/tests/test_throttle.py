@@ -1,0 +1,157 @@
+"""Throttling failed logins per account and per client address."""
+
+from __future__ import annotations
+
+import datetime
+import time
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from pyramidion.testing import PyramidionTestApp
+from pyramidion_auth.models import ThrottleCounter
+from pyramidion_auth.services import LoginThrottle, ThrottleKey, get_auth
+
+
+def throttled_app(
+    make_pyramidion_app: Any, db_connection: Connection, **settings: str
+) -> PyramidionTestApp:
+    app = make_pyramidion_app(
+        {f"auth.{key}": value for key, value in settings.items()}, connection=db_connection
+    )
+    return PyramidionTestApp(app)
+
+
+def test_lockout_after_the_limit_and_recovery_after_the_window(
+    make_pyramidion_app: Any, db_connection: Connection, make_user: Any, log_in: Any
+) -> None:
+    app = throttled_app(
+        make_pyramidion_app,
+        db_connection,
+        throttle_window="1",
+        throttle_free_attempts="3",
+        throttle_account_limit="3",
+    )
+    user = make_user()
+    for _ in range(3):
+        assert log_in(app, user.email, "wrong password, again").status_int == 422
+
+    refused = log_in(app, user.email)  # even the right password
+
+    assert refused.status_int == 429
+    assert refused.headers["Retry-After"] == "1"
+    assert "Too many failed logins" in refused.text
+    assert "session" not in app.cookies
+
+    time.sleep(1.05)
+    assert log_in(app, user.email).status_int == 303
+
+
+def test_unknown_email_is_throttled_like_a_known_one(
+    make_pyramidion_app: Any, db_connection: Connection, log_in: Any
+) -> None:
+    app = throttled_app(
+        make_pyramidion_app, db_connection, throttle_free_attempts="2", throttle_account_limit="2"
+    )
+    for _ in range(2):
+        assert log_in(app, "nobody@example.com", "guess guess guess").status_int == 422
+
+    refused = log_in(app, "nobody@example.com", "guess guess guess")
+
+    assert refused.status_int == 429
+    assert int(refused.headers["Retry-After"]) > 800
+
+
+def test_failures_beyond_the_free_ones_must_wait(
+    make_pyramidion_app: Any, db_connection: Connection, make_user: Any, log_in: Any
+) -> None:
+    app = throttled_app(
+        make_pyramidion_app, db_connection, throttle_free_attempts="2", throttle_account_limit="10"
+    )
+    user = make_user()
+    for _ in range(2):
+        assert log_in(app, user.email, "wrong password, again").status_int == 422
+
+    slowed = log_in(app, user.email)
+
+    assert slowed.status_int == 429
+    assert slowed.headers["Retry-After"] == "1"
+    time.sleep(1.05)
+    assert log_in(app, user.email).status_int == 303
+
+
+def test_one_address_is_refused_across_accounts(
+    make_pyramidion_app: Any, db_connection: Connection, log_in: Any
+) -> None:
+    app = throttled_app(make_pyramidion_app, db_connection, throttle_address_limit="3")
+    for n in range(3):
+        assert log_in(app, f"victim{n}@example.com", "guess guess guess").status_int == 422
+
+    refused = log_in(app, "victim9@example.com", "guess guess guess")
+
+    assert refused.status_int == 429
+    other_address = PyramidionTestApp(
+        app.app, extra_environ={"REMOTE_ADDR": "192.0.2.7", "HTTP_HOST": "localhost"}
+    )
+    assert log_in(other_address, "victim9@example.com", "guess").status_int == 422
+
+
+def test_forwarded_for_header_does_not_escape_the_address_limit(
+    make_pyramidion_app: Any, db_connection: Connection, log_in: Any
+) -> None:
+    app = throttled_app(make_pyramidion_app, db_connection, throttle_address_limit="2")
+    for n in range(2):
+        log_in(app, f"v{n}@example.com", "guess", headers={"X-Forwarded-For": f"203.0.113.{n}"})
+
+    refused = log_in(app, "v5@example.com", "guess", headers={"X-Forwarded-For": "203.0.113.9"})
+
+    assert refused.status_int == 429
+
+
+def test_counts_are_committed_although_the_request_is_aborted(
+    testapp: PyramidionTestApp, make_user: Any, log_in: Any, db_connection: Connection
+) -> None:
+    user = make_user()
+
+    # A failed login answers 422, so the request's transaction is aborted.
+    assert log_in(testapp, user.email, "wrong password, again").status_int == 422
+
+    counters = {
+        row.key.split(":")[0]: row.failures
+        for row in db_connection.execute(select(ThrottleCounter)).all()
+    }
+    assert counters == {"account": 1, "address": 1}
+
+    # A success clears the account's count and takes back the address's.
+    assert log_in(testapp, user.email).status_int == 303
+    counters = {
+        row.key.split(":")[0]: row.failures
+        for row in db_connection.execute(select(ThrottleCounter)).all()
+    }
+    assert counters == {"address": 1}
+
+
+def test_throttle_decisions_follow_the_clock(testapp: PyramidionTestApp) -> None:
+    """The throttle on its own, with times chosen by the test."""
+    registry = testapp.app.registry
+    settings = get_auth(registry).settings
+    throttle = LoginThrottle(settings)
+    key = [ThrottleKey("account:clock-test", limit=4, free=2)]
+    start = datetime.datetime(2030, 1, 1, 12, 0, 0)
+    second = datetime.timedelta(seconds=1)
+
+    assert throttle.attempt(registry, key, start) is None
+    assert throttle.attempt(registry, key, start) is None
+    # Two failures counted: the third attempt must wait 2**0 = 1 second.
+    refusal = throttle.attempt(registry, key, start)
+    assert refusal is not None
+    assert refusal.retry_after == 1
+    assert throttle.attempt(registry, key, start + second) is None
+    # Three: wait 2 seconds.
+    assert throttle.attempt(registry, key, start + 2 * second) is not None
+    assert throttle.attempt(registry, key, start + 3 * second) is None
+    # Four, the limit: refused until the window has passed.
+    refusal = throttle.attempt(registry, key, start + 60 * second)
+    assert refusal is not None
+    assert refusal.retry_after == 15 * 60 - 60
+    assert throttle.attempt(registry, key, start + settings.throttle_window) is None
