@@ -407,6 +407,15 @@ class CrudAdd(_CrudForm):
     def page_values(self) -> dict[str, Any]:
         return {"page_title": f"Add {self.crud.title.lower()}"}
 
+    def appstruct(self) -> Mapping[str, Any]:
+        # The columns' own defaults, so a new row starts as the model would.
+        values = {}
+        for attr in sa.inspect(self.crud.model).column_attrs:
+            default: Any = attr.columns[0].default
+            if getattr(default, "is_scalar", False):
+                values[attr.key] = default.arg
+        return values
+
     def on_success(self, appstruct: dict[str, Any]) -> str:
         obj = self.crud.model()
         self.save(obj, appstruct)

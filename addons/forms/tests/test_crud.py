@@ -149,7 +149,7 @@ def test_a_row_has_its_own_page(testapp: PyramidionTestApp, library: dict[str, A
     assert fields["Title"] == "Earthsea"
     assert fields["Author"] == "Ursula"
     assert fields["In print"] == "Yes"
-    assert fields["Isbn"] == ""
+    assert fields["Isbn"] == "—"
     # Anonymous users may look, not change.
     assert [a.text for a in page.html.select(".pyramidion-actions a")] == ["All books"]
     testapp.get("/formstest/books/999999", status=404)
@@ -165,6 +165,8 @@ def test_an_editor_adds_a_book_from_a_form_generated_from_the_model(
     form = testapp.get("/formstest/books/new", headers=EDITOR).forms["deform"]
     assert [o[2] for o in form["author_id"].options] == ["—", "Italo", "Ursula"]
     assert [o[2] for o in form["genre"].options] == ["—", "Novel", "Poetry", "Essay"]
+    assert form["in_print"].checked, "the column's default"
+    form["in_print"] = False
     form["title"] = "The Word for World"
     form["genre"] = "essay"
     form["author_id"] = str(library["ursula"])

@@ -4,7 +4,7 @@ from typing import Any
 
 import colander
 from pyramid.authorization import Allow, Everyone
-from pyramidion_forms import FormError, FormView, validate_json
+from pyramidion_forms import FormError, FormView, model_schema, validate_json
 
 from pyramidion import PUBLIC
 
@@ -46,6 +46,15 @@ def messages_json(request: Any) -> dict[str, Any]:
     request.dbsession.flush()
     request.response.status = 201
     return {"id": message.id, **data}
+
+
+def books_json(request: Any) -> dict[str, Any]:
+    data = validate_json(request, model_schema(Book))
+    book = Book(**data)
+    request.dbsession.add(book)
+    request.dbsession.flush()
+    request.response.status = 201
+    return {"id": book.id, "title": book.title, "genre": book.genre.name}
 
 
 class HeaderIdentity:
@@ -98,6 +107,10 @@ def includeme(config: Any) -> None:
     config.add_route("formstest.messages", "/messages", request_method="POST")
     config.add_view(
         messages_json, route_name="formstest.messages", renderer="json", permission=PUBLIC
+    )
+    config.add_route("formstest.api.books", "/api/books", request_method="POST")
+    config.add_view(
+        books_json, route_name="formstest.api.books", renderer="json", permission=PUBLIC
     )
     config.add_nav_item("formstest.contact", "Contact", route_name="formstest.contact", order=10)
     config.add_nav_item(
