@@ -7,11 +7,11 @@ import re
 from typing import Any
 
 import pytest
+from pyramidion_auth.models import ApiToken, User
+from pyramidion_auth.services import create_api_token, get_auth
 from sqlalchemy import Connection, select
 
 from pyramidion.testing import PyramidionTestApp
-from pyramidion_auth.models import ApiToken, User
-from pyramidion_auth.services import create_api_token, get_auth
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -288,7 +288,7 @@ def test_token_page_creates_lists_and_revokes(
     assert "laptop" in listing.text
     assert token not in listing.text
 
-    revoke = [f for f in listing.forms.values() if "/revoke" in f.action][0]
+    revoke = next(f for f in listing.forms.values() if "/revoke" in f.action)
     revoke.submit().maybe_follow()
     PyramidionTestApp(testapp.app).get(
         "/auth/api/me", headers={"Authorization": f"Bearer {token}"}, status=401
