@@ -3,11 +3,14 @@ the host allowlist and the health endpoint."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
 
 import pytest
+from pyramid.request import Request
+from pyramid.router import Router
 from sqlalchemy import Connection
 
 from pyramidion.logging import JsonFormatter, RequestIdFilter
@@ -210,3 +213,23 @@ def test_host_allowlist(notes: Notes, make_pyramidion_app: MakeApp) -> None:
         response = app.get("/notes/ping", headers={"Host": host}, status=400)
         assert "The Host header names a host this site does not serve." in response.text
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_copy_of_a_large_request_body_is_closed_after_the_response(
+    pyramidion_app: Router,
+) -> None:
+    # pyramid_retry has WebOb copy bodies over 10 KB to a temporary file so
+    # that a retry can read them again; that copy must not outlive the request.
+    original = io.BytesIO(b"x" * 50_000)
+    request = Request.blank("/healthz", method="POST", headers={"Host": "localhost"}, body=b"")
+    request.environ["wsgi.input"] = original
+    request.environ["CONTENT_LENGTH"] = "50000"
+    request.environ.pop("webob.is_body_seekable", None)
+
+    response = request.get_response(pyramidion_app)
+
+    copy = request.environ["wsgi.input"]
+    assert response.status_int == 400  # no CSRF token
+    assert copy is not original
+    assert copy.closed
+    assert not original.closed

@@ -75,6 +75,7 @@ def make_execution_policy(
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else os.urandom(16).hex()
         environ[REQUEST_ID_ENVIRON_KEY] = request_id
         token = set_request_id(request_id)
+        body = environ.get("wsgi.input")
         try:
             try:
                 response = inner(environ, router)
@@ -104,8 +105,24 @@ def make_execution_policy(
             return response
         finally:
             reset_request_id(token)
+            _close_body_copy(environ, body)
 
     return policy
+
+
+def _close_body_copy(environ: dict[str, Any], original: Any) -> None:
+    """Close the copy of the request body made while serving it.
+
+    pyramid_retry makes the body seekable so that a retry can read it again,
+    and WebOb copies bodies over 10 KB into a temporary file that nothing
+    closes; once every attempt is done the copy is not read again. The
+    server's own input (``original``) is the server's to close.
+    """
+    copy = environ.get("wsgi.input")
+    if copy is not None and copy is not original:
+        close = getattr(copy, "close", None)
+        if close is not None:
+            close()
 
 
 def _static_security_headers(core: CoreSettings) -> list[tuple[str, str]]:
