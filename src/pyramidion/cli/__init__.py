@@ -71,6 +71,9 @@ def bootstrap_app(config_uri: str) -> Iterator[AppEnv]:
         yield AppEnv(registry=env["registry"], request=env["request"], closer=env["closer"])
     finally:
         env["closer"]()
+        # The command is over: close the pooled connections now rather than
+        # at garbage collection (psycopg warns about connections left open).
+        env["registry"].pyramidion_database.engine.dispose()
 
 
 def _require_file(config_uri: str) -> None:
