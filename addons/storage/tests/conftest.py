@@ -8,6 +8,7 @@ distribution (a ``dist-info`` directory next to the package on ``sys.path``).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import socket
 import sys
@@ -146,3 +147,21 @@ def bare_backend(request: pytest.FixtureRequest, tmp_path: Path) -> StorageBacke
         return LocalBackend(tmp_path / "files")
     client = request.getfixturevalue("s3_client")
     return S3Backend(client, new_bucket(client), prefix="files/")
+
+
+@pytest.fixture
+def app_storage(pyramidion_app: Any, db_connection: Any) -> Iterator[Any]:
+    """``request.storage`` of a request with its transaction begun, as in a
+    command; the test commits with ``app_storage.request.tm.commit()``."""
+    from pyramid.scripting import prepare
+    from transaction.interfaces import NoTransaction
+
+    env = prepare(registry=pyramidion_app.registry)
+    request = env["request"]
+    request.tm.begin()
+    try:
+        yield request.storage
+    finally:
+        with contextlib.suppress(NoTransaction):
+            request.tm.abort()
+        env["closer"]()
