@@ -8,6 +8,7 @@ import pytest
 from pyramid.config import Configurator
 from pyramidion_forms.layout import add_nav_item
 
+from pyramidion.errors import AddonConflict
 from pyramidion.testing import MakeApp, PyramidionTestApp
 
 
@@ -112,3 +113,14 @@ def test_with_a_session_factory_the_layout_shows_flash_messages_once(
     assert alert["class"] == ["alert", "alert-success"]
     assert alert.text == "Thank you, your message was sent."
     assert client.get("/formstest/thanks").html.select(".alert") == []
+
+
+def test_two_entries_with_one_name_conflict_at_start_up(make_pyramidion_app: MakeApp) -> None:
+    with pytest.raises(AddonConflict) as info:
+        make_pyramidion_app(
+            addons=["forms", "formstest", "pyramidion_forms_example.duplicate_nav"]
+        )
+
+    message = str(info.value)
+    assert "'formstest.contact' is claimed more than once" in message
+    assert "duplicate_nav.py" in message
