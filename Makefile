@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= development.ini
 ADDON_DIRS := $(wildcard addons/*/pyproject.toml)
-ADDON_PACKAGES := $(wildcard addons/*/pyramidion_*)
+ADDON_PACKAGES := $(filter-out %.egg-info,$(wildcard addons/*/pyramidion_*))
 PYTEST_ARGS ?=
 
 .PHONY: help install run test test-postgresql lint format coverage clean

@@ -169,10 +169,15 @@ def test_independent_session_outlives_an_aborted_request_transaction(
         request_session.execute(select(table.c.id)).all()
         with independent_session(app.registry) as session:
             session.add(notes.Note(text="kept"))
-        with pytest.raises(RuntimeError), independent_session(app.registry) as session:
-            session.add(notes.Note(text="raised"))
-            session.flush()
-            raise RuntimeError("undo this block")
+
+        def write_then_raise() -> None:
+            with independent_session(app.registry) as session:
+                session.add(notes.Note(text="raised"))
+                session.flush()
+                raise RuntimeError("undo this block")
+
+        with pytest.raises(RuntimeError, match="undo this block"):
+            write_then_raise()
         request_session.add(notes.Note(text="aborted"))
         manager.abort()
 

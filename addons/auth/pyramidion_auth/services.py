@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from pyramid.registry import Registry
     from pyramid.request import Request
     from pyramid.response import Response
-    from pyramid_mailer.message import Message  # type: ignore[import-untyped]
+    from pyramid_mailer.message import Message
 
 log = logging.getLogger("pyramidion_auth")
 
@@ -903,7 +903,7 @@ def make_mailer(settings: AuthSettings, *, development: bool) -> Any:
         delivery = "files" if development else "smtp"
     if delivery == "files":
         return _LazyDebugMailer(settings.mail_directory)
-    from pyramid_mailer.mailer import Mailer  # type: ignore[import-untyped]
+    from pyramid_mailer.mailer import Mailer
 
     return Mailer(
         host=settings.smtp_host,
