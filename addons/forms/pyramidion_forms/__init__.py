@@ -16,8 +16,10 @@ namespace also holds ``nav`` (entries the user may see), ``site_title``,
 Directives (after ``config.include`` of this add-on, i.e. in any add-on
 that requires ``forms``):
 
-``config.add_nav_item(name, title, *, route_name=None, url=None, permission=None, order=100)``
-    A navigation entry, hidden from users without ``permission``.
+``config.add_nav_item(name, title, *, route_name=None, url=None, permission=None,
+order=100, context=None)``
+    A navigation entry, hidden from users without ``permission`` on the
+    root (or on ``context(request)``).
 ``config.add_crud(model, *, name, path=None, columns=None, sortable=None, ...)``
     List, view, add, edit and delete pages for a SQLAlchemy model, each
     with its route ``NAME.PAGE`` and permission ``NAME.PAGE``; see
