@@ -34,7 +34,7 @@ from zope.interface import implementer
 
 from pyramidion import get_settings
 
-from .backends import FileMissing, StagedFile, StorageBackend, new_key
+from .backends import StagedFile, StorageBackend, new_key
 from .models import StoredFile, utcnow
 from .settings import StorageSettings
 from .uploads import (
@@ -474,14 +474,3 @@ def collect_garbage(
     if not dry_run:
         report.staging = backend.sweep_staging(cutoff)
     return report
-
-
-def missing_files(dbsession: Session, backend: StorageBackend) -> list[str]:
-    """Keys of rows whose bytes the backend does not have."""
-    missing = []
-    for key in dbsession.scalars(select(StoredFile.key).where(StoredFile.upload_token.is_(None))):
-        try:
-            backend.size(key)
-        except FileMissing:
-            missing.append(key)
-    return missing

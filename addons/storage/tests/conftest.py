@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyramidion_storage.backends import LocalBackend, S3Backend, StorageBackend
 
 from pyramidion.testing import build_settings
+from pyramidion_storage.backends import LocalBackend, S3Backend, StorageBackend
 
 EXAMPLE = Path(__file__).resolve().parent / "example"
 S3_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

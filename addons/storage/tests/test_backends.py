@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+
 from pyramidion_storage.backends import (
     FileMissing,
     LocalBackend,

@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 from pyramid.request import Request
+from sqlalchemy import Connection
+
+from pyramidion.testing import MakeApp, PyramidionTestApp
 from pyramidion_storage.backends import LocalBackend, StorageBackend
 from pyramidion_storage.uploads import (
     ContentTypeMismatch,
@@ -17,9 +20,6 @@ from pyramidion_storage.uploads import (
     check_content_type,
     sanitize_filename,
 )
-from sqlalchemy import Connection
-
-from pyramidion.testing import MakeApp, PyramidionTestApp
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 100

@@ -10,6 +10,7 @@ import deform
 from pyramid.authorization import Allow
 from pyramid.csrf import get_csrf_token
 from pyramid.response import Response
+
 from pyramidion_storage.widgets import StorageUploadWidget
 
 
@@ -32,7 +33,7 @@ def folder_of(request: Any, stored: Any) -> Folder:
 
 
 class UploadSchema(colander.Schema):
-    title = colander.SchemaNode(colander.String())
+    title = colander.SchemaNode(colander.String(), validator=colander.Length(min=3))
 
 
 def _form(request: Any) -> deform.Form:
