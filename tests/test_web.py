@@ -189,11 +189,14 @@ def test_error_pages_for_api_clients(
 def test_csrf_is_required_on_unsafe_methods(
     notes_app: PyramidionTestApp, notes: Notes, db_connection: Connection
 ) -> None:
-    notes_app.post("/notes/add", {"text": "forged"}, status=400)
-    notes_app.post(
+    missing = notes_app.post("/notes/add", {"text": "forged"}, status=400)
+    wrong = notes_app.post(
         "/notes/add", {"text": "forged"}, headers={"X-CSRF-Token": "guessed"}, status=400
     )
     assert notes.texts(db_connection) == []
+    for response in (missing, wrong):
+        assert "This form has expired or was not sent from this site." in response.text
+        assert "check_csrf_token" not in response.text
 
     notes_app.post("/notes/add", {"text": "by header"}, headers=notes_app.csrf_headers())
     notes_app.post("/notes/add", {"text": "by form", "csrf_token": notes_app.csrf_token()})

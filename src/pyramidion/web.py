@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken
 from pyramid.httpexceptions import HTTPBadRequest, HTTPError
 from pyramid.response import Response
 from pyramid.tweens import INGRESS
@@ -320,6 +321,12 @@ _DEFAULT_DETAILS = {
 }
 
 
+# Pyramid's own wording ("check_csrf_token(): Invalid token") means nothing
+# to the person who sees it; this says what happened and what to do.
+_CSRF_DETAIL = (
+    "This form has expired or was not sent from this site. Reload the page and submit it again."
+)
+
 _OPAQUE_STATUSES = frozenset({403, 404}) | frozenset(range(500, 600))
 
 
@@ -330,7 +337,9 @@ def http_error_view(exc: HTTPError, request: Request) -> Response:
     # predicates) and 5xx details may carry anything: show a view's own
     # detail only for the other 4xx, where it tells the client what to fix.
     detail = ""
-    if status not in _OPAQUE_STATUSES and isinstance(exc.detail, str):
+    if isinstance(exc, BadCSRFToken | BadCSRFOrigin):
+        detail = _CSRF_DETAIL
+    elif status not in _OPAQUE_STATUSES and isinstance(exc.detail, str):
         detail = exc.detail
     if not detail:
         detail = _DEFAULT_DETAILS.get(status, exc.explanation or "")

@@ -21,10 +21,10 @@ from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.security import forget
-from pyramidion_forms import FormError, FormView, flash, validate_json
 from sqlalchemy import delete
 
 from pyramidion.web import wants_json
+from pyramidion_forms import FormError, FormView, flash, validate_json
 
 from .models import ApiToken, OneTimeToken, User, normalize_email
 from .schemas import (

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyramidion_auth.models import User
-from pyramidion_auth.services import create_user
 from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from pyramidion.testing import PyramidionTestApp
+from pyramidion_auth.models import User
+from pyramidion_auth.services import create_user
 
 #: A password that satisfies the policy in every test.
 PASSWORD = "correct horse battery staple"

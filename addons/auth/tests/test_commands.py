@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyramidion_auth.models import User
 from sqlalchemy import create_engine, select
 
 from pyramidion.cli import main
+from pyramidion_auth.models import User
 
 STRONG = "a perfectly fine passphrase"
 

@@ -7,11 +7,11 @@ import re
 from typing import Any
 
 import pytest
-from pyramidion_auth.models import ApiToken, User
-from pyramidion_auth.services import create_api_token, get_auth
 from sqlalchemy import Connection, select
 
 from pyramidion.testing import PyramidionTestApp
+from pyramidion_auth.models import ApiToken, User
+from pyramidion_auth.services import create_api_token, get_auth
 
 NEW_PASSWORD = "a brand new passphrase"
 

@@ -6,11 +6,11 @@ import datetime
 import time
 from typing import Any
 
-from pyramidion_auth.models import ThrottleCounter
-from pyramidion_auth.services import LoginThrottle, ThrottleKey, get_auth
 from sqlalchemy import Connection, select
 
 from pyramidion.testing import PyramidionTestApp
+from pyramidion_auth.models import ThrottleCounter
+from pyramidion_auth.services import LoginThrottle, ThrottleKey, get_auth
 
 
 def throttled_app(

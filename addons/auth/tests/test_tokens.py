@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from pyramidion_auth.models import ApiToken, User
-from pyramidion_auth.services import create_api_token, get_auth
 from sqlalchemy import Connection, select
 
 from pyramidion.testing import PyramidionTestApp
+from pyramidion_auth.models import ApiToken, User
+from pyramidion_auth.services import create_api_token, get_auth
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -114,7 +114,7 @@ def test_a_post_without_the_csrf_token_is_refused_and_writes_nothing(
     )
 
     assert response.html.h1.text == "Bad Request"
-    assert "Invalid token" in response.text
+    assert "This form has expired or was not sent from this site." in response.text
     assert messages(db_connection) == []
 
 
@@ -126,5 +126,5 @@ def test_a_post_with_a_wrong_csrf_token_is_refused_and_writes_nothing(
 
     response = form.submit("submit", status=400)
 
-    assert "Invalid token" in response.text
+    assert "This form has expired or was not sent from this site." in response.text
     assert messages(db_connection) == []

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 from pyramid.config import Configurator
-from pyramidion_forms.layout import add_nav_item
 
 from pyramidion.errors import AddonConflict
 from pyramidion.testing import MakeApp, PyramidionTestApp
+from pyramidion_forms.layout import add_nav_item
 
 
 def nav_titles(response: Any) -> list[str]:

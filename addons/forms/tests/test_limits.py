@@ -102,9 +102,8 @@ def test_a_limit_out_of_range_stops_start_up(make_pyramidion_app: MakeApp) -> No
 
 
 def test_the_defaults_are_documented_settings(pyramidion_app: Any) -> None:
-    from pyramidion_forms import FormsSettings
-
     from pyramidion import get_settings
+    from pyramidion_forms import FormsSettings
 
     settings = get_settings(pyramidion_app.registry, FormsSettings)
 

@@ -8,8 +8,9 @@ from typing import Any
 import colander
 import pytest
 from pyramid.request import Request
-from pyramidion_forms import model_schema
 from sqlalchemy.orm import Session
+
+from pyramidion_forms import model_schema
 
 
 def bound(schema: colander.SchemaNode, dbsession: Session, **kw: Any) -> colander.SchemaNode:

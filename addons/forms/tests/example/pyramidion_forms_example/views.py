@@ -4,9 +4,9 @@ from typing import Any
 
 import colander
 from pyramid.authorization import Allow, Everyone
-from pyramidion_forms import FormError, FormView, model_schema, validate_json
 
 from pyramidion import PUBLIC
+from pyramidion_forms import FormError, FormView, model_schema, validate_json
 
 from .models import Author, Book, Message
 
