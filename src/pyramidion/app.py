@@ -22,7 +22,7 @@ import importlib.util
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
@@ -51,6 +51,7 @@ from .web import make_execution_policy
 
 if TYPE_CHECKING:
     from pyramid.registry import Registry
+    from pyramid.request import Request
     from pyramid.router import Router
 
 log = logging.getLogger("pyramidion")
@@ -240,7 +241,13 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
             f"retry.attempts = {settings['retry.attempts']!r}: not a whole number"
         ) from None
     config.set_execution_policy(
-        make_execution_policy(RetryableExecutionPolicy(attempts=max(attempts, 1)), core)
+        make_execution_policy(
+            RetryableExecutionPolicy(
+                attempts=max(attempts, 1),
+                activate_hook=_retry_attempts_for(core.retry_max_body_size),
+            ),
+            core,
+        )
     )
 
     config.include("pyramidion.security")
@@ -267,6 +274,25 @@ def _relative_path(path: str | None) -> str | None:
         return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
     except ValueError:
         return path
+
+
+def _retry_attempts_for(max_body_size: int) -> Callable[[Request], int | None]:
+    """pyramid_retry's activate hook: 1 attempt for large or unsized bodies.
+
+    To retry a request, pyramid_retry first copies its whole body aside
+    (to a temporary file past 10 KB). For a large upload that means reading
+    it all before any view can refuse it, so such requests get one attempt.
+    """
+
+    def attempts(request: Request) -> int | None:
+        environ = request.environ
+        length = request.content_length
+        if length is None:
+            chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
+            return 1 if chunked else None
+        return 1 if length > max_body_size else None
+
+    return attempts
 
 
 def _split_addons(

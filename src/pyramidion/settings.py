@@ -420,6 +420,14 @@ class CoreSettings:
     db_pool_timeout: int = setting(
         10, doc="Seconds a request waits for a free pooled connection.", min=1
     )
+    retry_max_body_size: int = setting(
+        1048576,
+        doc="Requests whose body is larger (or of unknown length) are not "
+        "retried after a database conflict, so their body is never copied "
+        "aside for a retry: an upload is read once, and a size limit stops "
+        "reading at the limit.",
+        min=0,
+    )
 
     @property
     def development(self) -> bool:
