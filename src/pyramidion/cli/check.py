@@ -22,10 +22,6 @@ from . import add_config_argument, bootstrap_app
 if TYPE_CHECKING:
     from pyramid.registry import Registry
 
-#: Secrets shorter than this are reported unless the setting declares its
-#: own ``min_length``.
-DEFAULT_SECRET_MIN_LENGTH = 32
-
 #: Pyramid settings that help while developing and hurt in production.
 DEBUG_SETTINGS = (
     "pyramid.debug_authorization",
@@ -121,9 +117,14 @@ def debug_warnings(registry: Registry) -> list[str]:
 
 
 def secret_warnings(registry: Registry) -> list[str]:
-    """Secret settings that are empty, left at their default, or short.
+    """Secret settings left at a built-in default, or shorter than they declare.
 
-    A secret's value is never part of a message; only its length is.
+    An empty secret is not a warning: it belongs to a feature that is not
+    in use (an SMTP password while mail goes to files), and an add-on that
+    needs it refuses to start without it. Length is judged only for secrets
+    that declare ``min_length`` (the ones people generate themselves); a
+    credential issued by someone else is as long as its issuer made it. A
+    secret's value is never part of a message; only its length is.
     """
     from ..app import app_state
 
@@ -141,23 +142,20 @@ def secret_warnings(registry: Registry) -> list[str]:
             key = f"{enabled.name}.{field.name}"
             value = getattr(parsed, field.name, None)
             text = "" if value is None else str(value)
-            minimum = spec.min_length or DEFAULT_SECRET_MIN_LENGTH
             where = _where_set(key, state.env_overrides)
             if not text:
+                continue
+            if field.default is not dataclasses.MISSING and value == field.default:
                 warnings.append(
-                    f"{key} is empty. Set it to a long random value{where}, "
+                    f"{key} still has its built-in default, which everyone can "
+                    f"read in the add-on's source. Set your own random value{where}, "
                     "for example the output of "
                     "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
                 )
-            elif field.default is not dataclasses.MISSING and value == field.default:
-                warnings.append(
-                    f"{key} still has its built-in default, which everyone can "
-                    f"read in the add-on's source. Set your own random value{where}."
-                )
-            elif len(text) < minimum:
+            elif spec.min_length and len(text) < spec.min_length:
                 warnings.append(
                     f"{key} is only {len(text)} characters long; use at least "
-                    f"{minimum} random characters{where}."
+                    f"{spec.min_length} random characters{where}."
                 )
     return warnings
 
