@@ -65,9 +65,11 @@ passes ``environ=`` to ``make_pyramidion_app``.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import re
 import shutil
+import sys
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -96,6 +98,7 @@ __all__ = [
     "PyramidionTestApp",
     "bind_to_connection",
     "build_settings",
+    "install_test_distribution",
     "migrate",
     "temporary_database",
 ]
@@ -237,6 +240,34 @@ class MakeApp(Protocol):
         environ: Mapping[str, str] | None = None,
         connection: Connection | None = None,
     ) -> Router: ...
+
+
+def install_test_distribution(
+    site: Path,
+    *,
+    source: Path,
+    distribution: str,
+    addons: Mapping[str, str],
+    version: str = "1.0",
+) -> None:
+    """Make an example add-on importable and discoverable for this process.
+
+    Packages under ``source`` become importable, and ``site`` gets a
+    ``dist-info`` directory publishing ``addons`` (add-on name to entry
+    point, such as ``{"blogtest": "blog_example:addon"}``) as distribution
+    ``distribution``, exactly as pip would have installed it. Use it from a
+    session-scoped fixture for the example add-ons an add-on's tests need.
+    """
+    normalized = re.sub(r"[-_.]+", "_", distribution).lower()
+    info = site / f"{normalized}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n"
+    )
+    lines = "".join(f"{name} = {target}\n" for name, target in addons.items())
+    (info / "entry_points.txt").write_text(f"[pyramidion.addons]\n{lines}")
+    sys.path[:0] = [str(source), str(site)]
+    importlib.invalidate_caches()
 
 
 class LiveServer:

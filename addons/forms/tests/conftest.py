@@ -10,11 +10,12 @@ other.
 from __future__ import annotations
 
 import importlib
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from pyramidion.testing import install_test_distribution
 
 EXAMPLE = Path(__file__).resolve().parent / "example"
 
@@ -22,17 +23,12 @@ EXAMPLE = Path(__file__).resolve().parent / "example"
 @pytest.fixture(scope="session")
 def formstest_installed(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The ``formstest`` add-on, installed for the rest of the session."""
-    site = tmp_path_factory.mktemp("formstest-site")
-    info = site / "pyramidion_forms_example-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: pyramidion-forms-example\nVersion: 1.0\n"
+    install_test_distribution(
+        tmp_path_factory.mktemp("formstest-site"),
+        source=EXAMPLE,
+        distribution="pyramidion-forms-example",
+        addons={"formstest": "pyramidion_forms_example:addon"},
     )
-    (info / "entry_points.txt").write_text(
-        "[pyramidion.addons]\nformstest = pyramidion_forms_example:addon\n"
-    )
-    sys.path[:0] = [str(EXAMPLE), str(site)]
-    importlib.invalidate_caches()
 
 
 @pytest.fixture(scope="session")

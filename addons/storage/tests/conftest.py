@@ -9,9 +9,7 @@ distribution (a ``dist-info`` directory next to the package on ``sys.path``).
 from __future__ import annotations
 
 import contextlib
-import importlib
 import socket
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from pyramidion.testing import build_settings
+from pyramidion.testing import build_settings, install_test_distribution
 from pyramidion_storage.backends import LocalBackend, S3Backend, StorageBackend
 
 EXAMPLE = Path(__file__).resolve().parent / "example"
@@ -29,17 +27,12 @@ S3_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "test
 @pytest.fixture(scope="session")
 def storagetest_installed(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The ``storagetest`` add-on, installed for the rest of the session."""
-    site = tmp_path_factory.mktemp("storagetest-site")
-    info = site / "pyramidion_storage_example-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: pyramidion-storage-example\nVersion: 1.0\n"
+    install_test_distribution(
+        tmp_path_factory.mktemp("storagetest-site"),
+        source=EXAMPLE,
+        distribution="pyramidion-storage-example",
+        addons={"storagetest": "pyramidion_storage_example:addon"},
     )
-    (info / "entry_points.txt").write_text(
-        "[pyramidion.addons]\nstoragetest = pyramidion_storage_example:addon\n"
-    )
-    sys.path[:0] = [str(EXAMPLE), str(site)]
-    importlib.invalidate_caches()
 
 
 @pytest.fixture(scope="session")
