@@ -1,0 +1,108 @@
+"""In-process cost of the core's request path against bare Pyramid.
+
+Serves the same JSON "hello" view from a bare Pyramid app and from a
+Pyramidion app with no add-ons (on SQLite; the view touches no database),
+calls each directly as WSGI (no server, no network) and prints the median
+time per request over several rounds and the throughput ratio. Both are
+measured in the same run, alternating, so machine noise hits both alike.
+
+    .venv/bin/python benchmarks/hot_path.py [--rounds 7] [--requests 3000]
+
+This isolates framework overhead; the server-level benchmarks (waitress and
+wrk, with database cases) are a separate, larger runner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from pyramid.config import Configurator
+
+from pyramidion import PUBLIC
+from pyramidion.request import compile_request_extensions
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def hello(request: Any) -> dict[str, str]:
+    return {"hello": "world"}
+
+
+def bare_pyramid() -> WSGIApp:
+    with Configurator() as config:
+        config.add_route("hello", "/hello")
+        config.add_view(hello, route_name="hello", renderer="json")
+        app: WSGIApp = config.make_wsgi_app()
+    return app
+
+
+def pyramidion(database: Path) -> WSGIApp:
+    settings = {
+        "sqlalchemy.url": f"sqlite:///{database}",
+        "pyramidion.environment": "production",
+        "pyramidion.allowed_hosts": "localhost",
+    }
+    with Configurator(settings=settings) as config:
+        config.include("pyramidion")
+        config.add_route("hello", "/hello")
+        config.add_view(hello, route_name="hello", renderer="json", permission=PUBLIC)
+        app = config.make_wsgi_app()
+    compile_request_extensions(app)
+    result: WSGIApp = app
+    return result
+
+
+def per_request(app: WSGIApp, count: int) -> float:
+    """Microseconds per request for ``count`` GET /hello calls."""
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/hello",
+        "SCRIPT_NAME": "",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "localhost",
+        "wsgi.url_scheme": "http",
+    }
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        if not status.startswith("200"):
+            raise RuntimeError(f"GET /hello answered {status}")
+
+    started = time.perf_counter()
+    for _ in range(count):
+        b"".join(app({**environ, "wsgi.input": io.BytesIO()}, start_response))
+    return (time.perf_counter() - started) / count * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=7, help="rounds per app (default 7)")
+    parser.add_argument("--requests", type=int, default=3000, help="requests per round")
+    args = parser.parse_args()
+    # The access log is the deployment's choice; measure the framework.
+    logging.disable(logging.CRITICAL)
+    with tempfile.TemporaryDirectory() as tmp:
+        apps = {"bare Pyramid": bare_pyramid(), "Pyramidion": pyramidion(Path(tmp) / "b.sqlite")}
+        for app in apps.values():
+            per_request(app, 200)  # warm-up
+        times: dict[str, list[float]] = {name: [] for name in apps}
+        for _ in range(args.rounds):
+            for name, app in apps.items():
+                times[name].append(per_request(app, args.requests))
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    reference = medians["bare Pyramid"]
+    print(f"{'app':<14} {'median us/request':>18} {'throughput vs bare':>20}")
+    for name, value in medians.items():
+        print(f"{name:<14} {value:>18.1f} {reference / value:>19.2f}x")
+
+
+if __name__ == "__main__":
+    main()
