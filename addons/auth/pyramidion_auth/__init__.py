@@ -25,6 +25,10 @@ What it gives an application:
   OWASP's m=19 MiB, t=2), rehashed at login when the parameters change;
   a minimum length, a byte limit checked before hashing and a list of the
   10,000 most common passwords refused.
+- **Who is logged in, on every page.** The add-on sets the forms
+  layout's user menu (``config.set_user_menu``): every page of every
+  add-on shows the user's name, linking to their account, and a logout
+  button, or a login link that comes back to the page.
 - **Pages** under ``/auth`` in the forms layout: login, logout (POST),
   change password, password reset by email, registration (off unless
   ``auth.allow_registration``), email verification (when
@@ -72,8 +76,9 @@ def includeme(config: Configurator) -> None:
     core's ``pyramidion.environment``. Registers the identity source, the
     session factory, ``request.user``, the CSRF exemption for requests
     authenticated by an API token, the permission ``auth.account.edit``,
-    the routes and views of :mod:`pyramidion_auth.routes` and a
-    navigation entry for logging in.
+    the routes and views of :mod:`pyramidion_auth.routes`, an "Account"
+    navigation entry and the layout's user menu (name and logout button,
+    or a login link).
     """
     from .services import (
         AuthIdentitySource,
@@ -81,6 +86,7 @@ def includeme(config: Configurator) -> None:
         request_user,
         session_factory,
         token_authenticated,
+        user_menu,
     )
 
     config.registry.pyramidion_auth = make_auth(config.registry)
@@ -90,6 +96,7 @@ def includeme(config: Configurator) -> None:
     config.add_csrf_exemption("auth.api_token", token_authenticated)
     config.declare_permission("auth.account.edit", "Change one's own password and API tokens")
     config.include(".routes")
+    config.set_user_menu(user_menu)
 
 
 addon = Addon(

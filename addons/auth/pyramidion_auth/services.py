@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from pyramid.response import Response
     from pyramid_mailer.message import Message
 
+    from pyramidion_forms import UserMenu
+
 log = logging.getLogger("pyramidion_auth")
 
 #: Session keys under which flash messages are kept, one per queue.
@@ -503,6 +505,30 @@ def request_user(request: Request) -> User | None:
     """
     identity = request.identity
     return identity.user if isinstance(identity, Identity) else None
+
+
+def user_menu(request: Request) -> UserMenu:
+    """The forms layout's user menu: who is logged in, or a way to log in.
+
+    Logged-in users see their name, linking to their account, and a logout
+    button. Anonymous visitors get a login link that brings them back to
+    the page they were on (the auth pages themselves excepted, where
+    coming back makes no sense).
+    """
+    from pyramidion_forms import UserMenu
+
+    user = request_user(request)
+    if user is not None:
+        return UserMenu(
+            user.display_name,
+            logout_url=request.route_url("auth.logout"),
+            account_url=request.route_url("auth.account"),
+        )
+    route = getattr(request, "matched_route", None)
+    if (route is not None and route.name.startswith("auth.")) or request.method != "GET":
+        return UserMenu(None, login_url=request.route_url("auth.login"))
+    query = {"came_from": request.path_qs}
+    return UserMenu(None, login_url=request.route_url("auth.login", _query=query))
 
 
 def token_authenticated(request: Request) -> bool:

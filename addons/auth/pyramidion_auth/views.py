@@ -61,7 +61,6 @@ from .services import (
 #: The one message for an unknown email, a wrong password and an inactive account.
 LOGIN_FAILED = "The email address or password is incorrect."
 
-FORM_TEMPLATE = "pyramidion_auth:templates/form.pt"
 MESSAGE_TEMPLATE = "pyramidion_auth:templates/message.pt"
 
 
@@ -98,16 +97,10 @@ def message_page(
     return response
 
 
-class AuthFormView(FormView):
-    """A form page in the auth add-on's template (which shows who is logged in)."""
-
-    template: ClassVar[str] = FORM_TEMPLATE
-
-
 # -- login and logout ------------------------------------------------------------
 
 
-class LoginView(AuthFormView):
+class LoginView(FormView):
     """``/auth/login``: email and password; redirects to ``came_from`` on this site."""
 
     schema = LoginSchema
@@ -168,7 +161,7 @@ def account_page(context: User, request: Request) -> dict[str, Any]:
     return {"page_title": "Your account", "user": context}
 
 
-class ChangePasswordView(AuthFormView):
+class ChangePasswordView(FormView):
     """``/auth/password``: change your password; your other sessions end."""
 
     schema = ChangePasswordSchema
@@ -202,7 +195,7 @@ RESET_SENT = (
 )
 
 
-class ResetRequestView(AuthFormView):
+class ResetRequestView(FormView):
     """``/auth/reset``: email me a link to choose a new password."""
 
     schema = ResetRequestSchema
@@ -238,7 +231,7 @@ class ResetRequestView(AuthFormView):
         return str(request.route_url("auth.login"))
 
 
-class _TokenFormView(AuthFormView):
+class _TokenFormView(FormView):
     """A form reached from an emailed link ``?token=...``; a bad link gets a message."""
 
     purpose: ClassVar[str] = ""
@@ -295,7 +288,7 @@ REGISTERED_CHECK_EMAIL = (
 )
 
 
-class RegisterView(AuthFormView):
+class RegisterView(FormView):
     """``/auth/register``: create an account; only when ``auth.allow_registration``."""
 
     schema = RegisterSchema
@@ -385,7 +378,7 @@ class VerifyView(_TokenFormView):
 # -- API tokens --------------------------------------------------------------------
 
 
-class TokensView(AuthFormView):
+class TokensView(FormView):
     """``/auth/tokens``: your API tokens, a form for a new one, revoke buttons.
 
     A new token is shown once, on the page that answers the form; only its

@@ -23,13 +23,13 @@ def test_log_in_see_name_log_out(page: Any, live_server: Any, password: str) -> 
     page.fill('input[name="password"]', password)
     page.click('button[type="submit"]')
 
-    page.wait_for_selector('[data-auth="user-name"]')
-    assert page.inner_text('[data-auth="user-name"]') == "Katherine Johnson"
+    page.wait_for_selector('[data-user-menu="name"]')
+    assert page.inner_text('[data-user-menu="name"]') == "Katherine Johnson"
     assert page.url == f"{live_server.url}/auth/account"
     page.screenshot(path="test-artifacts/screenshots/auth-logged-in.png", full_page=True)
 
-    page.click('[data-auth="logout"]')
+    page.click('[data-user-menu="logout"]')
     page.wait_for_selector("text=You have logged out.")
-    assert page.locator('[data-auth="user-name"]').count() == 0
+    assert page.locator('[data-user-menu="name"]').count() == 0
     page.goto(f"{live_server.url}/auth/account")
     assert "/auth/login" in page.url

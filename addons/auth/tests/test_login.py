@@ -9,7 +9,7 @@ import pytest
 
 from pyramidion.testing import PyramidionTestApp
 
-NAME_MARKER = 'data-auth="user-name"'
+NAME_MARKER = 'data-user-menu="name"'
 
 
 def cookie(app: PyramidionTestApp) -> str | None:
@@ -252,3 +252,29 @@ def test_anonymous_request_without_cookie_touches_no_session(
 
     assert not [q for q in queries if "auth_" in q]
     assert "session" not in testapp.cookies
+
+
+def test_auth_pages_offer_anonymous_visitors_a_plain_login_link(
+    testapp: PyramidionTestApp,
+) -> None:
+    page = testapp.get("/auth/reset")
+
+    login = page.html.select_one('[data-user-menu="login"]')
+    assert login["href"] == "http://localhost/auth/login"
+    assert page.html.select('[data-user-menu="logout"]') == []
+
+
+def test_the_user_menu_names_the_user_and_links_their_account(
+    testapp: PyramidionTestApp, make_user: Any, log_in: Any
+) -> None:
+    user = make_user(name="Mary Jackson")
+    log_in(testapp, user.email)
+
+    page = testapp.get("/auth/password")
+
+    name = page.html.select_one('[data-user-menu="name"]')
+    assert name.text == "Mary Jackson"
+    assert name["href"] == "http://localhost/auth/account"
+    logout = page.html.select_one('[data-user-menu="logout"]').find_parent("form")
+    assert logout["action"] == "http://localhost/auth/logout"
+    assert page.html.select('[data-user-menu="login"]') == []

@@ -11,7 +11,10 @@ Layout, for every Chameleon template (``.pt``)::
 
 Slots: ``content``, ``title``, ``head``, ``navbar``, ``scripts``. The
 namespace also holds ``nav`` (entries the user may see), ``site_title``,
-``flash_messages()`` and, when the view returns it, ``page_title``.
+``flash_messages()``, ``user_menu()`` and, when the view returns it,
+``page_title``. Every page's navigation bar ends with the user menu (who
+is logged in and a logout button, or a login link) when an add-on has set
+one.
 
 Directives (after ``config.include`` of this add-on, i.e. in any add-on
 that requires ``forms``):
@@ -20,6 +23,11 @@ that requires ``forms``):
 order=100, context=None)``
     A navigation entry, hidden from users without ``permission`` on the
     root (or on ``context(request)``).
+``config.set_user_menu(factory)``
+    ``factory(request)`` returns a :class:`UserMenu` (the logged-in user's
+    name and the account, logout and login URLs) or None; the layout shows
+    it on every page. The authentication add-on sets it; two add-ons
+    setting it conflict at start-up.
 ``config.add_crud(model, *, name, path=None, columns=None, sortable=None, ...)``
     List, view, add, edit and delete pages for a SQLAlchemy model, each
     with its route ``NAME.PAGE`` and permission ``NAME.PAGE``; see
@@ -60,7 +68,7 @@ if TYPE_CHECKING:
     from pyramid.config import Configurator
 
     from .crud import add_crud
-    from .layout import flash
+    from .layout import UserMenu, flash
     from .schemas import ValidationFailed, bind_schema, model_schema, validate_json
     from .views import FormError, FormView, make_form
 
@@ -68,6 +76,7 @@ __all__ = [
     "FormError",
     "FormView",
     "FormsSettings",
+    "UserMenu",
     "ValidationFailed",
     "add_crud",
     "addon",
@@ -119,6 +128,7 @@ _LAZY = {
     "validate_json": "schemas",
     "model_schema": "schemas",
     "flash": "layout",
+    "UserMenu": "layout",
     "add_crud": "crud",
 }
 
@@ -139,7 +149,7 @@ def includeme(config: Configurator) -> None:
     deform's assets (Bootstrap 5 included) at ``PREFIX/deform/`` and this
     add-on's at ``PREFIX/static/``; adds the BeforeRender subscriber that
     gives templates ``layout`` and ``nav``; the directives
-    ``add_nav_item`` and ``add_crud``; the view option ``form_limits``
+    ``add_nav_item``, ``set_user_menu`` and ``add_crud``; the view option ``form_limits``
     and the deriver that enforces the size limits; and the exception view
     that answers :class:`ValidationFailed` with 422 problem+json.
     """
@@ -150,7 +160,7 @@ def includeme(config: Configurator) -> None:
     from pyramidion import PUBLIC
 
     from .crud import add_crud
-    from .layout import add_nav_item, layout_globals
+    from .layout import add_nav_item, layout_globals, set_user_menu
     from .limits import form_limits_deriver
     from .schemas import ValidationFailed, validation_failed_view
     from .views import make_renderer, set_renderer
@@ -171,6 +181,7 @@ def includeme(config: Configurator) -> None:
     )
     config.add_subscriber(layout_globals, BeforeRender)
     config.add_directive("add_nav_item", add_nav_item)
+    config.add_directive("set_user_menu", set_user_menu)
     config.add_directive("add_crud", add_crud)
     config.add_view_deriver(
         form_limits_deriver, "pyramidion_forms.limits", under="secured_view", over="csrf_view"

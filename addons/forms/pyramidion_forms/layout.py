@@ -1,9 +1,10 @@
 """The site layout every Chameleon template can use, its navigation and flash messages.
 
 ``add_nav_item`` is the directive add-ons contribute navigation entries
-with; :func:`layout_globals` puts ``layout`` (the page macro), ``nav``,
-``site_title`` and ``flash_messages`` into the namespace of every
-``.pt`` template.
+with; ``set_user_menu`` is the one an authentication add-on tells the
+layout who is logged in with. :func:`layout_globals` puts ``layout`` (the
+page macro), ``nav``, ``site_title``, ``flash_messages`` and ``user_menu``
+into the namespace of every ``.pt`` template.
 """
 
 from __future__ import annotations
@@ -23,13 +24,27 @@ if TYPE_CHECKING:
     from pyramid.events import BeforeRender
     from pyramid.request import Request
 
-__all__ = ["FlashMessage", "NavEntry", "NavItem", "add_nav_item", "flash", "nav_entries"]
+__all__ = [
+    "FlashMessage",
+    "NavEntry",
+    "NavItem",
+    "UserMenu",
+    "UserMenuFactory",
+    "add_nav_item",
+    "flash",
+    "nav_entries",
+    "set_user_menu",
+    "user_menu",
+]
 
 #: The asset spec of the template that defines the ``layout`` macro.
 LAYOUT_TEMPLATE = "pyramidion_forms:templates/layout.pt"
 
 #: Registry attribute holding the registered navigation items, by name.
 _NAV_ITEMS = "pyramidion_forms_nav_items"
+
+#: Registry attribute holding the user menu factory.
+_USER_MENU = "pyramidion_forms_user_menu"
 
 FlashKind = Literal["success", "info", "warning", "danger"]
 FLASH_KINDS: tuple[FlashKind, ...] = ("success", "info", "warning", "danger")
@@ -64,6 +79,28 @@ class FlashMessage:
 
     kind: FlashKind
     text: str
+
+
+@dataclass(frozen=True)
+class UserMenu:
+    """Who is logged in, as the navigation bar of every page shows it.
+
+    With ``user_name`` (someone is logged in) the bar reads "Logged in as
+    NAME", the name linking to ``account_url`` when given, followed by a
+    "Log out" button that POSTs to ``logout_url`` with the CSRF token.
+    Without it (an anonymous visitor) the bar shows a "Log in" link to
+    ``login_url``. A URL left out is not shown.
+    """
+
+    user_name: str | None
+    login_url: str | None = None
+    logout_url: str | None = None
+    account_url: str | None = None
+
+
+#: ``factory(request)`` returns the :class:`UserMenu` of the request, or
+#: None to show nothing.
+UserMenuFactory = Callable[["Request"], UserMenu | None]
 
 
 def add_nav_item(
@@ -139,6 +176,30 @@ def nav_entries(request: Request) -> list[NavEntry]:
     return entries
 
 
+def set_user_menu(config: Configurator, factory: UserMenuFactory | str) -> None:
+    """Directive: ``config.set_user_menu(factory)``.
+
+    ``factory(request)`` returns the :class:`UserMenu` the layout shows at
+    the right of the navigation bar on every page, or None. An
+    authentication add-on calls this once; the layout itself knows nothing
+    of accounts. Two add-ons setting a user menu conflict at start-up.
+    """
+    resolved: UserMenuFactory = config.maybe_dotted(factory)
+
+    def register() -> None:
+        setattr(config.registry, _USER_MENU, resolved)
+
+    intr = config.introspectable("pyramidion user menu", None, repr(resolved), "user menu")
+    intr["factory"] = resolved
+    config.action("pyramidion_forms.user_menu", register, introspectables=(intr,))
+
+
+def user_menu(request: Request) -> UserMenu | None:
+    """The request's :class:`UserMenu`, or None when no add-on set one."""
+    factory: UserMenuFactory | None = getattr(request.registry, _USER_MENU, None)
+    return None if factory is None else factory(request)
+
+
 def has_session(request: Request) -> bool:
     """Whether a session factory is configured (the auth add-on sets one)."""
     return request.registry.queryUtility(ISessionFactory) is not None
@@ -176,10 +237,11 @@ def layout_globals(event: BeforeRender) -> None:
     """BeforeRender subscriber: the layout's names for Chameleon templates.
 
     Adds ``layout`` (the macro: ``<html metal:use-macro="layout">``),
-    ``nav`` (the visible :class:`NavEntry` list), ``site_title`` and
-    ``flash_messages`` (a function the layout calls, so messages are only
-    consumed by pages that show them). Names a view already returned are
-    kept. Other renderers (JSON, string) are left alone.
+    ``nav`` (the visible :class:`NavEntry` list), ``site_title``,
+    ``flash_messages`` and ``user_menu`` (functions the layout calls, so
+    messages are only consumed, and the user only looked up, by pages that
+    show them). Names a view already returned are kept. Other renderers (JSON,
+    string) are left alone.
     """
     info = event.get("renderer_info")
     if info is None or not str(getattr(info, "name", "")).endswith(".pt"):
@@ -194,4 +256,6 @@ def layout_globals(event: BeforeRender) -> None:
     event.setdefault("site_title", get_settings(request.registry, FormsSettings).site_title)
     flash_messages: Callable[[], list[FlashMessage]] = lambda: pop_flash_messages(request)  # noqa: E731
     event.setdefault("flash_messages", flash_messages)
+    menu: Callable[[], UserMenu | None] = lambda: user_menu(request)  # noqa: E731
+    event.setdefault("user_menu", menu)
     event.setdefault("page_resources", {"css": [], "js": []})

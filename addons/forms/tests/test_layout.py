@@ -124,3 +124,54 @@ def test_two_entries_with_one_name_conflict_at_start_up(make_pyramidion_app: Mak
     message = str(info.value)
     assert "'formstest.contact' is claimed more than once" in message
     assert "duplicate_nav.py" in message
+
+
+USER_MENU = ["forms", "formstest", "pyramidion_forms_example.user_menu"]
+
+
+def test_without_a_user_menu_the_bar_shows_no_login_or_logout(
+    testapp: PyramidionTestApp,
+) -> None:
+    page = testapp.get("/formstest/thanks", headers={"X-User": "alice"})
+
+    assert page.html.select("[data-user-menu]") == []
+    assert "Log in" not in page.text
+
+
+def test_every_page_shows_who_is_logged_in_with_a_logout_button(
+    make_pyramidion_app: MakeApp, db_connection: Any
+) -> None:
+    client = PyramidionTestApp(make_pyramidion_app(addons=USER_MENU, connection=db_connection))
+
+    for url in ("/formstest/thanks", "/formstest/contact", "/formstest/books/"):
+        page = client.get(url, headers={"X-User": "alice"})
+        name = page.html.select_one('[data-user-menu="name"]')
+        assert name.text == "alice", url
+        assert name["href"] == "/people/alice"
+        logout = page.html.select_one('[data-user-menu="logout"]').find_parent("form")
+        assert logout["method"] == "post"
+        assert logout["action"] == "/signout"
+        token = logout.select_one('input[name="csrf_token"]')["value"]
+        assert token == client.csrf_token()
+        assert page.html.select('[data-user-menu="login"]') == []
+
+
+def test_anonymous_visitors_get_a_login_link(
+    make_pyramidion_app: MakeApp, db_connection: Any
+) -> None:
+    client = PyramidionTestApp(make_pyramidion_app(addons=USER_MENU, connection=db_connection))
+
+    page = client.get("/formstest/contact")
+
+    login = page.html.select_one('[data-user-menu="login"]')
+    assert login.text == "Log in"
+    assert login["href"] == "/signin"
+    assert page.html.select('[data-user-menu="logout"]') == []
+    assert "Logged in as" not in page.text
+
+
+def test_two_user_menus_conflict_at_start_up(make_pyramidion_app: MakeApp) -> None:
+    with pytest.raises(AddonConflict) as info:
+        make_pyramidion_app(addons=[*USER_MENU, "pyramidion_forms_example.second_user_menu"])
+
+    assert "second_user_menu.py" in str(info.value)
