@@ -48,9 +48,7 @@ def dated_posts(make_user: Any, dbsession: Session, tm: Any) -> list[str]:
     return titles[::-1]
 
 
-def test_posts_are_paged_newest_first(
-    testapp: PyramidionTestApp, dated_posts: list[str]
-) -> None:
+def test_posts_are_paged_newest_first(testapp: PyramidionTestApp, dated_posts: list[str]) -> None:
     first = testapp.get("/")
     assert titles(first) == dated_posts[:5]
     assert first.html.select_one('[data-blog="page-number"]').text == "Page 1 of 3"

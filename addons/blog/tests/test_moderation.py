@@ -49,9 +49,8 @@ def test_an_admin_hides_a_post_with_a_reason_and_shows_it_again(
     # The author still sees it, and why it is hidden.
     owner = log_in(client(), author)
     assert titles(owner.get("/")) == ["Spam, spam, spam"]
-    assert owner.get(f"/posts/{post.id}").html.select_one(
-        '[data-blog="hidden-reason"]'
-    ).text == ("Advertising")
+    reason = owner.get(f"/posts/{post.id}").html.select_one('[data-blog="hidden-reason"]')
+    assert reason.text == "Advertising"
 
     shown = admin.get(f"/posts/{post.id}").forms[1].submit(status=303).follow()
     assert "visible to everyone again" in shown.text

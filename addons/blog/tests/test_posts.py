@@ -26,9 +26,7 @@ def test_the_post_list_is_the_site_root_and_shows_who_is_logged_in(
 
     anonymous = testapp.get("/")
     assert anonymous.html.select_one("main h1").text == "Posts"
-    assert [a.text for a in anonymous.html.select('[data-blog="post-title"]')] == [
-        "Hello, world"
-    ]
+    assert [a.text for a in anonymous.html.select('[data-blog="post-title"]')] == ["Hello, world"]
     assert anonymous.html.select_one('[data-blog="author"]').text == "Grace Hopper"
     login = anonymous.html.select_one('[data-user-menu="login"]')
     assert login["href"] == "http://localhost/auth/login?came_from=%2F"
