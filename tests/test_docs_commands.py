@@ -16,9 +16,13 @@ temporary project directory:
   preceded by ``<!-- exercised by: tests/FILE.py::test_name -->`` naming
   the test that runs the same command; this module checks that the test
   exists;
-- ``<!-- docs-test: pip-install DIR -->`` installs the add-on the page wrote
-  in DIR, as ``pip install DIR`` would, into ``site/`` in the project
-  directory (offline, and never into the shared virtual environment).
+- ``<!-- docs-test: ... -->`` comments prepare the project directory for
+  what the page assumes has happened: ``copy FILE`` copies FILE from the
+  repository (``development.ini``, which ``make run`` uses); ``setup
+  COMMAND`` runs a command that must succeed (what ``make run`` did before
+  the page's commands); ``pip-install DIR`` installs the add-on in DIR, as
+  ``pip install DIR`` would, into ``site/`` in the project directory
+  (offline, and never into the shared virtual environment).
 
 Commands run with ``bash`` in the project directory, with the virtual
 environment's ``bin`` first on ``PATH``, ``site/`` on ``PYTHONPATH`` and no
@@ -211,8 +215,25 @@ def run_page(page: Path, project: Path) -> None:
             target.write_text(step.body)
         elif step.kind == "directive":
             action, _, argument = step.info.partition(" ")
-            assert action == "pip-install", f"{name}:{step.line}: unknown directive {action!r}"
-            pip_install(project, argument.strip())
+            argument = argument.strip()
+            if action == "pip-install":
+                pip_install(project, argument)
+            elif action == "copy":
+                shutil.copy(ROOT / argument, project / argument)
+            elif action == "setup":
+                result = subprocess.run(
+                    ["bash", "-c", argument],
+                    cwd=project,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                )
+                assert result.returncode == 0, f"{name}:{step.line}: {argument}\n{result}"
+            else:
+                raise AssertionError(f"{name}:{step.line}: unknown directive {action!r}")
         elif step.kind == "console":
             for command in step.commands:
                 result = subprocess.run(
