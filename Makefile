@@ -37,6 +37,7 @@ install: $(VENV)/.installed
 run: export PYTHONWARNINGS = ignore:pkg_resources is deprecated as an API:UserWarning
 run: install
 	$(BIN)/pyramidion db upgrade $(CONFIG)
+	$(BIN)/pyramidion auth ensure-admin $(CONFIG) --base-url http://localhost:6543
 	$(BIN)/pserve $(CONFIG)
 
 test: install

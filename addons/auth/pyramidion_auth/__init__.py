@@ -47,7 +47,10 @@ What it gives an application:
   those, are exempt from CSRF.
 - **Commands.** ``pyramidion auth create-user CONFIG EMAIL [--admin]
   [--password-stdin]``, ``pyramidion auth set-password CONFIG EMAIL
-  --password-stdin``, ``pyramidion auth list-users CONFIG``.
+  --password-stdin``, ``pyramidion auth list-users CONFIG``,
+  ``pyramidion auth ensure-admin CONFIG [--base-url URL]`` (creates an
+  admin from ``auth.initial_admin_email`` / ``_password`` when there is
+  none, generating and printing a password if none is set; idempotent).
 
 Other add-ons check permissions as usual (``permission="blog.edit"`` on a
 view, ``__acl__`` on contexts) and declare them with
@@ -60,7 +63,7 @@ from typing import TYPE_CHECKING
 
 from pyramidion import Addon, Command
 
-from .commands import create_user_arguments, set_password_arguments
+from .commands import create_user_arguments, ensure_admin_arguments, set_password_arguments
 from .settings import AuthSettings
 
 if TYPE_CHECKING:
@@ -120,6 +123,13 @@ addon = Addon(
             help="Set an account's password (read from standard input) and end its sessions.",
             handler="pyramidion_auth.commands:set_password_command",
             arguments=set_password_arguments,
+        ),
+        Command(
+            name="ensure-admin",
+            help="Create an admin account when there is none (auth.initial_admin_email "
+            "and _password); prints how to log in.",
+            handler="pyramidion_auth.commands:ensure_admin_command",
+            arguments=ensure_admin_arguments,
         ),
         Command(
             name="list-users",

@@ -126,3 +126,45 @@ def list_users_command(request: Request, args: argparse.Namespace) -> int:
         groups = ",".join(group.name for group in user.groups) or "-"
         print(f"{user.id}\t{user.email}\t{user.display_name}\t{state}\t{groups}")
     return 0
+
+
+def ensure_admin_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--base-url",
+        default="",
+        help="where the site is served (such as http://localhost:6543), to print "
+        "full links to the login and password pages",
+    )
+
+
+def ensure_admin_command(request: Request, args: argparse.Namespace) -> int:
+    """``pyramidion auth ensure-admin CONFIG [--base-url URL]``."""
+    from pyramidion.errors import CommandError
+
+    from .services import AccountError, ensure_admin
+
+    base = args.base_url.rstrip("/")
+    login = base + request.route_path("auth.login")
+    try:
+        outcome = ensure_admin(request.registry, request.dbsession)
+    except AccountError as exc:
+        raise CommandError(
+            f"{exc} Nothing was changed. Set auth.initial_admin_email (or "
+            "PYRAMIDION_AUTH__INITIAL_ADMIN_EMAIL) to another address, or make that "
+            f"account an admin yourself."
+        ) from None
+    if not outcome.created:
+        print(f"admin account: {outcome.email} (log in at {login})")
+        return 0
+    print(f"created the admin account {outcome.email}")
+    if outcome.generated_password is not None:
+        print(f"  password: {outcome.generated_password}")
+        print("  (shown only this once; write it down)")
+    else:
+        print("  password: the one auth.initial_admin_password sets")
+    print(f"  log in at {login}")
+    print(
+        f"  change the password at {base + request.route_path('auth.password')}, or with "
+        f"`pyramidion auth set-password {args.config} {outcome.email} --password-stdin`"
+    )
+    return 0

@@ -796,6 +796,51 @@ def create_user(
     return user
 
 
+@dataclass(frozen=True)
+class AdminOutcome:
+    """What :func:`ensure_admin` found or did."""
+
+    email: str
+    created: bool
+    #: The password made up for a new account, when the settings gave none.
+    generated_password: str | None = None
+
+
+def ensure_admin(registry: Registry, dbsession: Session) -> AdminOutcome:
+    """Make sure an active admin exists; create one if none does.
+
+    Does nothing when an active member of the ``admin`` group exists (the
+    first such account, by id, is reported). Otherwise creates
+    ``auth.initial_admin_email`` with ``auth.initial_admin_password``, or
+    with a generated password of 24 random characters when that setting is
+    unset. Raises :class:`AccountError` when that address already has an
+    account that is not an admin (it is never promoted silently) or the
+    configured password is refused.
+    """
+    settings = get_auth(registry).settings
+    existing = dbsession.scalars(
+        select(User)
+        .join(User.groups)
+        .where(Group.name == ADMIN_GROUP, User.is_active.is_(True))
+        .order_by(User.id)
+        .limit(1)
+    ).first()
+    if existing is not None:
+        return AdminOutcome(email=existing.email, created=False)
+    address = normalize_email(settings.initial_admin_email)
+    if find_user(dbsession, address) is not None:
+        raise AccountError(
+            f"There is no active admin, and {address} (auth.initial_admin_email) "
+            "already has an account that is not one."
+        )
+    generated = None
+    password = settings.initial_admin_password
+    if not password:
+        generated = password = secrets.token_urlsafe(18)
+    user = create_user(registry, dbsession, email=address, password=password, admin=True)
+    return AdminOutcome(email=user.email, created=True, generated_password=generated)
+
+
 def set_password(
     request_or_registry: Request | Registry,
     dbsession: Session,

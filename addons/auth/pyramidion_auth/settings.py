@@ -101,6 +101,17 @@ class AuthSettings:
         datetime.timedelta(days=90), doc="Default and longest lifetime of an API token."
     )
     login_redirect: str = setting("/", doc="Where to go after logging in without came_from.")
+    initial_admin_email: str = setting(
+        "admin@example.com",
+        doc="Email address of the admin account `pyramidion auth ensure-admin` "
+        "creates when there is no admin yet.",
+    )
+    initial_admin_password: str | None = setting(
+        None,
+        doc="Password of that account. Unset, ensure-admin generates a strong "
+        "one and prints it once.",
+        secret=True,
+    )
     mail_sender: str = setting(
         "Pyramidion <no-reply@localhost>", doc="From address of the emails auth sends."
     )

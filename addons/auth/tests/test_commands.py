@@ -155,3 +155,116 @@ def test_set_password(
         == 2
     )
     assert "there is no account for nobody@example.com" in capsys.readouterr().err
+
+
+@pytest.fixture
+def fresh_ini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An ini on a new, migrated SQLite database with no accounts at all."""
+    lines = [
+        "[app:main]",
+        "use = egg:pyramidion",
+        "pyramidion.addons = auth",
+        "pyramidion.environment = development",
+        f"sqlalchemy.url = sqlite:///{tmp_path / 'fresh.sqlite'}",
+        "auth.argon2_memory_cost = 19456",
+        "auth.argon2_time_cost = 2",
+        "auth.argon2_parallelism = 1",
+    ]
+    path = tmp_path / "fresh.ini"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["db", "upgrade", str(path)]) == 0
+    return str(path)
+
+
+def fresh_users(ini: str) -> list[tuple[str, str, bool]]:
+    """(email, password hash, is admin) of every account in ``fresh_ini``'s database."""
+    from pyramidion_auth.models import Group, Membership
+
+    url = next(line for line in Path(ini).read_text().splitlines() if "sqlalchemy.url" in line)
+    engine = create_engine(url.split(" = ", 1)[1])
+    try:
+        with engine.connect() as connection:
+            admins = set(
+                connection.scalars(
+                    select(Membership.user_id)
+                    .join(Group, Group.id == Membership.group_id)
+                    .where(Group.name == "admin")
+                )
+            )
+            rows = connection.execute(select(User.id, User.email, User.password_hash)).all()
+    finally:
+        engine.dispose()
+    return [(email, hashed, user_id in admins) for user_id, email, hashed in rows]
+
+
+def test_ensure_admin_creates_one_with_a_generated_password_once(
+    fresh_ini: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from argon2 import PasswordHasher
+
+    capsys.readouterr()
+    args = ["auth", "ensure-admin", fresh_ini, "--base-url", "http://localhost:6543"]
+    assert main(args) == 0
+
+    out = capsys.readouterr().out
+    assert "created the admin account admin@example.com" in out
+    password = next(line for line in out.splitlines() if "password:" in line).split(": ", 1)[1]
+    assert len(password) >= 24
+    assert "log in at http://localhost:6543/auth/login" in out
+    assert "change the password at http://localhost:6543/auth/password" in out
+    ((email, hashed, admin),) = fresh_users(fresh_ini)
+    assert (email, admin) == ("admin@example.com", True)
+    assert PasswordHasher().verify(hashed, password)
+
+    # Idempotent: a second run changes nothing and shows no password.
+    assert main(args) == 0
+    again = capsys.readouterr().out
+    assert again.strip() == (
+        "admin account: admin@example.com (log in at http://localhost:6543/auth/login)"
+    )
+    assert password not in again
+    assert len(fresh_users(fresh_ini)) == 1
+
+
+def test_ensure_admin_takes_email_and_password_from_the_environment(
+    fresh_ini: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from argon2 import PasswordHasher
+
+    monkeypatch.setenv("PYRAMIDION_AUTH__INITIAL_ADMIN_EMAIL", "Boss@Example.org")
+    monkeypatch.setenv("PYRAMIDION_AUTH__INITIAL_ADMIN_PASSWORD", STRONG)
+    capsys.readouterr()
+
+    assert main(["auth", "ensure-admin", fresh_ini]) == 0
+
+    out = capsys.readouterr().out
+    assert "created the admin account boss@example.org" in out
+    assert STRONG not in out
+    assert "log in at /auth/login" in out
+    ((email, hashed, admin),) = fresh_users(fresh_ini)
+    assert (email, admin) == ("boss@example.org", True)
+    assert PasswordHasher().verify(hashed, STRONG)
+
+
+def test_ensure_admin_refuses_a_weak_configured_password(
+    fresh_ini: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PYRAMIDION_AUTH__INITIAL_ADMIN_PASSWORD", "qwerty123456")
+
+    assert main(["auth", "ensure-admin", fresh_ini]) == 2
+
+    assert "one of the most common passwords" in capsys.readouterr().err
+    assert fresh_users(fresh_ini) == []
+
+
+def test_ensure_admin_never_promotes_an_existing_account(
+    fresh_ini: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["auth", "create-user", fresh_ini, "admin@example.com", "--password-stdin"]
+    assert run(monkeypatch, args, STRONG) == 0
+
+    assert main(["auth", "ensure-admin", fresh_ini]) == 2
+
+    err = capsys.readouterr().err
+    assert "admin@example.com (auth.initial_admin_email) already has an account" in err
+    assert fresh_users(fresh_ini)[0][2] is False
