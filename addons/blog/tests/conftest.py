@@ -40,6 +40,12 @@ def pyramidion_extra_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[
     }
 
 
+@pytest.fixture
+def password() -> str:
+    """The password ``make_user`` gives every account."""
+    return PASSWORD
+
+
 MakeUser = Callable[..., User]
 
 
