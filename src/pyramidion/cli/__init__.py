@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..addon import Addon, Command
 
 #: Core command groups, in the order ``--help`` lists them.
-CORE_GROUPS = ("check", "db", "addons", "settings")
+CORE_GROUPS = ("check", "db", "addons", "settings", "new")
 
 Handler = Callable[[argparse.Namespace], int | None]
 
