@@ -259,6 +259,21 @@ def test_an_app_without_storage_has_no_storage_settings(
     )
 
 
+def test_an_app_says_which_distribution_names_it_guessed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, out, _ = run_new(
+        capsys, "app", "site", "--directory", str(tmp_path / "s"), "--addons", "auth,catalog"
+    )
+
+    assert status == 0
+    guesses = [line for line in out.splitlines() if "guesses" in line]
+    assert guesses == [
+        "The add-on 'catalog' is not installed here, so requirements.txt guesses its "
+        "distribution: pyramidion-catalog. Correct it if needed."
+    ]
+
+
 def test_help_lists_new_and_its_two_kinds(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["--help"])

@@ -46,7 +46,7 @@ def generate_addon(name: str, directory: Path | None = None) -> Path:
     installed add-on or package) or a directory that exists.
     """
     check_addon_name(name)
-    distribution = "pyramidion-" + name.replace("_", "-")
+    distribution = _distribution(name)
     target = _target(directory, default=distribution)
     context = {
         "directory": target.name,
@@ -85,7 +85,7 @@ def generate_app(
     target = _target(directory, default=name)
     installed = _installed_distributions()
     requirements = ["pyramidion[postgresql]"] + [
-        installed.get(addon, "pyramidion-" + addon.replace("_", "-")) for addon in wanted
+        installed.get(addon, _distribution(addon)) for addon in wanted
     ]
     context = {
         "directory": target.name,
@@ -165,6 +165,11 @@ def _render(template: str, context: dict[str, Any], target: Path) -> Path:
     return Path(created)
 
 
+def _distribution(name: str) -> str:
+    """The distribution name an add-on gets by convention: ``pyramidion-NAME``."""
+    return "pyramidion-" + name.replace("_", "-")
+
+
 def _installed_distributions() -> dict[str, str]:
     """Installed add-on names mapped to their distribution's name."""
     from ..discovery import discover_addons
@@ -197,12 +202,13 @@ def run_app(args: argparse.Namespace) -> int:
     target = generate_app(args.name, args.directory, addons)
     enabled = ", ".join(addons) if addons else "no add-ons"
     print(f"Created the application '{args.name}' ({enabled}) in {target}.")
-    missing = sorted(set(addons) - set(_installed_distributions()))
-    if missing:
-        print(
-            f"Not installed here: {', '.join(missing)}. requirements.txt names them "
-            "as pyramidion-NAME; correct it if their distributions are called otherwise."
-        )
+    installed = _installed_distributions()
+    for addon in addons:
+        if addon not in installed:
+            print(
+                f"The add-on '{addon}' is not installed here, so requirements.txt "
+                f"guesses its distribution: {_distribution(addon)}. Correct it if needed."
+            )
     print(f"Next: see {target / 'README.md'} (set up and serve in one command).")
     return 0
 
@@ -227,9 +233,9 @@ def register(groups: Any) -> None:
     sub = commands.add_parser(
         "addon",
         help="an add-on distribution: model, migration, settings, page, form and tests",
-        description="Create an add-on distribution 'pyramidion-NAME' (package "
-        "pyramidion_NAME, entry point NAME) that requires the forms add-on: a "
-        "model with its table NAME_items and the first revision of the "
+        description="Create an add-on distribution 'pyramidion-NAME' ('_' "
+        "becomes '-'; package pyramidion_NAME, entry point NAME) that requires "
+        "the forms add-on: a model with its table NAME_items and the first revision of the "
         "migration branch NAME, a settings dataclass, a list page in the forms "
         "layout, a FormView that adds items, and tests that use Pyramidion's "
         "test kit. After 'pip install -e DIR', add NAME to pyramidion.addons "
