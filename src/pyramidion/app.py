@@ -38,7 +38,7 @@ from . import db
 from .addon import ADDON_NAME_PATTERN, Addon
 from .discovery import Candidate, discover_addons
 from .errors import AddonConflict, AddonImportError, AddonNotFound, SettingsError
-from .request import compile_request_extensions
+from .request import compile_request_extensions, skip_unobserved_events
 from .resolve import Resolution, resolve_addons
 from .security import csrf_check_required
 from .settings import (
@@ -121,6 +121,7 @@ def make_app(
     config = make_configurator(settings, environ=environ, config_file=config_file)
     app: Router = config.make_wsgi_app()
     compile_request_extensions(app)
+    skip_unobserved_events(app.registry)
     return app
 
 
@@ -216,13 +217,16 @@ def includeme(config: Configurator) -> None:
 
 def _configure_core(config: Configurator, core: CoreSettings) -> None:
     settings = config.registry.settings
-    # pyramid_tm: explicit transaction managers (no thread-local surprises),
-    # abort on any 4xx/5xx response, and do not compute the user for every
-    # request just to annotate the transaction.
-    settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
+    # pyramid_tm: explicit transaction managers (no thread-local surprises)
+    # that begin a transaction only for requests that use one, abort on any
+    # 4xx/5xx response, and do not compute the user for every request just
+    # to annotate the transaction.
+    settings.setdefault("tm.manager_hook", "pyramidion.db.lazy_transaction_manager")
     settings.setdefault("tm.commit_veto", "pyramid_tm.default_commit_veto")
     settings.setdefault("tm.annotate_user", "false")
     settings.setdefault("retry.attempts", "3")
+    # Before anything adds a route, so every route is indexed.
+    config.include("pyramidion.routing")
 
     engine = db.make_engine(
         settings, connect_timeout=core.db_connect_timeout, pool_timeout=core.db_pool_timeout

@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import transaction
 import zope.sqlalchemy
 import zope.sqlalchemy.datamanager
 from sqlalchemy import MetaData, Table, engine_from_config, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from transaction.interfaces import AlreadyInTransaction
+from transaction.weakset import WeakSet
 
 from .errors import AddonConflict, ConfigurationError
 
@@ -149,6 +152,105 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN")
+
+
+class LazyTransactionManager(transaction.TransactionManager):  # type: ignore[misc]
+    """An explicit transaction manager that begins a transaction on first use.
+
+    pyramid_tm begins a transaction for every request, and making,
+    committing and freeing one costs more than routing a small view (the
+    ``transaction`` package even looks up a logger for each). Most
+    requests never touch ``request.dbsession`` or ``request.tm``: for them
+    ``begin()`` only records that a transaction is due, and ``commit()``
+    and ``abort()`` have nothing to finish.
+
+    The first call that needs the transaction (``get()``, and so a session
+    joining it, a hook being added, a savepoint, ``doom()``) begins it,
+    with the note pyramid_tm gave it. From then on everything is the
+    ``transaction`` package's own behaviour: one commit or abort, the
+    same data managers, the same retryable errors.
+    """
+
+    def __init__(self) -> None:
+        # Not the base class's __init__: its set of synchronizers is made
+        # only when something registers one (see _synchs below).
+        self.explicit = True
+        self._txn: Any = None
+        self._pending: _PendingTransaction | None = None
+
+    @property
+    def _synchs(self) -> Any:
+        synchs = self.__dict__.get("_lazy_synchs")
+        if synchs is None:
+            synchs = self.__dict__["_lazy_synchs"] = WeakSet()
+        return synchs
+
+    def begin(self) -> Any:
+        if self._txn is not None or self._pending is not None:
+            raise AlreadyInTransaction()
+        self._pending = _PendingTransaction(self)
+        return self._pending
+
+    def get(self) -> Any:
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            txn = super().begin()
+            if pending.user is not None:
+                txn.user = pending.user
+            for text in pending.notes:
+                txn.note(text)
+            return txn
+        return super().get()
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is begun, whether or not it was used yet."""
+        return self._pending is not None or self._txn is not None
+
+    def isDoomed(self) -> bool:
+        if self._pending is not None:
+            return False
+        return bool(super().isDoomed())
+
+    def commit(self) -> None:
+        if self._pending is not None:
+            self._pending = None
+            return
+        super().commit()
+
+    def abort(self) -> None:
+        if self._pending is not None:
+            self._pending = None
+            return
+        super().abort()
+
+
+class _PendingTransaction:
+    """What ``LazyTransactionManager.begin()`` returns until the work starts.
+
+    It keeps the note and user pyramid_tm sets on every transaction; any
+    other use begins the real transaction and is passed on to it.
+    """
+
+    def __init__(self, manager: LazyTransactionManager) -> None:
+        self._manager = manager
+        self.notes: list[str] = []
+        self.user: str | None = None
+
+    def note(self, text: str) -> None:
+        if self._manager._pending is self:
+            self.notes.append(text)
+        else:
+            self._manager.get().note(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._manager.get(), name)
+
+
+def lazy_transaction_manager(request: Request) -> LazyTransactionManager:
+    """``tm.manager_hook``: a :class:`LazyTransactionManager` per request."""
+    return LazyTransactionManager()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -16,6 +16,10 @@ still applies them to the requests it makes.
 
 (This is not done from an ``ApplicationCreated`` subscriber: registering any
 subscriber makes Pyramid dispatch every request event to the registry.)
+
+:func:`skip_unobserved_events` deals with that cost once some add-on does
+subscribe to an event: Pyramid then looks up the subscribers of each of
+the five events of every request, even of those nobody subscribes to.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pyramid.request import Request
+from zope.interface import providedBy
 
 if TYPE_CHECKING:
+    from pyramid.registry import Registry
     from pyramid.router import Router
 
 
@@ -45,3 +51,37 @@ def compile_request_extensions(router: Router) -> None:
     attributes.update(extensions.descriptors)
     router.request_factory = type(factory.__name__, (factory,), attributes)
     router.request_extensions = None
+
+
+def skip_unobserved_events(registry: Registry) -> None:
+    """Make ``registry.notify`` return at once for events nobody subscribes to.
+
+    Whether an event has subscribers is looked up once per interface
+    specification it provides and remembered until the registry's
+    subscriptions change (zope.interface counts each change), so a
+    subscriber added later is still called. Events are otherwise
+    dispatched by Pyramid's own ``notify``.
+    """
+    adapters = registry.adapters
+    if "notify" in registry.__dict__ or not hasattr(adapters, "_generation"):
+        return
+    dispatch = registry.notify
+    observed: dict[Any, bool] = {}
+    seen_generation = [adapters._generation]
+
+    def notify(*events: Any) -> None:
+        if not registry.has_listeners:
+            return
+        if len(events) == 1:
+            if adapters._generation != seen_generation[0]:
+                observed.clear()
+                seen_generation[0] = adapters._generation
+            spec = providedBy(events[0])
+            found = observed.get(spec)
+            if found is None:
+                found = observed[spec] = bool(adapters.subscriptions([spec], None))
+            if not found:
+                return
+        dispatch(*events)
+
+    registry.notify = notify

@@ -232,9 +232,18 @@ def host_allowlist_tween_factory(
     if not allowed:
         return handler
 
+    # Answers for the hosts seen, so the list is not matched per request;
+    # bounded, since the Host header is whatever a client sends.
+    answers: dict[str, bool] = {}
+
     def tween(request: Request) -> Response:
         host = request.environ.get("HTTP_HOST") or request.environ.get("SERVER_NAME", "")
-        if not host_allowed(host, allowed):
+        ok = answers.get(host)
+        if ok is None:
+            ok = host_allowed(host, allowed)
+            if len(answers) < 256:
+                answers[host] = ok
+        if not ok:
             raise HTTPBadRequest("The Host header names a host this site does not serve.")
         return handler(request)
 
