@@ -287,12 +287,15 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
-        """Close every connection and the listening socket, then join."""
+        """Let running requests finish, close every connection and the
+        listening socket, then join."""
         server = self._server
+        # Workers first: a worker finishing a request wakes the server loop
+        # through its trigger, which must still be open then.
+        server.task_dispatcher.shutdown()
         while server._map:
             for channel in list(server._map.values()):
                 channel.handle_close()
-        server.task_dispatcher.shutdown()
         self._thread.join(timeout=10)
 
 

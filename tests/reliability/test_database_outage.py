@@ -1,0 +1,165 @@
+"""PostgreSQL stops in the middle of a load and starts again.
+
+The test runs its own PostgreSQL cluster (initdb into a temporary
+directory, its own port), so stopping it disturbs no other test run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.pool import NullPool
+
+from .conftest import Ledger, Outcome, run_clients
+
+pytestmark = pytest.mark.slow
+
+CONNECT_TIMEOUT = 1
+POOL_TIMEOUT = 2
+
+
+def _postgresql_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(found[-1]).parent if found else None
+
+
+class Cluster:
+    """A private PostgreSQL cluster: initdb, start, stop (immediate), start."""
+
+    def __init__(self, bin_dir: Path, root: Path) -> None:
+        self.bin = bin_dir
+        self.data = root / "data"
+        self.log = root / "postgresql.log"
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.root = root
+        # PostgreSQL refuses to run as root; the Debian package's user does.
+        self.user = "postgres" if os.geteuid() == 0 else None
+        if self.user:
+            shutil.chown(root, self.user)
+
+    def _run(self, *command: str) -> None:
+        prefix = ["runuser", "-u", self.user, "--"] if self.user else []
+        subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=60)
+
+    def init(self) -> None:
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c full_page_writes=off"
+        )
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options,
+            "-l", str(self.log), "-w", "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    bin_dir = _postgresql_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL's server binaries are not under /usr/lib/postgresql")
+        pytest.skip("PostgreSQL's server binaries (initdb, pg_ctl) are not installed")
+    # Not under pytest's temporary directory: the server's user must be
+    # able to reach it.
+    root = Path(tempfile.mkdtemp(prefix="pyramidion-pg-"))
+    cluster = Cluster(bin_dir, root)
+    try:
+        cluster.init()
+        cluster.start()
+        admin = create_engine(
+            cluster.url("postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool
+        )
+        with admin.connect() as connection:
+            connection.execute(text('CREATE DATABASE "outage"'))
+        admin.dispose()
+        yield cluster
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_an_outage_is_answered_quickly_and_loses_nothing_committed(
+    cluster: Cluster, ledger: Ledger, serve: Any
+) -> None:
+    served = serve(
+        {
+            "sqlalchemy.url": cluster.url("outage"),
+            "pyramidion.db_connect_timeout": str(CONNECT_TIMEOUT),
+            "pyramidion.db_pool_timeout": str(POOL_TIMEOUT),
+        },
+        ["ledger"],
+        [ledger.Entry.__table__],
+    )
+    run = uuid.uuid4().hex[:8]
+    stop = threading.Event()
+    marks: dict[str, float] = {}
+
+    def work(index: int) -> Iterator[Outcome]:
+        client = served.client()
+        n = 0
+        while not stop.is_set():
+            n += 1
+            yield client.post_json("/ledger/entries", {"text": f"{run}-{index}-{n}"})
+            time.sleep(0.01)
+
+    def outage() -> None:
+        time.sleep(1.0)
+        marks["down"] = time.monotonic()
+        cluster.stop()
+        time.sleep(2.0)
+        cluster.start()
+        marks["up"] = time.monotonic()
+        time.sleep(3.5)
+        stop.set()
+
+    controller = threading.Thread(target=outage)
+    controller.start()
+    outcomes = run_clients(4, work)
+    controller.join()
+
+    before = [o for o in outcomes if o.started + o.seconds < marks["down"]]
+    during = [o for o in outcomes if marks["down"] + 0.2 < o.started < marks["up"] - 0.2]
+    after = [o for o in outcomes if o.started > marks["up"] + 2.0]
+    assert before
+    assert during
+    assert after
+    assert {o.status for o in before} == {201}
+    # During the outage: a quick 503 that says when to come back.
+    assert {o.status for o in during} == {503}
+    assert all(o.headers.get("retry-after") for o in during)
+    assert max(o.seconds for o in during) < CONNECT_TIMEOUT + POOL_TIMEOUT + 2
+    assert all(b"Traceback" not in o.body for o in outcomes)
+    # Requests that begin 2 s after the database is back all succeed.
+    assert {o.status for o in after} == {201}
+    assert [o.status for o in outcomes if o.status >= 500 and o.status != 503] == []
+    # Every row a client was told was created is there.
+    created = {o.payload["text"] for o in outcomes if o.status == 201}
+    with served.engine.connect() as connection:
+        stored = set(connection.execute(select(ledger.Entry.text)).scalars())
+    assert created <= stored
