@@ -9,6 +9,7 @@ above the exception-view tween) and the final attempt of a retried request.
 
 from __future__ import annotations
 
+import email.message
 import html
 import json
 import logging
@@ -79,6 +80,9 @@ def make_execution_policy(
         body = environ.get("wsgi.input")
         try:
             try:
+                problem = _malformed_body(environ)
+                if problem:
+                    raise HTTPBadRequest(problem)
                 response = inner(environ, router)
             except Exception:
                 response = _render_escaped_error(environ, router, sys.exc_info())
@@ -109,6 +113,25 @@ def make_execution_policy(
             _close_body_copy(environ, body)
 
     return policy
+
+
+# What WebOb (through cgi) accepts as a multipart boundary; anything else
+# makes request.POST raise ValueError, a 500 for whichever code reads the
+# form first (the CSRF check does).
+_VALID_BOUNDARY = re.compile(r"^[ -~]{0,200}[!-~]$")
+
+
+def _malformed_body(environ: dict[str, Any]) -> str:
+    """Why the body cannot be parsed as its Content-Type says, or ``""``."""
+    content_type = environ.get("CONTENT_TYPE", "")
+    if not content_type.lower().startswith("multipart/"):
+        return ""
+    message = email.message.Message()
+    message["Content-Type"] = content_type
+    boundary = message.get_param("boundary")
+    if not isinstance(boundary, str) or not _VALID_BOUNDARY.match(boundary):
+        return "The multipart body's boundary is missing or malformed."
+    return ""
 
 
 def _close_body_copy(environ: dict[str, Any], original: Any) -> None:
