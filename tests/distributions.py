@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import gc
 import importlib
+import importlib.metadata
 import re
 import sys
 import textwrap
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from pyramidion.addon import ENTRY_POINT_GROUP
 from pyramidion.db import metadata
 
 
@@ -136,12 +139,38 @@ class Distributions:
         gc.collect()
 
 
+#: Installed distributions the tests' own add-ons would collide with: the
+#: bundled demo add-on is called ``blog``, the name these tests have always
+#: given their example add-on.
+HIDDEN_DISTRIBUTIONS = frozenset({"pyramidion-blog"})
+
+
+def _without_hidden(entry_points: Any) -> Any:
+    """``importlib.metadata.entry_points`` minus the hidden distributions' add-ons."""
+
+    def filtered(**params: Any) -> Any:
+        found = entry_points(**params)
+        if params.get("group") != ENTRY_POINT_GROUP:
+            return found
+        return importlib.metadata.EntryPoints(
+            ep
+            for ep in found
+            if ep.dist is None or ep.dist.metadata["Name"] not in HIDDEN_DISTRIBUTIONS
+        )
+
+    return filtered
+
+
 @pytest.fixture
 def distributions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Distributions]:
-    """Install add-on distributions for one test."""
+    """Install add-on distributions for one test; the installed demo blog is
+    out of sight meanwhile."""
     site = tmp_path / "site-packages"
     site.mkdir()
     monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setattr(
+        importlib.metadata, "entry_points", _without_hidden(importlib.metadata.entry_points)
+    )
     dists = Distributions(site, f"t{uuid.uuid4().hex[:8]}")
     try:
         yield dists
