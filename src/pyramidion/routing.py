@@ -91,9 +91,15 @@ def includeme(config: Configurator) -> None:
     existing = registry.queryUtility(IRoutesMapper)
     if isinstance(existing, IndexedRoutesMapper):
         return
-    mapper = IndexedRoutesMapper()
+    if existing is not None and type(existing) is RoutesMapper:
+        # Packages in pyramid.includes were included before this, and
+        # add_route keeps a reference to the mapper it was called with to
+        # connect the route later: a new mapper would never receive those
+        # routes. Upgrade the existing one in place instead.
+        existing.__class__ = IndexedRoutesMapper
+        existing._index = None
+        return
     if existing is not None:
-        mapper.routelist[:] = existing.routelist
-        mapper.routes.update(existing.routes)
-        mapper.static_routes[:] = existing.static_routes
-    registry.registerUtility(mapper, IRoutesMapper)
+        # A mapper of some other kind is the application's choice.
+        return
+    registry.registerUtility(IndexedRoutesMapper(), IRoutesMapper)
