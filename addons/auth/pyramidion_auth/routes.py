@@ -92,4 +92,5 @@ def includeme(config: Configurator) -> None:
         request_method="DELETE",
         permission="auth.account.edit",
     )
-    config.add_nav_item("auth.account", "Account", route_name="auth.account", order=900)
+    # The account link lives in the user menu (config.set_user_menu), which
+    # shows it to logged-in users only; a nav entry showed it to everyone.

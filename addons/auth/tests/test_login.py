@@ -262,6 +262,8 @@ def test_auth_pages_offer_anonymous_visitors_a_plain_login_link(
     login = page.html.select_one('[data-user-menu="login"]')
     assert login["href"] == "http://localhost/auth/login"
     assert page.html.select('[data-user-menu="logout"]') == []
+    # No link to an account page they do not have.
+    assert not page.html.select('a[href="http://localhost/auth/account"]')
 
 
 def test_the_user_menu_names_the_user_and_links_their_account(
