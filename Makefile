@@ -8,8 +8,9 @@ CONFIG ?= development.ini
 ADDON_DIRS := $(wildcard addons/*/pyproject.toml)
 ADDON_PACKAGES := $(filter-out %.egg-info,$(wildcard addons/*/pyramidion_*))
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: help install run test test-postgresql lint format coverage clean
+.PHONY: help install run test test-postgresql lint format coverage bench clean
 
 help:
 	@echo "make run              set everything up and serve the demo app on http://localhost:6543"
@@ -18,6 +19,7 @@ help:
 	@echo "make lint             ruff check, ruff format --check and mypy --strict"
 	@echo "make format           apply ruff's formatting and import sorting"
 	@echo "make coverage         run the tests with branch coverage"
+	@echo "make bench            server benchmarks against bare Pyramid and Flask (needs wrk; see docs/performance.md)"
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
@@ -58,6 +60,11 @@ format: install
 
 coverage: install
 	$(BIN)/pytest --cov --cov-report=term-missing $(PYTEST_ARGS)
+
+# Not part of make test: it takes minutes and needs wrk (apt-get install -y wrk).
+bench: install
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

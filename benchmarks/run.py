@@ -1,0 +1,600 @@
+"""Server-level benchmarks: each app under waitress, driven over loopback by wrk.
+
+    make bench        (or: .venv/bin/python benchmarks/run.py [--quick])
+
+Every application runs in its own process under waitress with the same
+thread count; wrk drives it over 127.0.0.1 after a warm-up, the runs are
+repeated with the apps of a case taking turns (so machine noise hits them
+alike), and the table shows medians, the server's peak RSS and each ratio
+against its reference, all from this one run. The applications are in
+``apps.py``; the Pyramidion one enables every bundled add-on and ``bench``
+(``pyramidion_bench/``), the add-on that serves the measured pages.
+
+Needs ``wrk`` (Debian: ``apt-get install -y wrk``) and, for the PostgreSQL
+rows, a server at ``--postgresql`` (a database is created and dropped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import html.parser
+import http.client
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+EMAIL = "bench@example.com"
+PASSWORD = "a long benchmark passphrase 42"
+ITEMS = 1000
+OWNERS = 50
+
+
+# -- installing the benchmark add-ons ------------------------------------------
+
+
+def write_dist_info(site: Path, distribution: str, addons: dict[str, str]) -> None:
+    """Publish ``addons`` as entry points of ``distribution``, as pip would."""
+    info = site / f"{distribution.replace('-', '_')}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 1.0\n")
+    lines = "".join(f"{name} = {target}\n" for name, target in addons.items())
+    (info / "entry_points.txt").write_text(f"[pyramidion.addons]\n{lines}")
+
+
+GENERATED = """
+from pyramidion import PUBLIC, Addon
+
+
+def hello(request):
+    return {{"hello": "{name}"}}
+
+
+def includeme(config):
+    config.declare_permission("{name}.edit", "Edit {name}")
+    config.add_route("{name}.hello", "/hello")
+    config.add_view(hello, route_name="{name}.hello", renderer="json", permission=PUBLIC)
+
+
+addon = Addon(name="{name}", title="Generated add-on {name}", includeme="{package}:includeme")
+"""
+
+
+def generate_addons(site: Path, count: int) -> list[str]:
+    """``count`` small add-ons (a route, a view, a permission) under ``site``."""
+    names = [f"gen_{i:03d}" for i in range(count)]
+    for name in names:
+        package = site / f"pyramidion_{name}"
+        package.mkdir(parents=True)
+        text = GENERATED.format(name=name, package=f"pyramidion_{name}")
+        (package / "__init__.py").write_text(text)
+    write_dist_info(site, "pyramidion-generated", {n: f"pyramidion_{n}:addon" for n in names})
+    return names
+
+
+# -- databases -------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def postgresql_database(server_url: str) -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    url = make_url(server_url)
+    name = f"pyramidion_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def prepare_database(url: str, files: Path) -> None:
+    """Migrate for every bundled add-on, create bench's tables, fill them, add a user."""
+    import transaction
+    import zope.sqlalchemy
+    from pyramidion_bench.models import Item, Owner
+
+    from pyramidion import make_app
+    from pyramidion.app import get_database
+    from pyramidion.lifecycle import upgrade
+    from pyramidion_auth.services import create_user
+
+    app = make_app(
+        {
+            "sqlalchemy.url": url,
+            "pyramidion.addons": "blog bench",
+            "storage.local_root": str(files),
+        },
+        environ={},
+    )
+    database = get_database(app.registry)
+    with database.engine.begin() as connection:
+        upgrade(app.registry, connection)
+        Owner.__table__.create(connection)
+        Item.__table__.create(connection)
+        connection.execute(
+            Owner.__table__.insert(), [{"name": f"owner {i}"} for i in range(1, OWNERS + 1)]
+        )
+        connection.execute(
+            Item.__table__.insert(),
+            [
+                {"name": f"item {i}", "price": i * 7 % 1000, "owner_id": i % OWNERS + 1}
+                for i in range(1, ITEMS + 1)
+            ],
+        )
+    manager = transaction.TransactionManager(explicit=True)
+    with manager:
+        session = database.session_factory()
+        zope.sqlalchemy.register(session, transaction_manager=manager)
+        create_user(app.registry, session, email=EMAIL, password=PASSWORD)
+    database.engine.dispose()
+
+
+# -- servers ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    """One application in its own waitress process."""
+
+    label: str
+    app: str
+    database: str
+    options: dict[str, str] = field(default_factory=dict)
+    pythonpath: Sequence[Path] = ()
+    threads: int = 4
+    port: int = 0
+    startup_s: float = 0.0
+    process: subprocess.Popen[str] | None = None
+
+    def command(self, *extra: str) -> list[str]:
+        command = [sys.executable, str(HERE / "serve.py"), self.app]
+        command += ["--threads", str(self.threads), "--database", self.database]
+        for key, value in self.options.items():
+            command += ["--option", f"{key}={value}"]
+        return [*command, *extra]
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(str(p) for p in [HERE, *self.pythonpath])
+        env["PYTHONWARNINGS"] = "ignore"
+        return {k: v for k, v in env.items() if not k.startswith("PYRAMIDION_")}
+
+    def start(self) -> Server:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            self.command("--port", str(self.port)),
+            stdout=subprocess.PIPE,
+            text=True,
+            env=self.environment(),
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise SystemExit(f"{self.label}: the server exited before it was ready")
+        self.startup_s = json.loads(line)["startup_s"]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
+                return self
+            time.sleep(0.05)
+        raise SystemExit(f"{self.label}: nothing listens on port {self.port}")
+
+    def startup_only(self) -> float:
+        output = subprocess.run(
+            self.command("--startup-only"),
+            capture_output=True,
+            text=True,
+            env=self.environment(),
+            check=True,
+        ).stdout
+        return float(json.loads(output.splitlines()[0])["startup_s"])
+
+    def peak_rss_mb(self) -> float:
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def request(self, path: str, **kw: Any) -> http.client.HTTPResponse:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        connection.request(kw.pop("method", "GET"), path, **kw)
+        return connection.getresponse()
+
+
+class _Inputs(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "input" and values.get("name"):
+            self.fields[str(values["name"])] = values.get("value") or ""
+
+
+def cookies_of(response: http.client.HTTPResponse) -> dict[str, str]:
+    found = {}
+    for header in response.headers.get_all("Set-Cookie") or []:
+        name, _, rest = header.partition("=")
+        found[name.strip()] = rest.split(";", 1)[0]
+    return found
+
+
+def log_in(server: Server) -> str:
+    """Log in through the login form; returns the Cookie header to send."""
+    page = server.request("/auth/login")
+    cookies = cookies_of(page)
+    parser = _Inputs()
+    parser.feed(page.read().decode())
+    fields = {**parser.fields, "email": EMAIL, "password": PASSWORD, "submit": "submit"}
+    from urllib.parse import urlencode
+
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    response = server.request(
+        "/auth/login",
+        method="POST",
+        body=urlencode(fields),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+    )
+    response.read()
+    if response.status != 303:
+        raise SystemExit(f"logging in to {server.label} answered {response.status}")
+    cookies.update(cookies_of(response))
+    return "; ".join(f"{k}={v}" for k, v in cookies.items())
+
+
+# -- measuring -------------------------------------------------------------------
+
+
+@dataclass
+class Measured:
+    server: Server
+    runs: list[dict[str, int]] = field(default_factory=list)
+    rss_mb: float = 0.0
+
+    def median(self, key: str) -> float:
+        return statistics.median(r[key] for r in self.runs)
+
+    @property
+    def rps(self) -> float:
+        return statistics.median(r["requests"] / (r["duration_us"] / 1e6) for r in self.runs)
+
+    @property
+    def bad(self) -> int:
+        keys = ("status_errors", "connect", "read", "write", "timeout")
+        return sum(r[k] for r in self.runs for k in keys)
+
+
+def wrk(
+    server: Server, path: str, seconds: float, args: argparse.Namespace, headers: Sequence[str]
+) -> dict[str, int]:
+    command = ["wrk", "-t", str(args.wrk_threads), "-c", str(args.connections)]
+    command += [
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(HERE / "report.lua"),
+    ]
+    for header in headers:
+        command += ["-H", header]
+    command.append(f"http://127.0.0.1:{server.port}{path}")
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    result: dict[str, int] = json.loads(output.strip().splitlines()[-1])
+    return result
+
+
+def expect_ok(server: Server, path: str, headers: Sequence[str]) -> None:
+    response = server.request(path, headers=dict(h.split(": ", 1) for h in headers))
+    response.read()
+    if response.status != 200:
+        raise SystemExit(f"{server.label} answered GET {path} with {response.status}, not 200")
+
+
+def measure(
+    servers: Sequence[Server], path: str, args: argparse.Namespace, headers: Sequence[str] = ()
+) -> list[Measured]:
+    """Warm up, then take turns: ``args.repeats`` runs of each server."""
+    results = [Measured(s) for s in servers]
+    for server in servers:
+        expect_ok(server, path, headers)
+        wrk(server, path, args.warmup, args, headers)
+    for _ in range(args.repeats):
+        for result in results:
+            result.runs.append(wrk(result.server, path, args.duration, args, headers))
+    for result in results:
+        expect_ok(result.server, path, headers)
+        result.rss_mb = result.server.peak_rss_mb()
+    return results
+
+
+@contextlib.contextmanager
+def serving(*servers: Server) -> Iterator[None]:
+    try:
+        for server in servers:
+            server.start()
+        yield
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@dataclass
+class Row:
+    case: str
+    app: str
+    result: Measured
+    ratio: float | None = None
+    reference: str = ""
+    target: str = ""
+    met: bool | None = None
+
+
+def print_table(rows: Sequence[Row]) -> None:
+    header = (
+        "| case | app | req/s | p50 ms | p99 ms | non-2xx | peak RSS MB | ratio | vs | target |"
+    )
+    print(header)
+    print("|" + "---|" * 10)
+    for row in rows:
+        r = row.result
+        ratio = f"{row.ratio:.2f}x" if row.ratio is not None else ""
+        verdict = {True: " (met)", False: " (NOT met)", None: ""}[row.met]
+        print(
+            f"| {row.case} | {row.app} | {r.rps:,.0f} | {r.median('p50_us') / 1000:.2f} "
+            f"| {r.median('p99_us') / 1000:.2f} | {r.bad} | {r.rss_mb:.0f} | {ratio} "
+            f"| {row.reference} | {row.target}{verdict} |"
+        )
+
+
+def compare(
+    case: str, results: Sequence[Measured], reference: str, target: float | None
+) -> list[Row]:
+    by_label = {r.server.label: r for r in results}
+    ref = by_label[reference]
+    rows = []
+    for result in results:
+        row = Row(case, result.server.label, result)
+        if result is not ref:
+            row.ratio = result.rps / ref.rps
+            row.reference = reference
+            if target is not None and result.server.label.startswith("Pyramidion"):
+                row.target = f"≥ {target:.2f}x"
+                row.met = row.ratio >= target and result.bad == 0
+        rows.append(row)
+    return rows
+
+
+# -- the cases -------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per run (5)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds (2)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per app (3)")
+    parser.add_argument("--threads", type=int, default=4, help="waitress threads (4)")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections (8)")
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (1)")
+    parser.add_argument(
+        "--postgresql",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        help="PostgreSQL server for the database rows ('' skips them)",
+    )
+    parser.add_argument("--quick", action="store_true", help="1 s runs, 1 repeat: a smoke test")
+    parser.add_argument(
+        "--cases",
+        default="hello,row,page,addons",
+        help="comma-separated subset of hello,row,page,addons (default: all)",
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.warmup, args.repeats = 1.0, 1.0, 1
+    if shutil.which("wrk") is None:
+        print("wrk is not installed; on Debian: apt-get install -y wrk", file=sys.stderr)
+        return 2
+
+    with tempfile.TemporaryDirectory(prefix="pyramidion-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        site = tmp / "site"
+        write_dist_info(site, "pyramidion-bench", {"bench": "pyramidion_bench:addon"})
+        generated = tmp / "generated"
+        gen_names = generate_addons(generated, 100)
+        sys.path[:0] = [str(HERE), str(site)]
+        files = tmp / "files"
+        with contextlib.ExitStack() as stack:
+            databases = {"SQLite": f"sqlite:///{tmp / 'bench.sqlite'}"}
+            if args.postgresql:
+                databases["PostgreSQL"] = stack.enter_context(postgresql_database(args.postgresql))
+            for url in databases.values():
+                prepare_database(url, files)
+            rows = run_cases(args, databases, site, generated, gen_names, files)
+    print()
+    print_table(rows)
+    print()
+    print(startup_report)
+    return 0 if all(row.met is not False for row in rows) else 1
+
+
+startup_report = ""
+
+
+def run_cases(
+    args: argparse.Namespace,
+    databases: dict[str, str],
+    site: Path,
+    generated: Path,
+    gen_names: list[str],
+    files: Path,
+) -> list[Row]:
+    rows: list[Row] = []
+    options = {"files": str(files)}
+
+    def pyramidion(label: str, url: str, **extra: str) -> Server:
+        return Server(label, "pyramidion", url, {**options, **extra}, [site], args.threads)
+
+    def reference(label: str, app: str, url: str) -> Server:
+        return Server(label, app, url, {}, [], args.threads)
+
+    cases = set(args.cases.split(","))
+    sqlite = databases["SQLite"]
+    if "hello" in cases:
+        rows += hello_case(args, pyramidion, reference, sqlite)
+    rss: dict[str, float] = {}
+    if "row" in cases:
+        rows += row_case(args, pyramidion, reference, databases, rss)
+    if "page" in cases:
+        rows += page_case(args, pyramidion, databases)
+    if "addons" in cases:
+        rows += addons_case(args, pyramidion, sqlite, site, generated, gen_names, rss)
+    return rows
+
+
+def hello_case(
+    args: argparse.Namespace, pyramidion: Any, reference: Any, sqlite: str
+) -> list[Row]:
+    print("-- JSON hello", file=sys.stderr)
+    servers = [
+        reference("raw WSGI", "raw-wsgi", sqlite),
+        reference("bare Pyramid", "bare-pyramid", sqlite),
+        reference("Flask", "flask-sqlalchemy", sqlite),
+        pyramidion("Pyramidion", sqlite),
+    ]
+    with serving(*servers):
+        results = measure(servers, "/bench/hello", args)
+    return compare("JSON hello", results, "bare Pyramid", 0.95)
+
+
+def row_case(
+    args: argparse.Namespace,
+    pyramidion: Any,
+    reference: Any,
+    databases: dict[str, str],
+    rss: dict[str, float],
+) -> list[Row]:
+    rows: list[Row] = []
+    for db_name, url in databases.items():
+        print(f"-- one row by primary key, {db_name}", file=sys.stderr)
+        servers = [
+            reference("Flask + SQLAlchemy", "flask-sqlalchemy", url),
+            reference("bare Pyramid + SQLAlchemy", "bare-pyramid", url),
+            pyramidion("Pyramidion", url),
+        ]
+        with serving(*servers):
+            results = measure(servers, "/bench/items/42", args)
+        rows += compare(f"row by id ({db_name})", results, "Flask + SQLAlchemy", 1.0)
+        for result in results:
+            rss[f"{result.server.label} ({db_name})"] = result.rss_mb
+    return rows
+
+
+def page_case(args: argparse.Namespace, pyramidion: Any, databases: dict[str, str]) -> list[Row]:
+    rows: list[Row] = []
+    for db_name, url in databases.items():
+        print(f"-- authenticated page of 20 rows, {db_name}", file=sys.stderr)
+        server = pyramidion("Pyramidion", url)
+        with serving(server):
+            cookie = log_in(server)
+            (result,) = measure([server], "/bench/list", args, [f"Cookie: {cookie}"])
+        row = Row(f"20-row HTML page, logged in ({db_name})", "Pyramidion", result)
+        ratio = result.median("p99_us") / result.median("p50_us")
+        row.target = f"p99 < 4x p50: {ratio:.1f}x"
+        row.met = ratio < 4 and result.bad == 0
+        rows.append(row)
+    return rows
+
+
+def addons_case(
+    args: argparse.Namespace,
+    pyramidion: Any,
+    sqlite: str,
+    site: Path,
+    generated: Path,
+    gen_names: list[str],
+    rss: dict[str, float],
+) -> list[Row]:
+    global startup_report
+    print("-- generated add-ons", file=sys.stderr)
+    path_for = {1: gen_names[0], 100: gen_names[99]}
+    servers = [
+        pyramidion(
+            f"Pyramidion + {n} generated", sqlite, addons=" ".join(["bench", *gen_names[:n]])
+        )
+        for n in (1, 100)
+    ]
+    for server in servers:
+        server.pythonpath = [site, generated]
+    with serving(*servers):
+        per = [
+            measure([s], f"/{path_for[n]}/hello", args)[0]
+            for s, n in zip(servers, (1, 100), strict=True)
+        ]
+    rows = compare("last add-on's route", per, servers[0].label, 0.95)
+
+    counts = (0, 1, 25, 50, 100)
+    startup: dict[int, float] = {}
+    for n in counts:
+        server = pyramidion("startup", sqlite, addons=" ".join(["bench", *gen_names[:n]]))
+        server.pythonpath = [site, generated]
+        startup[n] = statistics.median(server.startup_only() for _ in range(max(args.repeats, 3)))
+    slope = (startup[100] - startup[0]) / 100
+    lines = [
+        "Start-up (imports and make_app, median of runs), bundled add-ons + bench + N generated:"
+    ]
+    for n in counts:
+        predicted = startup[0] + slope * n
+        lines.append(
+            f"  N={n:>3}: {startup[n]:.2f} s   (linear from N=0 and N=100: {predicted:.2f} s)"
+        )
+    verdict = "met" if startup[100] < 2 else "NOT met"
+    lines.append(f"  per add-on: {slope * 1000:.1f} ms; target < 2 s for 100: {verdict}")
+
+    for db_name in ("SQLite", "PostgreSQL"):
+        if f"Pyramidion ({db_name})" not in rss:
+            continue
+        ours = rss[f"Pyramidion ({db_name})"]
+        theirs = rss[f"bare Pyramid + SQLAlchemy ({db_name})"]
+        lines.append(
+            f"Peak RSS ({db_name}): Pyramidion with all bundled add-ons {ours:.0f} MB, "
+            f"bare Pyramid + SQLAlchemy {theirs:.0f} MB: {ours / theirs:.2f}x (target ≤ 1.30x: "
+            f"{'met' if ours / theirs <= 1.3 else 'NOT met'})"
+        )
+    startup_report = "\n".join(lines)
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(main())
