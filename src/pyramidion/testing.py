@@ -293,10 +293,19 @@ class LiveServer:
         # Workers first: a worker finishing a request wakes the server loop
         # through its trigger, which must still be open then.
         server.task_dispatcher.shutdown()
-        while server._map:
+
+        def close_everything() -> None:
+            # Runs in the server's own loop thread: closing sockets from
+            # another thread while the loop waits on them in select() makes
+            # it fail with "bad file descriptor".
             for channel in list(server._map.values()):
-                channel.handle_close()
-        self._thread.join(timeout=10)
+                if channel is not server.trigger:
+                    channel.handle_close()
+            server.trigger.handle_close()
+
+        if self._thread.is_alive():
+            server.trigger.pull_trigger(close_everything)
+            self._thread.join(timeout=10)
 
 
 #: Flags for Chromium on a machine with no display and no outside network.
