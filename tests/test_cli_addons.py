@@ -27,7 +27,7 @@ class Site:
         self.revision = f"r{distributions.token}"
         # tags: a model, a migration, a route whose name does not start
         # with "tags." (it is found by the file that added it) and a
-        # template that blog overrides.
+        # template that journal overrides.
         self.tags = distributions.addon(
             "tags",
             includeme="""
@@ -69,15 +69,15 @@ class Site:
                 "templates/cloud.pt": "<p>tags</p>\n",
             },
         )
-        self.blog = distributions.addon(
-            "blog",
+        self.journal = distributions.addon(
+            "journal",
             requires=["tags>=1.0"],
             after=["media"],
             includeme="""
-                config.add_route("blog.home", "/")
+                config.add_route("journal.home", "/")
             """,
-            descriptor='title="A blog with tagged posts",',
-            files={"overrides/tags/templates/cloud.pt": "<p>blog's cloud</p>\n"},
+            descriptor='title="A journal with tagged posts",',
+            files={"overrides/tags/templates/cloud.pt": "<p>journal's cloud</p>\n"},
         )
         self.media = distributions.addon("media", version="2.1")
         distributions.addon("gallery", version="0.3")
@@ -90,7 +90,7 @@ def site(distributions: Distributions) -> Site:
 
 @pytest.fixture
 def ini(site: Site, tmp_path: Path) -> str:
-    return _write_dev_ini(tmp_path, {"pyramidion.addons": "media blog"})
+    return _write_dev_ini(tmp_path, {"pyramidion.addons": "media journal"})
 
 
 def test_list_shows_what_each_enabled_addon_contributes(
@@ -110,18 +110,18 @@ def test_list_shows_what_each_enabled_addon_contributes(
         "  database:   not installed; no migrations\n"
         "\n"
         "tags 1.0 (distribution pyramidion-test-tags)\n"
-        "  enabled:    required by blog\n"
+        "  enabled:    required by journal\n"
         "  prefix:     /tags\n"
         "  routes:     tagcloud  /tags/cloud\n"
         f"  tables:     {site.table}\n"
         f"  database:   not installed; 1 pending migration(s) ({site.revision}); "
         "run `pyramidion db upgrade`\n"
         "\n"
-        "blog 1.0 (distribution pyramidion-test-blog)\n"
-        "  A blog with tagged posts\n"
+        "journal 1.0 (distribution pyramidion-test-journal)\n"
+        "  A journal with tagged posts\n"
         "  enabled:    listed in pyramidion.addons\n"
-        "  prefix:     /blog\n"
-        "  routes:     blog.home  /blog/\n"
+        "  prefix:     /journal\n"
+        "  routes:     journal.home  /journal/\n"
         "  tables:     (none)\n"
         "  database:   not installed; no migrations\n"
     )
@@ -129,7 +129,7 @@ def test_list_shows_what_each_enabled_addon_contributes(
     # Add-ons installed in the environment running the tests may be listed too.
     available = out.split("Installed but not enabled (add to pyramidion.addons to enable):\n")[1]
     assert "  gallery 0.3 (pyramidion-test-gallery)\n" in available
-    assert "blog" not in available
+    assert "journal" not in available
 
 
 def test_list_after_upgrade_shows_installed_versions(
@@ -150,16 +150,16 @@ def test_list_as_json(site: Site, ini: str, capsys: pytest.CaptureFixture[str]) 
     assert main(["addons", "list", ini, "--format", "json"]) == 0
 
     listing = json.loads(capsys.readouterr().out)
-    assert [a["name"] for a in listing["enabled"]] == ["media", "tags", "blog"]
+    assert [a["name"] for a in listing["enabled"]] == ["media", "tags", "journal"]
     tags = listing["enabled"][1]
     assert tags["explicit"] is False
-    assert tags["required_by"] == ["blog"]
+    assert tags["required_by"] == ["journal"]
     assert tags["routes"] == [{"name": "tagcloud", "pattern": "/tags/cloud"}]
     assert tags["tables"] == [site.table]
     assert tags["migrations"] == {"installed_version": None, "pending": [site.revision]}
     available = [a["name"] for a in listing["available"]]
     assert "gallery" in available
-    assert "blog" not in available
+    assert "journal" not in available
     assert listing["database_note"] is None
 
 
@@ -169,7 +169,7 @@ def test_list_without_a_database_shows_the_rest_and_says_why(
     ini = _write_dev_ini(
         tmp_path,
         {
-            "pyramidion.addons": "blog",
+            "pyramidion.addons": "journal",
             "sqlalchemy.url": "postgresql+psycopg://app:hunter2@127.0.0.1:1/app",
         },
     )
@@ -177,7 +177,7 @@ def test_list_without_a_database_shows_the_rest_and_says_why(
     assert main(["addons", "list", ini]) == 0
 
     out = capsys.readouterr().out
-    assert "  routes:     blog.home  /blog/\n" in out
+    assert "  routes:     journal.home  /journal/\n" in out
     assert "  database:   unknown (see the note below)\n" in out
     assert (
         "Note: migration state not shown: the database "
@@ -190,12 +190,12 @@ def test_graph_as_a_text_tree(site: Site, ini: str, capsys: pytest.CaptureFixtur
     assert main(["addons", "graph", ini]) == 0
 
     assert capsys.readouterr().out == (
-        "blog 1.0 [listed]\n"
+        "journal 1.0 [listed]\n"
         "├── requires tags 1.0 [pulled in]\n"
         "└── after media (order only)\n"
         "media 2.1 [listed]\n"
         "\n"
-        "Include order: media, tags, blog\n"
+        "Include order: media, tags, journal\n"
         "[listed] = named in pyramidion.addons; [pulled in] = required by another add-on.\n"
     )
 
@@ -206,10 +206,10 @@ def test_graph_as_dot(site: Site, ini: str, capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out
     assert out.startswith("digraph pyramidion_addons {\n")
     assert out.endswith("}\n")
-    assert '  "blog" [label="blog\\n1.0", style=bold];\n' in out
+    assert '  "journal" [label="journal\\n1.0", style=bold];\n' in out
     assert '  "tags" [label="tags\\n1.0", style=dashed];\n' in out
-    assert '  "blog" -> "tags" [label="requires"];\n' in out
-    assert '  "blog" -> "media" [label="after", style=dashed];\n' in out
+    assert '  "journal" -> "tags" [label="requires"];\n' in out
+    assert '  "journal" -> "media" [label="after", style=dashed];\n' in out
 
 
 def test_why_follows_every_chain_to_a_listed_addon(
@@ -217,16 +217,16 @@ def test_why_follows_every_chain_to_a_listed_addon(
 ) -> None:
     distributions.addon("base")
     distributions.addon("accounts", requires=["base>=1.0"])
-    distributions.addon("blog", requires=["accounts"])
+    distributions.addon("journal", requires=["accounts"])
     distributions.addon("shop", requires=["accounts"])
-    ini = _write_dev_ini(tmp_path, {"pyramidion.addons": "shop base blog"})
+    ini = _write_dev_ini(tmp_path, {"pyramidion.addons": "shop base journal"})
 
     assert main(["addons", "why", "base", ini]) == 0
 
     assert capsys.readouterr().out == (
         f"base 1.0 (pyramidion-test-base) is enabled in {ini}:\n"
         "  - pyramidion.addons lists it\n"
-        "  - blog requires it: blog -> accounts -> base (accounts asks for base>=1.0)\n"
+        "  - journal requires it: journal -> accounts -> base (accounts asks for base>=1.0)\n"
         "  - shop requires it: shop -> accounts -> base (accounts asks for base>=1.0)\n"
     )
 
@@ -256,7 +256,7 @@ def test_why_a_misspelled_addon_suggests_the_name(
         "Installed add-ons: "
     )
     installed = out.splitlines()[-1].removeprefix("Installed add-ons: ").split(", ")
-    assert {"blog", "gallery", "media", "tags"} <= set(installed)
+    assert {"journal", "gallery", "media", "tags"} <= set(installed)
 
 
 def test_overrides_name_the_winner_and_what_it_shadows(
@@ -265,10 +265,10 @@ def test_overrides_name_the_winner_and_what_it_shadows(
     integrator = tmp_path / "site-overrides"
     (integrator / "tags" / "templates").mkdir(parents=True)
     (integrator / "tags" / "templates" / "cloud.pt").write_text("<p>ours</p>\n")
-    (integrator / "blog").mkdir()
-    (integrator / "blog" / "banner.pt").write_text("<p>banner</p>\n")
+    (integrator / "journal").mkdir()
+    (integrator / "journal" / "banner.pt").write_text("<p>banner</p>\n")
     ini = _write_dev_ini(
-        tmp_path, {"pyramidion.addons": "blog", "pyramidion.overrides": str(integrator)}
+        tmp_path, {"pyramidion.addons": "journal", "pyramidion.overrides": str(integrator)}
     )
 
     assert main(["addons", "overrides", ini]) == 0
@@ -276,12 +276,12 @@ def test_overrides_name_the_winner_and_what_it_shadows(
     assert capsys.readouterr().out == (
         "Overridden assets (the first layer wins):\n"
         "\n"
-        f"{site.blog}:banner.pt\n"
+        f"{site.journal}:banner.pt\n"
         "  used:     the integrator's overrides (pyramidion.overrides)\n"
         "\n"
         f"{site.tags}:templates/cloud.pt\n"
         "  used:     the integrator's overrides (pyramidion.overrides)\n"
-        "  shadowed: add-on blog\n"
+        "  shadowed: add-on journal\n"
         "  shadowed: original in add-on tags\n"
     )
 
@@ -342,7 +342,7 @@ def test_list_says_when_a_disabled_addon_is_still_installed_in_the_database(
     site: Site, ini: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["db", "upgrade", ini]) == 0
-    ini = _write_dev_ini(tmp_path, {"pyramidion.addons": "blog"})
+    ini = _write_dev_ini(tmp_path, {"pyramidion.addons": "journal"})
     capsys.readouterr()
 
     assert main(["addons", "list", ini]) == 0
