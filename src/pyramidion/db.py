@@ -13,17 +13,21 @@ commits when the view returns a non-error response and aborts otherwise.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import transaction
-import zope.sqlalchemy
 import zope.sqlalchemy.datamanager
+from pyramid_retry import mark_error_retryable
 from sqlalchemy import MetaData, Table, engine_from_config, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.util import asbool
+from transaction._transaction import Status as TransactionStatus
 from transaction.interfaces import AlreadyInTransaction
 from transaction.weakset import WeakSet
 
@@ -64,18 +68,14 @@ class Database:
     session_factory: sessionmaker[Session]
 
     def new_session(self, transaction_manager: Any) -> Session:
-        """A session joined to ``transaction_manager`` (zope.sqlalchemy)."""
+        """A session joined to ``transaction_manager`` (zope.sqlalchemy).
+
+        The session joins the transaction when it first begins one or has
+        an object added, and is committed or aborted with it; see
+        :func:`make_session_factory`.
+        """
         session = self.session_factory()
-        # Joined as "changed" from the start: zope.sqlalchemy otherwise rolls
-        # back a session it did not see flush, and it cannot see writes made
-        # with plain SQL (session.execute(text("INSERT ..."))), which would
-        # be lost without an error. Committing a read-only transaction costs
-        # the same as rolling it back.
-        zope.sqlalchemy.register(
-            session,
-            transaction_manager=transaction_manager,
-            initial_state=zope.sqlalchemy.datamanager.STATUS_CHANGED,
-        )
+        session.info[TRANSACTION_MANAGER_KEY] = transaction_manager
         return session
 
 
@@ -84,8 +84,13 @@ def make_engine(
 ) -> Engine:
     """Create the engine from ``sqlalchemy.*`` settings.
 
-    Pre-ping is on so a connection the database dropped is replaced rather
-    than failing a request. ``connect_timeout`` bounds how long opening a
+    A connection the database dropped does not fail a request: one that sat
+    in the pool longer than :data:`PING_AFTER_IDLE_SECONDS` is pinged on
+    checkout and replaced if dead, and a statement that finds its
+    connection dropped marks its error retryable, so pyramid_retry runs
+    the request again on a fresh connection (see :func:`_handle_disconnects`).
+    ``sqlalchemy.pool_pre_ping = true`` pings on every checkout instead,
+    at the cost of a round trip per request. ``connect_timeout`` bounds how long opening a
     connection may take and ``pool_timeout`` how long a request waits for a
     pooled one, so an unreachable or saturated database is answered with a
     503 quickly instead of hanging. SQLite gets WAL, foreign keys, a busy timeout,
@@ -107,7 +112,6 @@ def make_engine(
             "'postgresql+psycopg://user@host/dbname' or 'sqlite:///path'."
         ) from None
     options = {k: v for k, v in settings.items() if k.startswith("sqlalchemy.")}
-    options.setdefault("sqlalchemy.pool_pre_ping", "true")
     connect_args: dict[str, Any] = {}
     in_memory = url.database in (None, "", ":memory:")
     if not (url.get_backend_name() == "sqlite" and in_memory):
@@ -127,7 +131,74 @@ def make_engine(
         ) from None
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, in_memory=in_memory)
+    _handle_disconnects(
+        engine, ping_every_checkout=asbool(options.get("sqlalchemy.pool_pre_ping"))
+    )
     return engine
+
+
+#: A pooled connection unused for longer than this is pinged before use.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+#: Where a pooled connection's record keeps when it was last checked in.
+_CHECKED_IN = "pyramidion.checked_in"
+
+
+def _handle_disconnects(engine: Engine, *, ping_every_checkout: bool) -> None:
+    """Keep connections the database dropped from failing requests.
+
+    Pinging every connection on checkout (``pool_pre_ping``) costs a round
+    trip per request; a dropped connection is almost always one that sat
+    idle (the database restarted, a firewall or ``idle_session_timeout``
+    closed it), so only those are pinged, and a dead one is replaced along
+    with every connection pooled before it.
+
+    A connection can still die between its last use and the next, when the
+    database restarts under load. The statement that finds it dropped
+    fails, and SQLAlchemy invalidates the pool; its error is marked
+    retryable so that pyramid_retry runs the request again on a new
+    connection. Nothing was committed, since the transaction died with the
+    connection. A dropped ``COMMIT`` is not retried: whether it took
+    effect is unknown. Neither is a failure to connect (the database is
+    down), which is answered with a 503 at once.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "handle_error")
+    def _mark_dropped_connection_retryable(context: Any) -> None:
+        if (
+            context.is_disconnect
+            and context.statement is not None
+            and context.connection is not None
+        ):
+            error = context.sqlalchemy_exception
+            if error is not None:
+                mark_error_retryable(error)
+
+    if ping_every_checkout:
+        return
+
+    @event.listens_for(engine, "checkin")
+    def _record_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get(_CHECKED_IN)
+        if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            dbapi = dialect.loaded_dbapi
+            if isinstance(exc, dbapi.Error) and dialect.is_disconnect(exc, dbapi_connection, None):
+                # The pool reconnects, after discarding every connection
+                # made before this one: a restarted server dropped them all.
+                raise InvalidatePoolError(
+                    f"the database dropped a pooled connection: {exc}"
+                ) from exc
+            raise
 
 
 def _ensure_sqlite_directory(database: str | None) -> None:
@@ -253,8 +324,83 @@ def lazy_transaction_manager(request: Request) -> LazyTransactionManager:
     return LazyTransactionManager()
 
 
+#: ``session.info`` key of the transaction manager a session is joined to.
+TRANSACTION_MANAGER_KEY = "pyramidion.transaction_manager"
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    """The session factory, with zope.sqlalchemy's events registered once.
+
+    ``zope.sqlalchemy.register(session, ...)`` adds seven event listeners
+    to each session it is given, which costs more than the query of a
+    small request. The same listeners are registered here once, on the
+    factory's class, and find the transaction manager in
+    ``session.info`` (:meth:`Database.new_session` puts it there). A
+    session without one (:func:`independent_session`, a test's own
+    session) is left alone. Joined sessions get zope.sqlalchemy's own data
+    manager, so commit order, two-phase commit and retryable errors are
+    unchanged.
+    """
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    events = _TransactionEvents()
+    for name in (
+        "after_begin",
+        "after_attach",
+        "after_flush",
+        "after_bulk_update",
+        "after_bulk_delete",
+        "before_commit",
+        "do_orm_execute",
+    ):
+        event.listen(factory, name, getattr(events, name))
+    return factory
+
+
+class _TransactionEvents:
+    """zope.sqlalchemy's ``ZopeTransactionEvents``, for the manager in ``session.info``.
+
+    A session is joined as "changed" from the start: zope.sqlalchemy
+    otherwise rolls back a session it did not see flush, and it cannot see
+    writes made with plain SQL (``session.execute(text("INSERT ..."))``),
+    which would be lost without an error. Committing a read-only
+    transaction costs the same as rolling it back.
+    """
+
+    def _join(self, session: Session) -> None:
+        manager = session.info.get(TRANSACTION_MANAGER_KEY)
+        if manager is not None:
+            zope.sqlalchemy.datamanager.join_transaction(
+                session, zope.sqlalchemy.datamanager.STATUS_CHANGED, manager
+            )
+
+    def after_begin(self, session: Session, _transaction: Any, _connection: Any) -> None:
+        self._join(session)
+
+    def after_attach(self, session: Session, _instance: Any) -> None:
+        self._join(session)
+
+    def after_flush(self, session: Session, _flush_context: Any) -> None:
+        self._join(session)
+
+    def after_bulk_update(self, update_context: Any) -> None:
+        self._join(update_context.session)
+
+    def after_bulk_delete(self, delete_context: Any) -> None:
+        self._join(delete_context.session)
+
+    def do_orm_execute(self, execute_state: Any) -> None:
+        if execute_state.is_orm_statement and (
+            execute_state.is_update or execute_state.is_insert or execute_state.is_delete
+        ):
+            self._join(execute_state.session)
+
+    def before_commit(self, session: Session) -> None:
+        manager = session.info.get(TRANSACTION_MANAGER_KEY)
+        if manager is None or session.in_nested_transaction():
+            return
+        assert manager.get().status == TransactionStatus.COMMITTING, (
+            "Transaction must be committed using the transaction manager"
+        )
 
 
 def request_dbsession(request: Request) -> Session:
