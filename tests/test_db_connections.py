@@ -49,7 +49,7 @@ def _terminate(url: str, pid: int) -> None:
 @pytest.fixture
 def postgresql_url(pyramidion_database_url: str) -> str:
     if make_url(pyramidion_database_url).get_backend_name() != "postgresql":
-        pytest.skip("kills a server-side connection: needs PostgreSQL (PYRAMIDION_TEST_DATABASE_URL)")
+        pytest.skip("kills a server-side connection: needs PYRAMIDION_TEST_DATABASE_URL")
     return pyramidion_database_url
 
 
