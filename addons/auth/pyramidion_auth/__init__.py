@@ -136,5 +136,11 @@ addon = Addon(
             help="List every account with its groups.",
             handler="pyramidion_auth.commands:list_users_command",
         ),
+        Command(
+            name="purge",
+            help="Delete expired sessions, used or expired one-time and API tokens, "
+            "and throttle counters whose window has passed (run it daily, e.g. from cron).",
+            handler="pyramidion_auth.commands:purge_command",
+        ),
     ),
 )

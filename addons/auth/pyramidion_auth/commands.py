@@ -168,3 +168,12 @@ def ensure_admin_command(request: Request, args: argparse.Namespace) -> int:
         f"`pyramidion auth set-password {args.config} {outcome.email} --password-stdin`"
     )
     return 0
+
+
+def purge_command(request: Request, args: argparse.Namespace) -> int:
+    """``pyramidion auth purge CONFIG``: delete expired sessions and tokens."""
+    from .services import purge_expired
+
+    removed = purge_expired(request.registry, request.dbsession)
+    print(", ".join(f"{count} {name}" for name, count in removed.items()) + " removed")
+    return 0

@@ -26,7 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pyramid.authorization import Authenticated
 from pyramid.interfaces import ISession
 from pyramid.security import remember
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.orm import Session
 from zope.interface import implementer
 
@@ -1044,3 +1044,35 @@ def safe_came_from(request: Request, came_from: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return came_from
+
+
+def purge_expired(registry: Registry, dbsession: Session) -> dict[str, int]:
+    """Delete what can no longer be used, and say how many rows of each.
+
+    Sessions past their idle or absolute timeout, one-time tokens that are
+    used or expired, API tokens past their expiry, and throttle counters
+    whose window has passed (they no longer slow or refuse anyone). Runs in
+    the caller's transaction; times come from the add-on's clock.
+    """
+    auth = get_auth(registry)
+    settings = auth.settings
+    now = auth.clock()
+    statements = {
+        "sessions": delete(ServerSession).where(
+            or_(
+                ServerSession.last_seen_at < now - settings.session_idle_timeout,
+                ServerSession.created_at < now - settings.session_absolute_timeout,
+            )
+        ),
+        "one-time tokens": delete(OneTimeToken).where(
+            or_(OneTimeToken.expires_at <= now, OneTimeToken.used_at.is_not(None))
+        ),
+        "API tokens": delete(ApiToken).where(ApiToken.expires_at <= now),
+        "throttle counters": delete(ThrottleCounter).where(
+            ThrottleCounter.window_started_at < now - settings.throttle_window
+        ),
+    }
+    return {
+        name: int(getattr(dbsession.execute(statement), "rowcount", 0) or 0)
+        for name, statement in statements.items()
+    }
