@@ -222,7 +222,7 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
     # 4xx/5xx response, and do not compute the user for every request just
     # to annotate the transaction.
     settings.setdefault("tm.manager_hook", "pyramidion.db.lazy_transaction_manager")
-    settings.setdefault("tm.commit_veto", "pyramid_tm.default_commit_veto")
+    settings.setdefault("tm.commit_veto", "pyramidion.db.commit_veto")
     settings.setdefault("tm.annotate_user", "false")
     settings.setdefault("retry.attempts", "3")
     # Before anything adds a route, so every route is indexed.

@@ -44,7 +44,6 @@ def database_transaction(config_uri: str, *, read_only: bool = False) -> Iterato
     its password.
     """
     from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-    from zope.sqlalchemy import mark_changed
 
     from ..app import get_database
     from ..migrate import database_error, describe_database_error
@@ -69,9 +68,7 @@ def database_transaction(config_uri: str, *, read_only: bool = False) -> Iterato
                 tm.abort()
             else:
                 # Migrations and records go through the connection, not the
-                # ORM, so zope.sqlalchemy must be told there is work to
-                # commit; otherwise it rolls the session back.
-                mark_changed(session)
+                # ORM; the request's session is committed all the same.
                 tm.commit()
         except DBAPIError as exc:
             if exc.connection_invalidated or _is_connection_error(exc):
