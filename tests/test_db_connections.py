@@ -2,20 +2,15 @@
 request, and connections in steady use are not pinged before each one.
 
 Sessions find their request's transaction manager through events
-registered once on the session factory, and are committed by a data
-manager that retries what zope.sqlalchemy's retries."""
+registered once on the session factory."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 import transaction
 from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import NullPool
 
 from pyramidion import db
@@ -176,57 +171,3 @@ def test_only_request_sessions_join_a_transaction(
     # A session of the same factory without a manager commits on its own.
     with independent_session(app.registry) as independent:
         independent.execute(text("SELECT 1"))
-
-
-class _DriverError(Exception):
-    def __init__(self, **attributes: str) -> None:
-        super().__init__("driver error")
-        self.__dict__.update(attributes)
-
-
-@pytest.mark.parametrize(
-    ("error", "retryable"),
-    [
-        (DBAPIError("UPDATE", {}, _DriverError(sqlstate="40001")), True),  # psycopg
-        (DBAPIError("UPDATE", {}, _DriverError(sqlstate="40P01")), True),  # deadlock
-        (DBAPIError("UPDATE", {}, _DriverError(pgcode="40001")), True),  # psycopg2
-        (DBAPIError("INSERT", {}, _DriverError(sqlstate="23505")), False),  # unique
-        (DBAPIError("SELECT", {}, _DriverError()), False),
-        (StaleDataError("row changed under us"), True),
-        (RuntimeError("boom"), False),
-    ],
-)
-def test_conflicts_are_retryable_and_other_errors_are_not(
-    error: BaseException, retryable: bool, notes: Notes, make_pyramidion_app: MakeApp
-) -> None:
-    app = make_pyramidion_app(addons=["notes"])
-    manager = transaction.TransactionManager(explicit=True)
-    manager.begin()
-    try:
-        session = get_database(app.registry).new_session(manager)
-        session.execute(text("SELECT 1"))
-
-        assert manager.get().isRetryableError(error) is retryable
-    finally:
-        manager.abort()
-
-
-def test_serving_sqlite_loads_no_postgresql_driver(tmp_path: Any) -> None:
-    # zope.sqlalchemy imports psycopg when it is installed, about 9 MB.
-    script = (
-        "import sys, transaction\n"
-        "from sqlalchemy import text\n"
-        "from pyramidion import make_app\n"
-        "from pyramidion.app import get_database\n"
-        f"app = make_app({{'sqlalchemy.url': 'sqlite:///{tmp_path}/db.sqlite'}}, environ={{}})\n"
-        "manager = transaction.TransactionManager(explicit=True)\n"
-        "manager.begin()\n"
-        "get_database(app.registry).new_session(manager).execute(text('SELECT 1'))\n"
-        "manager.commit()\n"
-        "drivers = ('psycopg', 'psycopg2', 'zope.sqlalchemy')\n"
-        "print(sorted(m for m in drivers if m in sys.modules))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"

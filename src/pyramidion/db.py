@@ -6,7 +6,7 @@ PostgreSQL and migrations can refer to them. An add-on's tables are named
 with its name as prefix (``blog_posts``); start-up checks this.
 
 ``request.dbsession`` is created the first time a request uses it and is
-joined to ``request.tm`` (as zope.sqlalchemy would): views never commit, pyramid_tm
+joined to ``request.tm`` by zope.sqlalchemy: views never commit, pyramid_tm
 commits when the view returns a non-error response and aborts otherwise.
 """
 
@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import pyramid_tm
 import transaction
+import zope.sqlalchemy.datamanager
 from pyramid_retry import mark_error_retryable
 from sqlalchemy import MetaData, Table, engine_from_config, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError, InvalidatePoolError
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.util import asbool
 from transaction._transaction import Status as TransactionStatus
 from transaction.interfaces import AlreadyInTransaction
@@ -69,7 +69,7 @@ class Database:
     session_factory: sessionmaker[Session]
 
     def new_session(self, transaction_manager: Any) -> Session:
-        """A session joined to ``transaction_manager``.
+        """A session joined to ``transaction_manager`` (zope.sqlalchemy).
 
         The session joins the transaction when it first begins one or has
         an object added, and is committed or aborted with it; see
@@ -348,17 +348,17 @@ TRANSACTION_MANAGER_KEY = "pyramidion.transaction_manager"
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """The session factory; its sessions join the manager in ``session.info``.
+    """The session factory, with zope.sqlalchemy's events registered once.
 
     ``zope.sqlalchemy.register(session, ...)`` adds seven event listeners
     to each session it is given, which costs more than the query of a
-    small request, and importing zope.sqlalchemy imports every database
-    driver it knows (psycopg, about 9 MB, even for SQLite). The listeners
-    are registered here once, on the factory's class, and find the
-    transaction manager in ``session.info`` (:meth:`Database.new_session`
-    puts it there); a session without one (:func:`independent_session`, a
-    test's own session) is left alone. A joined session gets a
-    :class:`SessionDataManager`, which behaves as zope.sqlalchemy's.
+    small request. The same listeners are registered here once, on the
+    factory's class, and find the transaction manager in
+    ``session.info`` (:meth:`Database.new_session` puts it there). A
+    session without one (:func:`independent_session`, a test's own
+    session) is left alone. Joined sessions get zope.sqlalchemy's own data
+    manager, so commit order, two-phase commit and retryable errors are
+    unchanged.
     """
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     events = _TransactionEvents()
@@ -375,137 +375,43 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return factory
 
 
-#: ``session.info`` key of a joined session's data manager.
-_DATA_MANAGER_KEY = "pyramidion.data_manager"
+class _TransactionEvents:
+    """zope.sqlalchemy's ``ZopeTransactionEvents``, for the manager in ``session.info``.
 
-
-class SessionDataManager:
-    """Commits or aborts a request's session with its transaction.
-
-    The same one-phase data manager as zope.sqlalchemy's, with the same
-    sort key, so that other data managers order themselves against it
-    (the storage add-on publishes files before it commits, and deletes
-    them after): it flushes in ``tpc_begin``, commits the session last, in
-    ``tpc_vote``, closes the session when the transaction ends, offers
-    savepoints except on SQLite, and calls a serialization failure or
-    deadlock (SQLSTATE class 40) or a stale-data error retryable, which
-    pyramid_retry then retries.
-
-    The session is always committed, never rolled back as unchanged:
-    zope.sqlalchemy rolls back a session it did not see flush, and it
-    cannot see writes made with plain SQL
-    (``session.execute(text("INSERT ..."))``), which would be lost without
-    an error. Committing a read-only transaction costs the same as rolling
-    it back.
+    A session is joined as "changed" from the start: zope.sqlalchemy
+    otherwise rolls back a session it did not see flush, and it cannot see
+    writes made with plain SQL (``session.execute(text("INSERT ..."))``),
+    which would be lost without an error. Committing a read-only
+    transaction costs the same as rolling it back.
     """
 
-    def __init__(self, session: Session, transaction_manager: Any) -> None:
-        self.transaction_manager = transaction_manager
-        self.tx: Any = session.get_transaction() or session.begin()
-        self.session: Session | None = session
-        self.state = "init"
-        transaction_manager.get().join(self)
-        session.info[_DATA_MANAGER_KEY] = self
-
-    def _finish(self, final_state: str) -> None:
-        session = self.session
-        assert session is not None
-        del session.info[_DATA_MANAGER_KEY]
-        self.tx = self.session = None
-        self.state = final_state
-        # Last, so that a failure to close cannot wedge the transaction.
-        session.close()
-
-    def abort(self, txn: Any) -> None:
-        if self.tx is not None:
-            self._finish("aborted")
-
-    def tpc_begin(self, txn: Any) -> None:
-        assert self.session is not None
-        self.session.flush()
-
-    def commit(self, txn: Any) -> None:
-        pass
-
-    def tpc_vote(self, txn: Any) -> None:
-        # Commit last, in the vote: a database conflict then aborts the
-        # whole transaction, and the other data managers with it.
-        if self.tx is not None:
-            self.tx.commit()
-            self._finish("committed")
-
-    def tpc_finish(self, txn: Any) -> None:
-        pass
-
-    def tpc_abort(self, txn: Any) -> None:
-        assert self.state != "committed"
-
-    def sortKey(self) -> str:
-        return f"~sqlalchemy:{id(self.tx)}"
-
-    @property
-    def savepoint(self) -> Any:
-        """Savepoints, except on SQLite (pysqlite cannot nest transactions)."""
-        connections = self.tx._connections if self.tx is not None else {}
-        if any(
-            isinstance(bind, Engine) and bind.url.get_backend_name() == "sqlite"
-            for bind in connections
-        ):
-            raise AttributeError("savepoint")
-        return self._savepoint
-
-    def _savepoint(self) -> _SessionSavepoint:
-        assert self.session is not None
-        return _SessionSavepoint(self.session)
-
-    def should_retry(self, error: BaseException) -> bool:
-        if isinstance(error, StaleDataError):
-            return True
-        if isinstance(error, DBAPIError):
-            # psycopg's sqlstate, psycopg2's pgcode: class 40 is
-            # "transaction rollback" (serialization failure, deadlock).
-            code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
-            return isinstance(code, str) and code.startswith("40")
-        return False
-
-
-class _SessionSavepoint:
-    def __init__(self, session: Session) -> None:
-        self.transaction = session.begin_nested()
-
-    def rollback(self) -> None:
-        self.transaction.rollback()
-
-
-def _join_transaction(session: Session) -> None:
-    manager = session.info.get(TRANSACTION_MANAGER_KEY)
-    if manager is not None and _DATA_MANAGER_KEY not in session.info:
-        SessionDataManager(session, manager)
-
-
-class _TransactionEvents:
-    """zope.sqlalchemy's ``ZopeTransactionEvents``, for the manager in ``session.info``."""
+    def _join(self, session: Session) -> None:
+        manager = session.info.get(TRANSACTION_MANAGER_KEY)
+        if manager is not None:
+            zope.sqlalchemy.datamanager.join_transaction(
+                session, zope.sqlalchemy.datamanager.STATUS_CHANGED, manager
+            )
 
     def after_begin(self, session: Session, _transaction: Any, _connection: Any) -> None:
-        _join_transaction(session)
+        self._join(session)
 
     def after_attach(self, session: Session, _instance: Any) -> None:
-        _join_transaction(session)
+        self._join(session)
 
     def after_flush(self, session: Session, _flush_context: Any) -> None:
-        _join_transaction(session)
+        self._join(session)
 
     def after_bulk_update(self, update_context: Any) -> None:
-        _join_transaction(update_context.session)
+        self._join(update_context.session)
 
     def after_bulk_delete(self, delete_context: Any) -> None:
-        _join_transaction(delete_context.session)
+        self._join(delete_context.session)
 
     def do_orm_execute(self, execute_state: Any) -> None:
         if execute_state.is_orm_statement and (
             execute_state.is_update or execute_state.is_insert or execute_state.is_delete
         ):
-            _join_transaction(execute_state.session)
+            self._join(execute_state.session)
 
     def before_commit(self, session: Session) -> None:
         manager = session.info.get(TRANSACTION_MANAGER_KEY)

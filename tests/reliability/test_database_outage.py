@@ -130,8 +130,11 @@ def test_an_outage_is_answered_quickly_and_loses_nothing_committed(
 
     def outage() -> None:
         time.sleep(1.0)
-        marks["down"] = time.monotonic()
+        marks["stopping"] = time.monotonic()
         cluster.stop()
+        # Stopping takes a while on a busy machine; the outage begins when
+        # pg_ctl says the server is down, not when it is asked to stop.
+        marks["down"] = time.monotonic()
         time.sleep(2.0)
         cluster.start()
         marks["up"] = time.monotonic()
@@ -143,7 +146,7 @@ def test_an_outage_is_answered_quickly_and_loses_nothing_committed(
     outcomes = run_clients(4, work)
     controller.join()
 
-    before = [o for o in outcomes if o.started + o.seconds < marks["down"]]
+    before = [o for o in outcomes if o.started + o.seconds < marks["stopping"]]
     during = [o for o in outcomes if marks["down"] + 0.2 < o.started < marks["up"] - 0.2]
     after = [o for o in outcomes if o.started > marks["up"] + 2.0]
     assert before

@@ -68,7 +68,8 @@ def database_transaction(config_uri: str, *, read_only: bool = False) -> Iterato
                 tm.abort()
             else:
                 # Migrations and records go through the connection, not the
-                # ORM; the request's session is committed all the same.
+                # ORM; request sessions are joined as changed, so the
+                # commit is not skipped for want of a flush.
                 tm.commit()
         except DBAPIError as exc:
             if exc.connection_invalidated or _is_connection_error(exc):
