@@ -161,3 +161,13 @@ def auth_tables_snapshot(connection: Connection) -> dict[str, list[tuple[Any, ..
 @pytest.fixture
 def snapshot(db_connection: Connection) -> Callable[[], dict[str, list[tuple[Any, ...]]]]:
     return lambda: auth_tables_snapshot(db_connection)
+
+
+@pytest.fixture
+def ini(tmp_path: Path, pyramidion_app: Any, pyramidion_settings: dict[str, Any]) -> str:
+    """An ini file of the test app, for commands (which commit for real)."""
+    lines = ["[app:main]", "use = egg:pyramidion"]
+    lines += [f"{key} = {value}" for key, value in pyramidion_settings.items()]
+    path = tmp_path / "app.ini"
+    path.write_text("\n".join(lines).replace("%", "%%") + "\n")
+    return str(path)

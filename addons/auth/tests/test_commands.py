@@ -21,15 +21,6 @@ STRONG = "a perfectly fine passphrase"
 
 
 @pytest.fixture
-def ini(tmp_path: Path, pyramidion_app: Any, pyramidion_settings: dict[str, Any]) -> str:
-    lines = ["[app:main]", "use = egg:pyramidion"]
-    lines += [f"{key} = {value}" for key, value in pyramidion_settings.items()]
-    path = tmp_path / "app.ini"
-    path.write_text("\n".join(lines).replace("%", "%%") + "\n")
-    return str(path)
-
-
-@pytest.fixture
 def address() -> str:
     return f"cli-{uuid.uuid4().hex[:10]}@example.com"
 

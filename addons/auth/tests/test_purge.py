@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -101,15 +100,6 @@ def test_purge_deletes_only_what_can_no_longer_be_used(
     assert count(ThrottleCounter) == before[ThrottleCounter] - 1
     names = dbsession.scalars(select(ApiToken.name).where(ApiToken.user_id == user.id)).all()
     assert names == ["live"]
-
-
-@pytest.fixture
-def ini(tmp_path: Path, pyramidion_app: Any, pyramidion_settings: dict[str, Any]) -> str:
-    lines = ["[app:main]", "use = egg:pyramidion"]
-    lines += [f"{key} = {value}" for key, value in pyramidion_settings.items()]
-    path = tmp_path / "app.ini"
-    path.write_text("\n".join(lines).replace("%", "%%") + "\n")
-    return str(path)
 
 
 def test_the_purge_command_reports_what_it_removed(
