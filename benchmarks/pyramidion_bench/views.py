@@ -31,7 +31,7 @@ class ItemList:
     __acl__ = ((Allow, Authenticated, "bench.list"),)
 
     def __init__(self, request):  # type: ignore[no-untyped-def]
-        self.request = request
+        pass
 
 
 def item_list(request):  # type: ignore[no-untyped-def]

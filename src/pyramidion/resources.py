@@ -13,6 +13,7 @@ get the object as ``request.context`` and its ``__acl__`` decides access.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -43,8 +44,19 @@ class Root:
     __acl__: list[tuple[str, str, Any]] = [(Allow, ADMIN_PRINCIPAL, ALL_PERMISSIONS)]  # noqa: RUF012
 
     def __init__(self, request: Request, children: Mapping[str, ChildFactory]) -> None:
-        self.request = request
+        # A weak reference: the request holds its root (request.root,
+        # request.context), and a strong one back would make every request
+        # a reference cycle that only the garbage collector frees.
+        self._request = weakref.ref(request)
         self._children = children
+
+    @property
+    def request(self) -> Request:
+        """The request this root was made for, while it is being served."""
+        request = self._request()
+        if request is None:
+            raise RuntimeError("this traversal root outlived the request it was made for")
+        return request
 
     def __getitem__(self, name: str) -> Any:
         factory = self._children[name]

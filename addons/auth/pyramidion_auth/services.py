@@ -15,6 +15,7 @@ import logging
 import math
 import secrets
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -209,7 +210,9 @@ class DatabaseSession(dict[str, Any]):
 
     def __init__(self, request: Request) -> None:
         super().__init__()
-        self._request = request
+        # Weak: the request holds its session, and a strong reference back
+        # would leave a cycle per request for the garbage collector.
+        self._request_ref = weakref.ref(request)
         self._auth = get_auth(request.registry)
         self._cookie_name = self._auth.settings.session_cookie_name
         self._cookie_value: str | None = None
@@ -226,6 +229,13 @@ class DatabaseSession(dict[str, Any]):
         cookie = request.cookies.get(self._cookie_name)
         if cookie and len(cookie) <= 128:
             self._load(cookie, now)
+
+    @property
+    def _request(self) -> Request:
+        request = self._request_ref()
+        if request is None:
+            raise RuntimeError("this session outlived the request it belongs to")
+        return request
 
     def _load(self, cookie: str, now: datetime.datetime) -> None:
         settings = self._auth.settings
