@@ -147,25 +147,27 @@ def includeme(config: Configurator) -> None:
 
     Reads the ``forms.*`` settings. Includes pyramid_chameleon; serves
     deform's assets (Bootstrap 5 included) at ``PREFIX/deform/`` and this
-    add-on's at ``PREFIX/static/``; adds the BeforeRender subscriber that
-    gives templates ``layout`` and ``nav``; the directives
+    add-on's at ``PREFIX/static/``; serves ``.pt`` templates through
+    pyramid_chameleon with ``layout``, ``nav`` and the other layout names
+    added (:class:`~pyramidion_forms.layout.LayoutTemplateRenderer`); the directives
     ``add_nav_item``, ``set_user_menu`` and ``add_crud``; the view option ``form_limits``
     and the deriver that enforces the size limits; and the exception view
     that answers :class:`ValidationFailed` with 422 problem+json.
     """
     from importlib.resources import files
 
-    from pyramid.events import BeforeRender
-
     from pyramidion import PUBLIC
 
     from .crud import add_crud
-    from .layout import add_nav_item, layout_globals, set_user_menu
+    from .layout import add_nav_item, layout_renderer_factory, set_user_menu
     from .limits import form_limits_deriver
     from .schemas import ValidationFailed, validation_failed_view
     from .views import make_renderer, set_renderer
 
     config.include("pyramid_chameleon")
+    # Replaces pyramid_chameleon's own .pt factory (an includer's
+    # registration wins over what it includes).
+    config.add_renderer(".pt", layout_renderer_factory)
     set_renderer(
         config.registry,
         make_renderer(
@@ -179,7 +181,6 @@ def includeme(config: Configurator) -> None:
     config.add_static_view(
         "static", "pyramidion_forms:static/", permission=PUBLIC, cache_max_age=3600
     )
-    config.add_subscriber(layout_globals, BeforeRender)
     config.add_directive("add_nav_item", add_nav_item)
     config.add_directive("set_user_menu", set_user_menu)
     config.add_directive("add_crud", add_crud)

@@ -2,9 +2,9 @@
 
 ``add_nav_item`` is the directive add-ons contribute navigation entries
 with; ``set_user_menu`` is the one an authentication add-on tells the
-layout who is logged in with. :func:`layout_globals` puts ``layout`` (the
-page macro), ``nav``, ``site_title``, ``flash_messages`` and ``user_menu``
-into the namespace of every ``.pt`` template.
+layout who is logged in with. :class:`LayoutTemplateRenderer` puts ``layout``
+(the page macro), ``nav``, ``site_title``, ``flash_messages`` and
+``user_menu`` into the namespace of every ``.pt`` template.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from pyramid.interfaces import IRootFactory, ISessionFactory
 from pyramid.renderers import get_renderer
 from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid_chameleon.interfaces import ITemplateRenderer
+from zope.interface import implementer
 
 from pyramidion import get_settings
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
-    from pyramid.events import BeforeRender
     from pyramid.request import Request
 
 __all__ = [
@@ -233,29 +234,54 @@ def pop_flash_messages(request: Request) -> list[FlashMessage]:
     return messages
 
 
-def layout_globals(event: BeforeRender) -> None:
-    """BeforeRender subscriber: the layout's names for Chameleon templates.
+def add_layout_names(system: dict[str, Any], request: Request) -> None:
+    """Put the layout's names into a Chameleon template's namespace.
 
     Adds ``layout`` (the macro: ``<html metal:use-macro="layout">``),
     ``nav`` (the visible :class:`NavEntry` list), ``site_title``,
     ``flash_messages`` and ``user_menu`` (functions the layout calls, so
     messages are only consumed, and the user only looked up, by pages that
-    show them). Names a view already returned are kept. Other renderers (JSON,
-    string) are left alone.
+    show them), and ``page_resources``. Names already there are kept, and
+    names the view returns win over all of them.
     """
-    info = event.get("renderer_info")
-    if info is None or not str(getattr(info, "name", "")).endswith(".pt"):
-        return
-    request: Request | None = event.get("request")
-    if request is None:
-        return
     from . import FormsSettings
 
-    event.setdefault("layout", get_renderer(LAYOUT_TEMPLATE).implementation().macros["layout"])
-    event.setdefault("nav", nav_entries(request))
-    event.setdefault("site_title", get_settings(request.registry, FormsSettings).site_title)
+    system.setdefault("layout", get_renderer(LAYOUT_TEMPLATE).implementation().macros["layout"])
+    system.setdefault("nav", nav_entries(request))
+    system.setdefault("site_title", get_settings(request.registry, FormsSettings).site_title)
     flash_messages: Callable[[], list[FlashMessage]] = lambda: pop_flash_messages(request)  # noqa: E731
-    event.setdefault("flash_messages", flash_messages)
+    system.setdefault("flash_messages", flash_messages)
     menu: Callable[[], UserMenu | None] = lambda: user_menu(request)  # noqa: E731
-    event.setdefault("user_menu", menu)
-    event.setdefault("page_resources", {"css": [], "js": []})
+    system.setdefault("user_menu", menu)
+    system.setdefault("page_resources", {"css": [], "js": []})
+
+
+@implementer(ITemplateRenderer)
+class LayoutTemplateRenderer:
+    """pyramid_chameleon's renderer for one ``.pt`` template, plus the layout's names.
+
+    The names are added here rather than by a ``BeforeRender`` subscriber:
+    one subscriber to any event makes Pyramid create and dispatch all five
+    events of every request, JSON responses included, and only Chameleon
+    templates use these names. Everything else (``implementation()``,
+    macros, asset overrides, reloading) is pyramid_chameleon's.
+    """
+
+    def __init__(self, template: Any) -> None:
+        self._template = template
+
+    def __call__(self, value: Any, system: dict[str, Any]) -> Any:
+        request = system.get("request")
+        if request is not None:
+            add_layout_names(system, request)
+        return self._template(value, system)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._template, name)
+
+
+def layout_renderer_factory(info: Any) -> LayoutTemplateRenderer:
+    """The ``.pt`` renderer factory: pyramid_chameleon's, with :class:`LayoutTemplateRenderer`."""
+    from pyramid_chameleon import zpt
+
+    return LayoutTemplateRenderer(zpt.renderer_factory(info))

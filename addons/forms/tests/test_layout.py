@@ -26,6 +26,14 @@ def test_a_page_using_the_layout_shows_the_navigation(testapp: PyramidionTestApp
     assert "Message number 7 is on its way." in page.text
 
 
+def test_the_layout_names_cost_json_responses_nothing(testapp: PyramidionTestApp) -> None:
+    # The names come with the .pt renderer, not from an event subscriber,
+    # so Pyramid dispatches no events at all for a JSON response.
+    assert testapp.app.registry.has_listeners is False
+    page = testapp.get("/formstest/thanks?id=7")
+    assert page.html.select_one("main h1").text == "Thanks"
+
+
 def test_the_current_page_is_marked_active(testapp: PyramidionTestApp) -> None:
     page = testapp.get("/formstest/contact")
 
