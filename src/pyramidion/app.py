@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import io
 import logging
 import os
 import re
@@ -286,15 +287,25 @@ def _retry_attempts_for(max_body_size: int) -> Callable[[Request], int | None]:
     To retry a request, pyramid_retry first copies its whole body aside
     (to a temporary file past 10 KB). For a large upload that means reading
     it all before any view can refuse it, so such requests get one attempt.
+
+    A request without a body (most GETs) has nothing to copy: it is given
+    an empty seekable body here, which WebOb would otherwise make through
+    several of its descriptors on every request.
     """
 
     def attempts(request: Request) -> int | None:
         environ = request.environ
-        length = request.content_length
-        if length is None:
-            chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
-            return 1 if chunked else None
-        return 1 if length > max_body_size else None
+        length = environ.get("CONTENT_LENGTH")
+        if not length:
+            if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+                return 1
+            if not environ.get("wsgi.input_terminated"):
+                environ["wsgi.input"] = io.BytesIO()
+                environ["CONTENT_LENGTH"] = "0"
+                environ["webob.is_body_seekable"] = True
+            return None
+        size = request.content_length
+        return 1 if size is not None and size > max_body_size else None
 
     return attempts
 
