@@ -3,14 +3,17 @@ pyramid_tm on success, never on failure, and retried on conflicts."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import transaction
-from sqlalchemy import Connection, event, select
+from pyramid_retry import IRetryableError
+from sqlalchemy import Connection, event, select, text
+from sqlalchemy.exc import OperationalError
 
 from pyramidion.app import get_database
-from pyramidion.db import independent_session
+from pyramidion.db import independent_session, make_engine
 from pyramidion.testing import MakeApp, PyramidionTestApp
 from tests.conftest import Notes
 
@@ -96,6 +99,26 @@ def test_serialization_failure_is_retried(
 
     assert response.json == {"attempt": 1}
     assert notes.texts(db_connection) == ["attempt 1"]
+
+
+def test_a_sqlite_write_on_a_stale_snapshot_is_retryable(tmp_path: Path) -> None:
+    engine = make_engine({"sqlalchemy.url": f"sqlite:///{tmp_path / 'snapshot.sqlite'}"})
+    with engine.begin() as setup:
+        setup.execute(text("CREATE TABLE counter (id INTEGER PRIMARY KEY, value INTEGER)"))
+        setup.execute(text("INSERT INTO counter VALUES (1, 0)"))
+    try:
+        with engine.connect() as reader, engine.connect() as writer:
+            reader.begin()
+            seen = reader.execute(text("SELECT value FROM counter")).scalar_one()
+            with writer.begin():
+                writer.execute(text("UPDATE counter SET value = value + 1"))
+            with pytest.raises(OperationalError) as raised:
+                reader.execute(text("UPDATE counter SET value = :v"), {"v": seen + 1})
+    finally:
+        engine.dispose()
+
+    # Run again by pyramid_retry, like PostgreSQL's serialization failures.
+    assert IRetryableError.providedBy(raised.value)
 
 
 def test_dbsession_fixture_arranges_data_for_requests(

@@ -210,8 +210,8 @@ def _ensure_sqlite_directory(database: str | None) -> None:
 def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control away from pysqlite; "begin" below
-        # starts them explicitly, so DDL is transactional too.
+        # Take transaction control away from pysqlite; _begin_explicitly
+        # starts them, so DDL is transactional too.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -221,12 +221,33 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # Straight to the driver: through exec_driver_sql, the statement
-        # costs as much as the query of a small request. A deferred BEGIN
-        # takes no lock, so it does not fail for want of one.
-        connection.connection.driver_connection.execute("BEGIN")
+    # BEGIN is the dialect's to send (Dialect.do_begin, a no-op for pysqlite),
+    # straight to the driver. A "begin" event listener would do the same,
+    # but any connection event makes SQLAlchemy merge the engine's and the
+    # connection's listeners for every new connection, which costs more
+    # than the statement. A deferred BEGIN takes no lock, so it does not
+    # fail for want of one.
+    engine.dialect.do_begin = _begin_explicitly  # type: ignore[method-assign]
+
+    @event.listens_for(engine, "handle_error")
+    def _mark_snapshot_conflicts_retryable(context: Any) -> None:
+        # A transaction that read and then writes after another one
+        # committed cannot go on (SQLite is serializable): SQLite says
+        # SQLITE_BUSY_SNAPSHOT at once, without waiting. Nothing of it was
+        # committed, so it is run again, as PostgreSQL's serialization
+        # failures are. A plain SQLITE_BUSY already waited busy_timeout
+        # and is answered with a 503.
+        code = getattr(context.original_exception, "sqlite_errorcode", None)
+        if code == SQLITE_BUSY_SNAPSHOT and context.sqlalchemy_exception is not None:
+            mark_error_retryable(context.sqlalchemy_exception)
+
+
+#: sqlite3's extended result code for a write on a stale read snapshot.
+SQLITE_BUSY_SNAPSHOT = 517
+
+
+def _begin_explicitly(dbapi_connection: Any) -> None:
+    dbapi_connection.driver_connection.execute("BEGIN")
 
 
 class LazyTransactionManager(transaction.TransactionManager):  # type: ignore[misc]
