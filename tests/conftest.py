@@ -56,7 +56,7 @@ import logging
 from pyramid.authorization import Allow, Everyone
 from pyramid.response import Response
 from pyramid_retry import RetryableException
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from pyramidion import PUBLIC, model_factory
 
@@ -79,6 +79,20 @@ def add(request):
     request.dbsession.flush()
     request.response.status = 201
     return {"id": note.id}
+
+
+def rename_all(request):
+    # The request's first statement is an ORM bulk UPDATE: no flush, no add.
+    request.dbsession.execute(update(Note).values(text=request.params["text"]))
+    return {"renamed": True}
+
+
+def insert_through_connection(request):
+    # Core SQL on the session's connection: the ORM never sees it.
+    request.dbsession.connection().execute(
+        Note.__table__.insert().values(text=request.params["text"])
+    )
+    return {"inserted": True}
 
 
 def add_then_raise(request):
@@ -145,6 +159,8 @@ def includeme(config):
         ("touch", "/touch", touch_database, "GET"),
         ("add", "/add", add, "POST"),
         ("add_raise", "/add-then-raise", add_then_raise, "POST"),
+        ("rename_all", "/rename-all", rename_all, "POST"),
+        ("insert_raw", "/insert-raw", insert_through_connection, "POST"),
         ("add_409", "/add-then-409", add_then_conflict, "POST"),
         ("flaky", "/flaky", flaky, "POST"),
         ("serialization", "/serialization", serialization_failure, "POST"),

@@ -60,6 +60,17 @@ def test_successful_request_commits_for_real(notes: Notes, make_pyramidion_app: 
             table.drop(connection)
 
 
+def test_writes_the_orm_does_not_flush_are_committed(
+    notes_app: PyramidionTestApp, notes: Notes, db_connection: Connection
+) -> None:
+    headers = notes_app.csrf_headers()
+    notes_app.post("/notes/insert-raw", {"text": "core insert"}, headers=headers)
+    assert notes.texts(db_connection) == ["core insert"]
+
+    notes_app.post("/notes/rename-all", {"text": "bulk update"}, headers=headers)
+    assert notes.texts(db_connection) == ["bulk update"]
+
+
 def test_raised_error_commits_nothing(
     notes_app: PyramidionTestApp, notes: Notes, db_connection: Connection
 ) -> None:

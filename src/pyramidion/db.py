@@ -380,24 +380,29 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     session) is left alone. Joined sessions get zope.sqlalchemy's own data
     manager, so commit order, two-phase commit and retryable errors are
     unchanged.
+
+    zope.sqlalchemy also listens to flushes, bulk updates and deletes and
+    every ORM statement, to mark a session changed once it writes. Here a
+    session is changed from the moment it joins (see
+    :class:`_TransactionEvents`), and it joins when it first gets a
+    connection or an object, before any of those can happen; those
+    listeners would only repeat the join, and a ``do_orm_execute`` listener
+    makes SQLAlchemy build an execution state for every statement.
     """
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     events = _TransactionEvents()
-    for name in (
-        "after_begin",
-        "after_attach",
-        "after_flush",
-        "after_bulk_update",
-        "after_bulk_delete",
-        "before_commit",
-        "do_orm_execute",
-    ):
+    for name in ("after_begin", "after_attach", "before_commit"):
         event.listen(factory, name, getattr(events, name))
     return factory
 
 
 class _TransactionEvents:
     """zope.sqlalchemy's ``ZopeTransactionEvents``, for the manager in ``session.info``.
+
+    A session joins the request's transaction when it first gets a
+    connection (``after_begin``: every statement, flush and bulk operation
+    needs one) or is given an object (``after_attach``: ``session.add()``
+    before any SQL, which the commit will flush).
 
     A session is joined as "changed" from the start: zope.sqlalchemy
     otherwise rolls back a session it did not see flush, and it cannot see
@@ -418,21 +423,6 @@ class _TransactionEvents:
 
     def after_attach(self, session: Session, _instance: Any) -> None:
         self._join(session)
-
-    def after_flush(self, session: Session, _flush_context: Any) -> None:
-        self._join(session)
-
-    def after_bulk_update(self, update_context: Any) -> None:
-        self._join(update_context.session)
-
-    def after_bulk_delete(self, delete_context: Any) -> None:
-        self._join(delete_context.session)
-
-    def do_orm_execute(self, execute_state: Any) -> None:
-        if execute_state.is_orm_statement and (
-            execute_state.is_update or execute_state.is_insert or execute_state.is_delete
-        ):
-            self._join(execute_state.session)
 
     def before_commit(self, session: Session) -> None:
         manager = session.info.get(TRANSACTION_MANAGER_KEY)
