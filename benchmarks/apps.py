@@ -32,14 +32,21 @@ def raw_wsgi(database_url: str, options: dict[str, str]) -> WSGIApp:
     return app
 
 
-def _reference_item_table() -> Any:
+def _reference_model() -> Any:
+    """Item and Owner mapped as the ``bench`` add-on maps them, relationship included.
+
+    The relationship is never loaded here (``lazy="raise"``), but the ORM
+    sets up its loader for every row all the same, so leaving it out would
+    make the references' rows cheaper to load than Pyramidion's.
+    """
     from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table
+    from sqlalchemy.orm import registry, relationship
 
     metadata = MetaData()
-    Table(
+    owners = Table(
         "bench_owners", metadata, Column("id", Integer, primary_key=True), Column("name", String)
     )
-    return Table(
+    items = Table(
         "bench_items",
         metadata,
         Column("id", Integer, primary_key=True),
@@ -47,19 +54,21 @@ def _reference_item_table() -> Any:
         Column("price", Integer),
         Column("owner_id", Integer, ForeignKey("bench_owners.id")),
     )
-
-
-def _reference_model() -> Any:
-    from sqlalchemy.orm import registry
-
     mapper_registry = registry()
+
+    class Owner:
+        id: int
+        name: str
 
     class Item:
         id: int
         name: str
         price: int
 
-    mapper_registry.map_imperatively(Item, _reference_item_table())
+    mapper_registry.map_imperatively(Owner, owners)
+    mapper_registry.map_imperatively(
+        Item, items, properties={"owner": relationship(Owner, lazy="raise")}
+    )
     return Item
 
 
@@ -86,6 +95,42 @@ def bare_pyramid(database_url: str, options: dict[str, str]) -> WSGIApp:
     with Configurator() as config:
         config.add_route("hello", "/bench/hello")
         config.add_view(hello, route_name="hello", renderer="json")
+        config.add_route("item", "/bench/items/{id}")
+        config.add_view(item, route_name="item", renderer="json")
+        app: WSGIApp = config.make_wsgi_app()
+    return app
+
+
+def pyramid_tm_reference(database_url: str, options: dict[str, str]) -> WSGIApp:
+    """Pyramid with pyramid_tm, pyramid_retry and zope.sqlalchemy, as Pyramid's cookiecutter
+    wires them: the transaction path Pyramidion builds on, with nothing of its own."""
+    import zope.sqlalchemy
+    from pyramid.config import Configurator
+    from pyramid.httpexceptions import HTTPNotFound
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import sessionmaker
+
+    Item = _reference_model()
+    make_session = sessionmaker(create_engine(database_url))
+
+    def dbsession(request: Any) -> Any:
+        session = make_session()
+        zope.sqlalchemy.register(session, transaction_manager=request.tm)
+        return session
+
+    def item(request: Any) -> dict[str, Any]:
+        found = request.dbsession.get(Item, int(request.matchdict["id"]))
+        if found is None:
+            raise HTTPNotFound()
+        return {"id": found.id, "name": found.name, "price": found.price}
+
+    settings = {"tm.manager_hook": "pyramid_tm.explicit_manager", "retry.attempts": "3"}
+    with Configurator(settings=settings) as config:
+        config.include("pyramid_retry")
+        config.include("pyramid_tm")
+        config.add_request_method(dbsession, "dbsession", reify=True)
+        config.add_route("hello", "/bench/hello")
+        config.add_view(lambda request: {"hello": "world"}, route_name="hello", renderer="json")
         config.add_route("item", "/bench/items/{id}")
         config.add_view(item, route_name="item", renderer="json")
         app: WSGIApp = config.make_wsgi_app()
@@ -141,6 +186,7 @@ def pyramidion(database_url: str, options: dict[str, str]) -> WSGIApp:
 FACTORIES: dict[str, Callable[[str, dict[str, str]], WSGIApp]] = {
     "raw-wsgi": raw_wsgi,
     "bare-pyramid": bare_pyramid,
+    "pyramid-tm": pyramid_tm_reference,
     "flask-sqlalchemy": flask_sqlalchemy,
     "pyramidion": pyramidion,
 }

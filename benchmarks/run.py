@@ -511,6 +511,7 @@ def row_case(
         servers = [
             reference("Flask + SQLAlchemy", "flask-sqlalchemy", url),
             reference("bare Pyramid + SQLAlchemy", "bare-pyramid", url),
+            reference("Pyramid + pyramid_tm + zope.sqlalchemy", "pyramid-tm", url),
             pyramidion("Pyramidion", url),
         ]
         with serving(*servers):

@@ -58,6 +58,7 @@ def test_references_answer_like_pyramidion(bench: Any, tmp_path: Path) -> None:
     assert answers["raw-wsgi"][0] == answers["pyramidion"][0] == {"hello": "world"}
     expected = answers["pyramidion"]
     assert answers["bare-pyramid"] == answers["flask-sqlalchemy"] == expected
+    assert answers["pyramid-tm"] == expected
     assert expected[1] == {"id": 42, "name": "item 42", "price": 294}
 
 
