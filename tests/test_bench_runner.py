@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,29 @@ def test_make_bench_runs_a_quick_case() -> None:
     assert apps == ["raw WSGI", "bare Pyramid", "Flask", "Pyramidion"]
     # Every app answered every request with a 2xx.
     assert all(row.split("|")[6].strip() == "0" for row in rows)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["hello", "row"])
+def test_the_in_process_runner_measures_every_app(case: str) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "in_process.py"),
+            "--case",
+            case,
+            "--rounds",
+            "1",
+            "--requests",
+            "20",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    measured = [line.split()[1] for line in result.stdout.splitlines()[1:]]
+    expected = ["bare-pyramid", "pyramid-tm", "flask-sqlalchemy", "pyramidion"]
+    assert measured == (["raw-wsgi", *expected] if case == "hello" else expected)

@@ -1,0 +1,99 @@
+"""The benchmark's applications called directly as WSGI: their cost without a server.
+
+    .venv/bin/python benchmarks/in_process.py [--case row] [--rounds 7] [--requests 2000]
+
+Builds every application of ``apps.py`` on one SQLite database prepared as
+``run.py`` prepares it, calls each in turn with the same GET (``hello``:
+``/bench/hello``; ``row``: ``/bench/items/42``) and prints the median time
+per request over the rounds and the throughput against bare Pyramid. No
+sockets, no threads: what is left is the applications' own Python, so
+differences of a few microseconds show, and the figures move much less
+from run to run than the server's. Under a loaded threaded server the
+same differences count for more (see docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+PATHS = {"hello": "/bench/hello", "row": "/bench/items/42"}
+
+
+def per_request(app: Any, path: str, count: int) -> float:
+    """Microseconds per request for ``count`` GET ``path`` calls."""
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "localhost",
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        if not status.startswith("200"):
+            raise RuntimeError(f"GET {path} answered {status}")
+
+    started = time.perf_counter()
+    for _ in range(count):
+        body = app({**environ, "wsgi.input": io.BytesIO()}, start_response)
+        b"".join(body)
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+    return (time.perf_counter() - started) / count * 1e6
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--case", choices=sorted(PATHS), default="row", help="(default row)")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds per app (default 7)")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per round")
+    args = parser.parse_args(argv)
+    path = PATHS[args.case]
+    with tempfile.TemporaryDirectory(prefix="pyramidion-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        sys.path[:0] = [str(HERE), str(tmp / "site")]
+        import run
+
+        run.write_dist_info(tmp / "site", "pyramidion-bench", {"bench": "pyramidion_bench:addon"})
+        from apps import FACTORIES
+
+        url = f"sqlite:///{tmp / 'bench.sqlite'}"
+        run.prepare_database(url, tmp / "files")
+        # The access log is the deployment's choice; measure the frameworks.
+        logging.disable(logging.CRITICAL)
+        names = [n for n in FACTORIES if not (n == "raw-wsgi" and args.case != "hello")]
+        apps = {name: FACTORIES[name](url, {"files": str(tmp / "files")}) for name in names}
+        for app in apps.values():
+            per_request(app, path, 200)  # warm-up
+        times: dict[str, list[float]] = {name: [] for name in apps}
+        for _ in range(args.rounds):
+            for name, app in apps.items():
+                times[name].append(per_request(app, path, args.requests))
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    reference = medians["bare-pyramid"]
+    print(f"{args.case}: {'app':<18} {'median us/request':>18} {'throughput vs bare':>20}")
+    for name, value in medians.items():
+        print(f"{args.case}: {name:<18} {value:>18.1f} {reference / value:>19.2f}x")
+
+
+if __name__ == "__main__":
+    main()
