@@ -222,7 +222,9 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
     # that begin a transaction only for requests that use one, abort on any
     # 4xx/5xx response, and do not compute the user for every request just
     # to annotate the transaction.
-    settings.setdefault("tm.manager_hook", "pyramidion.db.lazy_transaction_manager")
+    # The function, not its dotted name: pyramid_tm resolves the hook on
+    # every request.
+    settings.setdefault("tm.manager_hook", db.lazy_transaction_manager)
     settings.setdefault("tm.commit_veto", "pyramidion.db.commit_veto")
     settings.setdefault("tm.annotate_user", "false")
     settings.setdefault("retry.attempts", "3")
