@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import warnings
 
 import pytest
 from pyramid.request import Request
@@ -52,6 +54,29 @@ def test_request_id_is_generated_when_missing_or_unsafe(
 
     assert GENERATED_ID.match(first)
     assert first != second
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_workers_generate_different_request_ids() -> None:
+    from pyramidion.web import _new_request_id
+
+    _new_request_id()
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about forking a process that has threads; the
+        # child only writes to a pipe and exits.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: one id to the parent, then out
+        os.write(write_end, _new_request_id().encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    with os.fdopen(read_end) as pipe:
+        child = pipe.read()
+
+    assert GENERATED_ID.match(child)
+    assert child != _new_request_id()
 
 
 def test_access_log_line(notes_app: PyramidionTestApp, caplog: pytest.LogCaptureFixture) -> None:
