@@ -62,12 +62,10 @@ def test_references_answer_like_pyramidion(bench: Any, tmp_path: Path) -> None:
     assert expected[1] == {"id": 42, "name": "item 42", "price": 294}
 
 
-def test_the_list_page_costs_the_same_queries_for_2_or_20_rows(
-    bench: Any, make_pyramidion_app: MakeApp, tmp_path: Path
-) -> None:
-    from pyramidion_bench.models import Item, Owner
-
-    url = f"sqlite:///{tmp_path / 'list.sqlite'}"
+@pytest.fixture
+def logged_in(bench: Any, make_pyramidion_app: MakeApp, tmp_path: Path) -> PyramidionTestApp:
+    """The Pyramidion app the benchmark serves, on its own database, logged in."""
+    url = f"sqlite:///{tmp_path / 'bench.sqlite'}"
     bench.prepare_database(url, tmp_path / "files")
     app = make_pyramidion_app(
         {
@@ -83,7 +81,16 @@ def test_the_list_page_costs_the_same_queries_for_2_or_20_rows(
     form = testapp.get("/auth/login").forms["login"]
     form["email"], form["password"] = bench.EMAIL, bench.PASSWORD
     form.submit("submit", status=303)
-    engine = get_database(app.registry).engine
+    return testapp
+
+
+def test_the_list_page_costs_the_same_queries_for_2_or_20_rows(
+    logged_in: PyramidionTestApp,
+) -> None:
+    from pyramidion_bench.models import Item, Owner
+
+    testapp = logged_in
+    engine = get_database(testapp.app.registry).engine
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
 
@@ -115,7 +122,7 @@ def test_the_list_page_costs_the_same_queries_for_2_or_20_rows(
 
 
 def test_served_requests_are_freed_without_the_garbage_collector(
-    bench: Any, make_pyramidion_app: MakeApp, tmp_path: Path
+    logged_in: PyramidionTestApp,
 ) -> None:
     """The benchmarked pages leave no reference cycle behind.
 
@@ -125,22 +132,7 @@ def test_served_requests_are_freed_without_the_garbage_collector(
     query string, Pyramid's class-based views and error responses still
     make cycles of their own; those are theirs.
     """
-    url = f"sqlite:///{tmp_path / 'cycles.sqlite'}"
-    bench.prepare_database(url, tmp_path / "files")
-    app = make_pyramidion_app(
-        {
-            "sqlalchemy.url": url,
-            "storage.local_root": str(tmp_path / "files"),
-            "auth.argon2_memory_cost": "19456",
-            "auth.argon2_time_cost": "2",
-            "auth.argon2_parallelism": "1",
-        },
-        addons=["bench"],
-    )
-    testapp = PyramidionTestApp(app)
-    form = testapp.get("/auth/login").forms["login"]
-    form["email"], form["password"] = bench.EMAIL, bench.PASSWORD
-    form.submit("submit", status=303)
+    testapp = logged_in
 
     def serve_the_benchmarked_pages() -> None:
         testapp.get("/bench/hello")
