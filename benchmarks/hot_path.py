@@ -15,15 +15,13 @@ wrk, with database cases) are a separate, larger runner.
 from __future__ import annotations
 
 import argparse
-import io
 import logging
-import statistics
 import tempfile
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from in_process import measure, report
 from pyramid.config import Configurator
 
 from pyramidion import PUBLIC
@@ -60,28 +58,6 @@ def pyramidion(database: Path) -> WSGIApp:
     return result
 
 
-def per_request(app: WSGIApp, count: int) -> float:
-    """Microseconds per request for ``count`` GET /hello calls."""
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": "/hello",
-        "SCRIPT_NAME": "",
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": "localhost",
-        "wsgi.url_scheme": "http",
-    }
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
-        if not status.startswith("200"):
-            raise RuntimeError(f"GET /hello answered {status}")
-
-    started = time.perf_counter()
-    for _ in range(count):
-        b"".join(app({**environ, "wsgi.input": io.BytesIO()}, start_response))
-    return (time.perf_counter() - started) / count * 1e6
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7, help="rounds per app (default 7)")
@@ -91,17 +67,8 @@ def main() -> None:
     logging.disable(logging.CRITICAL)
     with tempfile.TemporaryDirectory() as tmp:
         apps = {"bare Pyramid": bare_pyramid(), "Pyramidion": pyramidion(Path(tmp) / "b.sqlite")}
-        for app in apps.values():
-            per_request(app, 200)  # warm-up
-        times: dict[str, list[float]] = {name: [] for name in apps}
-        for _ in range(args.rounds):
-            for name, app in apps.items():
-                times[name].append(per_request(app, args.requests))
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    reference = medians["bare Pyramid"]
-    print(f"{'app':<14} {'median us/request':>18} {'throughput vs bare':>20}")
-    for name, value in medians.items():
-        print(f"{name:<14} {value:>18.1f} {reference / value:>19.2f}x")
+        medians = measure(apps, "/hello", args.rounds, args.requests)
+    report(medians, "bare Pyramid")
 
 
 if __name__ == "__main__":

@@ -82,17 +82,27 @@ def main(argv: list[str] | None = None) -> None:
         logging.disable(logging.CRITICAL)
         names = [n for n in FACTORIES if not (n == "raw-wsgi" and args.case != "hello")]
         apps = {name: FACTORIES[name](url, {"files": str(tmp / "files")}) for name in names}
-        for app in apps.values():
-            per_request(app, path, 200)  # warm-up
-        times: dict[str, list[float]] = {name: [] for name in apps}
-        for _ in range(args.rounds):
-            for name, app in apps.items():
-                times[name].append(per_request(app, path, args.requests))
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    reference = medians["bare-pyramid"]
-    print(f"{args.case}: {'app':<18} {'median us/request':>18} {'throughput vs bare':>20}")
+        medians = measure(apps, path, args.rounds, args.requests)
+    report(medians, "bare-pyramid", prefix=f"{args.case}: ")
+
+
+def measure(apps: dict[str, Any], path: str, rounds: int, requests: int) -> dict[str, float]:
+    """Median µs per request of each app, the apps taking turns each round."""
+    for app in apps.values():
+        per_request(app, path, 200)  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in apps}
+    for _ in range(rounds):
+        for name, app in apps.items():
+            times[name].append(per_request(app, path, requests))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def report(medians: dict[str, float], reference: str, prefix: str = "") -> None:
+    """One line per app: median µs per request and throughput against ``reference``."""
+    width = max(len(name) for name in medians) + 2
+    print(f"{prefix}{'app':<{width}} {'median us/request':>18} {'throughput vs bare':>20}")
     for name, value in medians.items():
-        print(f"{args.case}: {name:<18} {value:>18.1f} {reference / value:>19.2f}x")
+        print(f"{prefix}{name:<{width}} {value:>18.1f} {medians[reference] / value:>19.2f}x")
 
 
 if __name__ == "__main__":
