@@ -207,6 +207,10 @@ def _ensure_sqlite_directory(database: str | None) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
+#: sqlite3's extended result code for a write on a stale read snapshot.
+SQLITE_BUSY_SNAPSHOT = 517
+
+
 def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -240,10 +244,6 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
         code = getattr(context.original_exception, "sqlite_errorcode", None)
         if code == SQLITE_BUSY_SNAPSHOT and context.sqlalchemy_exception is not None:
             mark_error_retryable(context.sqlalchemy_exception)
-
-
-#: sqlite3's extended result code for a write on a stale read snapshot.
-SQLITE_BUSY_SNAPSHOT = 517
 
 
 def _begin_explicitly(dbapi_connection: Any) -> None:

@@ -83,7 +83,7 @@ def make_execution_policy(
         body = environ.get("wsgi.input")
         try:
             try:
-                problem = environ.get("CONTENT_TYPE") and _malformed_body(environ)
+                problem = _malformed_body(environ)
                 if problem:
                     raise HTTPBadRequest(problem)
                 response = inner(environ, router)
