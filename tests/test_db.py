@@ -3,6 +3,9 @@ pyramid_tm on success, never on failure, and retried on conflicts."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +13,10 @@ import pytest
 import transaction
 from pyramid_retry import IRetryableError
 from sqlalchemy import Connection, event, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from pyramidion.app import get_database
-from pyramidion.db import independent_session, make_engine
+from pyramidion.db import independent_session, is_conflict, make_engine
 from pyramidion.testing import MakeApp, PyramidionTestApp
 from tests.conftest import Notes
 
@@ -130,6 +133,55 @@ def test_a_sqlite_write_on_a_stale_snapshot_is_retryable(tmp_path: Path) -> None
 
     # Run again by pyramid_retry, like PostgreSQL's serialization failures.
     assert IRetryableError.providedBy(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("errcode", "conflict"),
+    [("serialization_failure", True), ("deadlock_detected", True), ("unique_violation", False)],
+)
+def test_postgresql_conflicts_are_retryable_and_other_errors_are_not(
+    db_connection: Connection, errcode: str, conflict: bool
+) -> None:
+    if db_connection.dialect.name != "postgresql":
+        pytest.skip("SQLSTATEs are PostgreSQL's")
+    url = db_connection.engine.url.render_as_string(hide_password=False)
+    engine = make_engine({"sqlalchemy.url": url})
+    try:
+        with engine.connect() as connection, pytest.raises(DBAPIError) as raised:
+            connection.execute(
+                text(f"DO $$ BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = '{errcode}'; END $$")
+            )
+    finally:
+        engine.dispose()
+
+    assert is_conflict(raised.value) is conflict
+    assert IRetryableError.providedBy(raised.value) is conflict
+
+
+def test_a_process_on_sqlite_does_not_load_postgresql_drivers(tmp_path: Path) -> None:
+    # zope.sqlalchemy would import psycopg, 9 MB, to recognise its errors.
+    pytest.importorskip("psycopg")
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pyramidion import make_app
+
+        make_app(
+            {{
+                "sqlalchemy.url": "sqlite:///{tmp_path / "app.sqlite"}",
+                "pyramidion.addons": "auth forms storage blog",
+                "storage.local_root": "{tmp_path / "files"}",
+            }},
+            environ={{}},
+        )
+        print("zope.sqlalchemy" in sys.modules, "psycopg" in sys.modules)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.split() == ["True", "False"]
 
 
 def test_dbsession_fixture_arranges_data_for_requests(

@@ -13,6 +13,8 @@ commits when the view returns a non-error response and aborts otherwise.
 from __future__ import annotations
 
 import contextlib
+import importlib
+import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -21,11 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import pyramid_tm
 import transaction
-import zope.sqlalchemy.datamanager
 from pyramid_retry import mark_error_retryable
 from sqlalchemy import MetaData, Table, engine_from_config, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.util import asbool
 from transaction._transaction import Status as TransactionStatus
@@ -39,6 +40,35 @@ if TYPE_CHECKING:
     from pyramid.request import Request
 
     from .resolve import Resolution
+
+#: The database drivers zope.sqlalchemy imports, when it is imported, to
+#: recognise their conflict errors.
+_DRIVERS_ZOPE_SQLALCHEMY_PROBES = ("psycopg", "psycopg2", "cx_Oracle", "pymysql")
+
+
+def _import_zope_sqlalchemy() -> Any:
+    """``zope.sqlalchemy.datamanager``, without the drivers nothing imported yet.
+
+    zope.sqlalchemy imports every driver it knows when it is imported, so
+    that it can tell their conflict errors; psycopg alone is 9 MB of every
+    process, which a process serving SQLite never uses. The drivers not
+    imported yet are hidden from it (a ``None`` in ``sys.modules`` makes
+    ``import`` fail), and the engine marks conflicts retryable itself, for
+    the database it talks to (:func:`is_conflict`). This runs when this
+    module is first imported, before the application starts any thread.
+    """
+    hidden = [name for name in _DRIVERS_ZOPE_SQLALCHEMY_PROBES if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        return importlib.import_module("zope.sqlalchemy.datamanager")
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, False) is None:
+                del sys.modules[name]
+
+
+_zope_datamanager = _import_zope_sqlalchemy()
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -89,7 +119,8 @@ def make_engine(
     in the pool longer than :data:`PING_AFTER_IDLE_SECONDS` is pinged on
     checkout and replaced if dead, and a statement that finds its
     connection dropped marks its error retryable, so pyramid_retry runs
-    the request again on a fresh connection (see :func:`_handle_disconnects`).
+    the request again on a fresh connection, as it does after a conflict
+    with another transaction (see :func:`_mark_retryable_errors`).
     ``sqlalchemy.pool_pre_ping = true`` pings on every checkout instead,
     at the cost of a round trip per request. ``connect_timeout`` bounds how long opening a
     connection may take and ``pool_timeout`` how long a request waits for a
@@ -132,9 +163,9 @@ def make_engine(
         ) from None
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, in_memory=in_memory)
-    _handle_disconnects(
-        engine, ping_every_checkout=asbool(options.get("sqlalchemy.pool_pre_ping"))
-    )
+    _mark_retryable_errors(engine)
+    if not asbool(options.get("sqlalchemy.pool_pre_ping")):
+        _ping_idle_connections(engine)
     return engine
 
 
@@ -145,7 +176,34 @@ PING_AFTER_IDLE_SECONDS = 10.0
 _CHECKED_IN = "pyramidion.checked_in"
 
 
-def _handle_disconnects(engine: Engine, *, ping_every_checkout: bool) -> None:
+def _mark_retryable_errors(engine: Engine) -> None:
+    """Mark the errors that running the request again can cure retryable,
+    for pyramid_retry.
+
+    - A conflict with another transaction (:func:`is_conflict`).
+    - A statement that finds its connection dropped. A connection can die
+      between its last use and the next, when the database restarts under
+      load; SQLAlchemy then invalidates the pool, and the request runs
+      again on a new connection. Nothing was committed, since the
+      transaction died with the connection. A dropped ``COMMIT`` is not
+      retried: whether it took effect is unknown. Neither is a failure to
+      connect (the database is down), which is answered with a 503 at once.
+    """
+
+    @event.listens_for(engine, "handle_error")
+    def _mark_retryable(context: Any) -> None:
+        error = context.sqlalchemy_exception
+        if error is None:
+            return
+        if is_conflict(error) or (
+            context.is_disconnect
+            and context.statement is not None
+            and context.connection is not None
+        ):
+            mark_error_retryable(error)
+
+
+def _ping_idle_connections(engine: Engine) -> None:
     """Keep connections the database dropped from failing requests.
 
     Pinging every connection on checkout (``pool_pre_ping``) costs a round
@@ -153,31 +211,8 @@ def _handle_disconnects(engine: Engine, *, ping_every_checkout: bool) -> None:
     idle (the database restarted, a firewall or ``idle_session_timeout``
     closed it), so only those are pinged, and a dead one is replaced along
     with every connection pooled before it.
-
-    A connection can still die between its last use and the next, when the
-    database restarts under load. The statement that finds it dropped
-    fails, and SQLAlchemy invalidates the pool; its error is marked
-    retryable so that pyramid_retry runs the request again on a new
-    connection. Nothing was committed, since the transaction died with the
-    connection. A dropped ``COMMIT`` is not retried: whether it took
-    effect is unknown. Neither is a failure to connect (the database is
-    down), which is answered with a 503 at once.
     """
     dialect = engine.dialect
-
-    @event.listens_for(engine, "handle_error")
-    def _mark_dropped_connection_retryable(context: Any) -> None:
-        if (
-            context.is_disconnect
-            and context.statement is not None
-            and context.connection is not None
-        ):
-            error = context.sqlalchemy_exception
-            if error is not None:
-                mark_error_retryable(error)
-
-    if ping_every_checkout:
-        return
 
     @event.listens_for(engine, "checkin")
     def _record_checkin(_dbapi_connection: Any, record: Any) -> None:
@@ -202,13 +237,34 @@ def _handle_disconnects(engine: Engine, *, ping_every_checkout: bool) -> None:
             raise
 
 
+#: sqlite3's extended result code for a write on a stale read snapshot.
+SQLITE_BUSY_SNAPSHOT = 517
+
+
+def is_conflict(error: BaseException) -> bool:
+    """Whether ``error`` is the database refusing a transaction that ran
+    into another one, which can succeed when it is run again.
+
+    PostgreSQL reports these with an SQLSTATE of class 40 (a serialization
+    failure, a deadlock), as zope.sqlalchemy and psycopg2 take them.
+    SQLite refuses a write after a read once another transaction has
+    committed since (it is serializable), with ``SQLITE_BUSY_SNAPSHOT``, at
+    once and without waiting; a plain ``SQLITE_BUSY`` has already waited
+    ``busy_timeout`` and is not one. Nothing of a refused transaction was
+    committed.
+    """
+    if not isinstance(error, DBAPIError):
+        return False
+    original = error.orig
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if isinstance(sqlstate, str):
+        return sqlstate.startswith("40")
+    return getattr(original, "sqlite_errorcode", None) == SQLITE_BUSY_SNAPSHOT
+
+
 def _ensure_sqlite_directory(database: str | None) -> None:
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-
-
-#: sqlite3's extended result code for a write on a stale read snapshot.
-SQLITE_BUSY_SNAPSHOT = 517
 
 
 def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
@@ -232,18 +288,6 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
     # than the statement. A deferred BEGIN takes no lock, so it does not
     # fail for want of one.
     engine.dialect.do_begin = _begin_explicitly  # type: ignore[method-assign]
-
-    @event.listens_for(engine, "handle_error")
-    def _mark_snapshot_conflicts_retryable(context: Any) -> None:
-        # A transaction that read and then writes after another one
-        # committed cannot go on (SQLite is serializable): SQLite says
-        # SQLITE_BUSY_SNAPSHOT at once, without waiting. Nothing of it was
-        # committed, so it is run again, as PostgreSQL's serialization
-        # failures are. A plain SQLITE_BUSY already waited busy_timeout
-        # and is answered with a 503.
-        code = getattr(context.original_exception, "sqlite_errorcode", None)
-        if code == SQLITE_BUSY_SNAPSHOT and context.sqlalchemy_exception is not None:
-            mark_error_retryable(context.sqlalchemy_exception)
 
 
 def _begin_explicitly(dbapi_connection: Any) -> None:
@@ -414,9 +458,7 @@ class _TransactionEvents:
     def _join(self, session: Session) -> None:
         manager = session.info.get(TRANSACTION_MANAGER_KEY)
         if manager is not None:
-            zope.sqlalchemy.datamanager.join_transaction(
-                session, zope.sqlalchemy.datamanager.STATUS_CHANGED, manager
-            )
+            _zope_datamanager.join_transaction(session, _zope_datamanager.STATUS_CHANGED, manager)
 
     def after_begin(self, session: Session, _transaction: Any, _connection: Any) -> None:
         self._join(session)

@@ -79,7 +79,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pytest
 import transaction
 import webtest
-import zope.sqlalchemy
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -474,6 +473,10 @@ def dbsession(
     ``dbsession.expire_all()`` (or query) to see what a request changed.
     """
     session = get_database(pyramidion_app.registry).session_factory()
+    # Imported here, after pyramidion.db, which imports it without the
+    # database drivers nothing uses (see pyramidion.db._import_zope_sqlalchemy).
+    import zope.sqlalchemy
+
     zope.sqlalchemy.register(session, transaction_manager=tm, keep_session=True)
     try:
         yield session

@@ -29,6 +29,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from transaction.interfaces import NoTransaction
 
+from .db import is_conflict
 from .logging import reset_request_id, set_request_id
 from .security import PUBLIC, USER_ID_ENVIRON_KEY
 
@@ -403,16 +404,22 @@ def _retry_outlook(exc: Exception, request: Request) -> str:
     """``"retry"`` when pyramid_retry will run the request again after
     ``exc``, ``"exhausted"`` for a conflict on the last attempt, else ``""``.
 
-    A conflict the database reports (serialization failure, deadlock) is
-    retryable, but pyramid_tm only tags it so when the response does not
-    veto the commit, and every error page does. So the error views tag it
-    themselves, while the request's transaction can still tell.
+    The engine marks a conflict the database reports (serialization
+    failure, deadlock) retryable when it is raised (:func:`.db.is_conflict`).
+    The request's transaction may take other errors as conflicts too (a
+    stale version counter, a ``TransientError``), but pyramid_tm only tags
+    them so when the response does not veto the commit, and every error
+    page does. So the error views tag them, while the transaction can
+    still tell.
     """
-    try:
-        txn = request.tm.get()
-    except NoTransaction:
-        txn = None
-    if txn is None or not txn.isRetryableError(exc):
+    conflict = is_conflict(exc)
+    if not conflict:
+        try:
+            txn = request.tm.get()
+        except NoTransaction:
+            txn = None
+        conflict = txn is not None and txn.isRetryableError(exc)
+    if not conflict:
         return "retry" if is_error_retryable(request, exc) else ""
     mark_error_retryable(exc)
     return "retry" if is_error_retryable(request, exc) else "exhausted"
