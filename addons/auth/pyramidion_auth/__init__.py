@@ -120,7 +120,8 @@ addon = Addon(
         ),
         Command(
             name="set-password",
-            help="Set an account's password (read from standard input) and end its sessions.",
+            help="Set an account's password (read from standard input), end its sessions "
+            "and revoke its API tokens.",
             handler="pyramidion_auth.commands:set_password_command",
             arguments=set_password_arguments,
         ),

@@ -104,7 +104,10 @@ def set_password_command(request: Request, args: argparse.Namespace) -> int:
         set_password(request.registry, request.dbsession, user, password)
     except AccountError as exc:
         raise CommandError(f"Password refused: {exc} Nothing was changed.") from None
-    print(f"password of user {user.id} {user.email} set; their sessions have ended")
+    print(
+        f"password of user {user.id} {user.email} set; their sessions have ended "
+        "and their API tokens are revoked"
+    )
     return 0
 
 

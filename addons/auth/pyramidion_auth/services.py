@@ -859,10 +859,13 @@ def set_password(
     *,
     keep: DatabaseSession | None = None,
 ) -> None:
-    """Give ``user`` a new password and end every other session of theirs.
+    """Give ``user`` a new password, end every other session of theirs and
+    revoke their API tokens.
 
-    Raises :class:`AccountError` for a weak password. Unused reset links
-    stop working too.
+    Whoever knew the old password could have made a token, and a token
+    would outlive the change that is meant to lock them out, so none does;
+    the user makes new ones. Raises :class:`AccountError` for a weak
+    password. Unused reset links stop working too.
     """
     registry = getattr(request_or_registry, "registry", request_or_registry)
     auth = get_auth(registry)
@@ -873,12 +876,13 @@ def set_password(
     user.password_changed_at = auth.clock()
     dbsession.flush()
     revoke_sessions(dbsession, user.id, keep=keep)
+    dbsession.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
     dbsession.execute(
         delete(OneTimeToken).where(
             OneTimeToken.user_id == user.id, OneTimeToken.purpose == "reset"
         )
     )
-    log.info("password of user %s changed; other sessions ended", user.id)
+    log.info("password of user %s changed; other sessions ended, API tokens revoked", user.id)
 
 
 # -- one-time tokens (reset, verification) ---------------------------------------

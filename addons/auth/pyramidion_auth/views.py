@@ -162,12 +162,16 @@ def account_page(context: User, request: Request) -> dict[str, Any]:
 
 
 class ChangePasswordView(FormView):
-    """``/auth/password``: change your password; your other sessions end."""
+    """``/auth/password``: change your password; your other sessions end and
+    your API tokens are revoked."""
 
     schema = ChangePasswordSchema
     title = "Change password"
     submit_title = "Change password"
-    success_message = "Your password has been changed. Other sessions have been logged out."
+    success_message = (
+        "Your password has been changed. Other sessions have been logged out "
+        "and your API tokens revoked."
+    )
 
     def on_success(self, appstruct: dict[str, Any]) -> str:
         request = self.request

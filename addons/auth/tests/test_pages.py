@@ -20,10 +20,25 @@ def second_client(app: PyramidionTestApp) -> PyramidionTestApp:
     return PyramidionTestApp(app.app)
 
 
-def test_change_password_ends_other_sessions(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any, password: str
+def token_works(app: PyramidionTestApp, token: str) -> bool:
+    response = second_client(app).get(
+        "/auth/api/me", headers={"Authorization": f"Bearer {token}"}, expect_errors=True
+    )
+    return bool(response.status_int == 200)
+
+
+def test_change_password_ends_other_sessions_and_revokes_api_tokens(
+    testapp: PyramidionTestApp,
+    make_user: Any,
+    log_in: Any,
+    password: str,
+    dbsession: Any,
+    tm: Any,
 ) -> None:
     user = make_user()
+    _row, token = create_api_token(testapp.app.registry, dbsession, user, "made by an intruder")
+    tm.commit()
+    assert token_works(testapp, token)
     other = second_client(testapp)
     log_in(testapp, user.email)
     log_in(other, user.email)
@@ -36,9 +51,11 @@ def test_change_password_ends_other_sessions(
     page = form.submit("submit").maybe_follow()
 
     assert "Your password has been changed." in page.text
+    assert "your API tokens revoked" in page.text
     assert testapp.cookies["session"] != before
     assert testapp.get("/auth/account").status_int == 200
     other.get("/auth/account", status=303)
+    assert not token_works(testapp, token)
     assert log_in(second_client(testapp), user.email, password).status_int == 422
     assert log_in(second_client(testapp), user.email, NEW_PASSWORD).status_int == 303
 
@@ -73,9 +90,17 @@ def request_reset(app: PyramidionTestApp, address: str) -> Any:
 
 
 def test_password_reset_by_email(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any, mailbox: Any, password: str
+    testapp: PyramidionTestApp,
+    make_user: Any,
+    log_in: Any,
+    mailbox: Any,
+    password: str,
+    dbsession: Any,
+    tm: Any,
 ) -> None:
     user = make_user()
+    _row, token = create_api_token(testapp.app.registry, dbsession, user, "made by an intruder")
+    tm.commit()
     log_in(testapp, user.email)
     anonymous = second_client(testapp)
 
@@ -91,10 +116,12 @@ def test_password_reset_by_email(
     done = form.submit("submit").maybe_follow()
     assert "Your password has been set." in done.text
 
-    # The link works once; the new password works; the old session is over.
+    # The link works once; the new password works; the old session and
+    # the API tokens are over.
     used = anonymous.get(link.group(1), status=400)
     assert "It has expired or was already used." in used.text
     testapp.get("/auth/account", status=303)
+    assert not token_works(testapp, token)
     assert log_in(second_client(testapp), user.email, password).status_int == 422
     assert log_in(second_client(testapp), user.email, NEW_PASSWORD).status_int == 303
 
