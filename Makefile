@@ -52,7 +52,7 @@ test-postgresql: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy src $(ADDON_PACKAGES)
+	$(BIN)/mypy src $(ADDON_PACKAGES) benchmarks
 
 format: install
 	$(BIN)/ruff check --fix .

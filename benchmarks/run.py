@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 HERE = Path(__file__).resolve().parent
 EMAIL = "bench@example.com"
@@ -111,6 +111,7 @@ def prepare_database(url: str, files: Path) -> None:
     import transaction
     import zope.sqlalchemy
     from pyramidion_bench.models import Item, Owner
+    from sqlalchemy import Table
 
     from pyramidion import make_app
     from pyramidion.app import get_database
@@ -126,15 +127,14 @@ def prepare_database(url: str, files: Path) -> None:
         environ={},
     )
     database = get_database(app.registry)
+    owners, items = cast(Table, Owner.__table__), cast(Table, Item.__table__)
     with database.engine.begin() as connection:
         upgrade(app.registry, connection)
-        Owner.__table__.create(connection)
-        Item.__table__.create(connection)
+        owners.create(connection)
+        items.create(connection)
+        connection.execute(owners.insert(), [{"name": f"owner {i}"} for i in range(1, OWNERS + 1)])
         connection.execute(
-            Owner.__table__.insert(), [{"name": f"owner {i}"} for i in range(1, OWNERS + 1)]
-        )
-        connection.execute(
-            Item.__table__.insert(),
+            items.insert(),
             [
                 {"name": f"item {i}", "price": i * 7 % 1000, "owner_id": i % OWNERS + 1}
                 for i in range(1, ITEMS + 1)
