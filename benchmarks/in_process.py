@@ -15,12 +15,14 @@ same differences count for more (see docs/performance.md).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import logging
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +69,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=7, help="rounds per app (default 7)")
     parser.add_argument("--requests", type=int, default=2000, help="requests per round")
     args = parser.parse_args(argv)
-    path = PATHS[args.case]
+    with built_apps(args.case) as apps:
+        medians = measure(apps, PATHS[args.case], args.rounds, args.requests)
+    report(medians, "bare-pyramid", prefix=f"{args.case}: ")
+
+
+@contextlib.contextmanager
+def built_apps(case: str) -> Iterator[dict[str, Any]]:
+    """Every application of ``apps.py`` for ``case``, on one SQLite database
+    prepared as ``run.py`` prepares it, deleted afterwards."""
     with tempfile.TemporaryDirectory(prefix="pyramidion-bench-") as tmp_name:
         tmp = Path(tmp_name)
         sys.path[:0] = [str(HERE), str(tmp / "site")]
@@ -80,10 +90,8 @@ def main(argv: list[str] | None = None) -> None:
         run.prepare_database(url, tmp / "files")
         # The access log is the deployment's choice; measure the frameworks.
         logging.disable(logging.CRITICAL)
-        names = [n for n in FACTORIES if not (n == "raw-wsgi" and args.case != "hello")]
-        apps = {name: FACTORIES[name](url, {"files": str(tmp / "files")}) for name in names}
-        medians = measure(apps, path, args.rounds, args.requests)
-    report(medians, "bare-pyramid", prefix=f"{args.case}: ")
+        names = [n for n in FACTORIES if not (n == "raw-wsgi" and case != "hello")]
+        yield {name: FACTORIES[name](url, {"files": str(tmp / "files")}) for name in names}
 
 
 def measure(apps: dict[str, Any], path: str, rounds: int, requests: int) -> dict[str, float]:
@@ -97,12 +105,20 @@ def measure(apps: dict[str, Any], path: str, rounds: int, requests: int) -> dict
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def report(medians: dict[str, float], reference: str, prefix: str = "") -> None:
-    """One line per app: median µs per request and throughput against ``reference``."""
-    width = max(len(name) for name in medians) + 2
-    print(f"{prefix}{'app':<{width}} {'median us/request':>18} {'throughput vs bare':>20}")
-    for name, value in medians.items():
-        print(f"{prefix}{name:<{width}} {value:>18.1f} {medians[reference] / value:>19.2f}x")
+def report(
+    values: dict[str, float], reference: str, prefix: str = "", unit: str = "median us/request"
+) -> None:
+    """One line per app: its figure (lower is better) and its throughput
+    against ``reference``'s, as the ratio of the two figures."""
+    width = max(len(name) for name in values) + 2
+    ratio = f"vs {reference}"
+    print(f"{prefix}{'app':<{width}} {unit:>22} {ratio:>{max(len(ratio), 20)}}")
+    for name, value in values.items():
+        figure = f"{value:,.0f}" if value >= 1000 else f"{value:.1f}"
+        print(
+            f"{prefix}{name:<{width}} {figure:>22} "
+            f"{values[reference] / value:>{max(len(ratio), 20) - 1}.2f}x"
+        )
 
 
 if __name__ == "__main__":

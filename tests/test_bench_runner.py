@@ -70,3 +70,36 @@ def test_the_in_process_runner_measures_every_app(case: str) -> None:
     measured = [line.split()[1] for line in result.stdout.splitlines()[1:]]
     expected = ["bare-pyramid", "pyramid-tm", "flask-sqlalchemy", "pyramidion"]
     assert measured == (["raw-wsgi", *expected] if case == "hello" else expected)
+
+
+@pytest.mark.slow
+def test_the_instruction_counter_counts_every_app() -> None:
+    if shutil.which("valgrind") is None:
+        message = "counting instructions needs valgrind: apt-get install -y valgrind"
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "instructions.py"), "--case", "hello"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    rows = {line.split()[1]: line.split()[2:] for line in result.stdout.splitlines()[1:]}
+    assert list(rows) == [
+        "raw-wsgi",
+        "bare-pyramid",
+        "pyramid-tm",
+        "flask-sqlalchemy",
+        "pyramidion",
+    ]
+    counts = {name: int(row[0].replace(",", "")) for name, row in rows.items()}
+    assert rows["bare-pyramid"][1] == "1.00x"
+    # Only the requests are counted: a WSGI callable that returns a
+    # constant runs far fewer instructions than a framework, and start-up
+    # (millions of instructions) is not in any figure.
+    assert counts["raw-wsgi"] * 10 < counts["bare-pyramid"] < 2_000_000
+    assert all(count < 2_000_000 for count in counts.values())
