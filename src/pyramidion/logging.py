@@ -28,7 +28,9 @@ __all__ = [
     "current_request_id",
 ]
 
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
+#: The id of the request being served in this context; the execution
+#: policy (pyramidion.web) sets it and resets it around each request.
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
     "pyramidion_request_id", default="-"
 )
 
@@ -41,15 +43,7 @@ _STANDARD_ATTRS = frozenset(
 
 def current_request_id() -> str:
     """The id of the request being served in this context, or ``-``."""
-    return _request_id.get()
-
-
-def set_request_id(value: str) -> contextvars.Token[str]:
-    return _request_id.set(value)
-
-
-def reset_request_id(token: contextvars.Token[str]) -> None:
-    _request_id.reset(token)
+    return request_id_var.get()
 
 
 class RequestIdFilter(logging.Filter):
@@ -57,7 +51,7 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            record.request_id = _request_id.get()
+            record.request_id = request_id_var.get()
         return True
 
 
@@ -66,7 +60,7 @@ class RequestIdFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         if not hasattr(record, "request_id"):
-            record.request_id = _request_id.get()
+            record.request_id = request_id_var.get()
         return super().format(record)
 
 
@@ -80,7 +74,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", _request_id.get()),
+            "request_id": getattr(record, "request_id", request_id_var.get()),
         }
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
