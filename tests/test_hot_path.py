@@ -54,6 +54,49 @@ def test_a_transaction_is_begun_only_when_asked_for() -> None:
         manager.get()
 
 
+class RecordingSynch:
+    """A synchronizer that records what it is told."""
+
+    def __init__(self) -> None:
+        self.told: list[str] = []
+
+    def newTransaction(self, txn: Any) -> None:
+        self.told.append("new")
+
+    def beforeCompletion(self, txn: Any) -> None:
+        self.told.append("before")
+
+    def afterCompletion(self, txn: Any) -> None:
+        self.told.append("after")
+
+
+def test_synchronizers_are_told_as_by_transaction_managers() -> None:
+    # A request's manager makes no set of synchronizers until one is
+    # registered; one registered while a transaction is under way is told
+    # of its end, as transaction.TransactionManager tells it.
+    before, during = LazyTransactionManager(), LazyTransactionManager()
+    early, late = RecordingSynch(), RecordingSynch()
+
+    before.registerSynch(early)
+    before.begin()
+    before.get()
+    before.commit()
+    during.begin()
+    during.get()
+    during.registerSynch(late)
+    during.abort()
+
+    assert early.told == ["new", "before", "after"]
+    assert late.told == ["new", "before", "after"]
+    assert before.registeredSynchs()
+    assert not LazyTransactionManager().registeredSynchs()
+    before.unregisterSynch(early)
+    with pytest.raises(KeyError):
+        before.unregisterSynch(early)
+    with pytest.raises(KeyError):
+        LazyTransactionManager().unregisterSynch(early)
+
+
 def test_an_unused_transaction_commits_and_aborts_as_nothing() -> None:
     manager = LazyTransactionManager()
     manager.begin()

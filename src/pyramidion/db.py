@@ -312,18 +312,22 @@ class LazyTransactionManager(transaction.TransactionManager):  # type: ignore[mi
     """
 
     def __init__(self) -> None:
-        # Not the base class's __init__: its set of synchronizers is made
-        # only when something registers one (see _synchs below).
+        # Not the base class's __init__, which makes a set of
+        # synchronizers for every manager: a request's manager gets one
+        # only if something registers a synchronizer (see registerSynch).
         self.explicit = True
         self._txn: Any = None
         self._pending: _PendingTransaction | None = None
+        self._synchs: Any = _NO_SYNCHRONIZERS
 
-    @property
-    def _synchs(self) -> Any:
-        synchs = self.__dict__.get("_lazy_synchs")
-        if synchs is None:
-            synchs = self.__dict__["_lazy_synchs"] = WeakSet()
-        return synchs
+    def registerSynch(self, synch: Any) -> None:
+        if self._synchs is _NO_SYNCHRONIZERS:
+            self._synchs = WeakSet()
+            if self._txn is not None:
+                # A transaction shares its manager's set, so that it tells
+                # a synchronizer registered after it began too.
+                self._txn._synchronizers = self._synchs
+        super().registerSynch(synch)
 
     def begin(self) -> Any:
         if self._txn is not None or self._pending is not None:
@@ -364,6 +368,30 @@ class LazyTransactionManager(transaction.TransactionManager):  # type: ignore[mi
             self._pending = None
             return
         super().abort()
+
+
+class _NoSynchronizers:
+    """The synchronizers of a manager nothing registered one with: none.
+
+    Answers what a :class:`transaction.TransactionManager` and its
+    transactions ask of their set of synchronizers, for an empty set,
+    without making one per transaction and mapping over it three times.
+    """
+
+    def __bool__(self) -> bool:
+        return False
+
+    def map(self, _f: Any) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
+
+    def remove(self, synch: Any) -> None:
+        raise KeyError(synch)
+
+
+_NO_SYNCHRONIZERS = _NoSynchronizers()
 
 
 class _PendingTransaction:
