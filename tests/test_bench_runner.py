@@ -13,14 +13,33 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.slow
-def test_make_bench_runs_a_quick_case() -> None:
-    """``make bench`` with 1 s runs of the hello case prints its full table."""
-    if shutil.which("wrk") is None:
-        message = "the benchmark runner needs wrk: apt-get install -y wrk"
+def require(command: str, package: str, needed_for: str) -> None:
+    """Skip without ``command``; fail in CI, which installs it."""
+    if shutil.which(command) is None:
+        message = f"{needed_for} needs {command}: apt-get install -y {package}"
         if os.environ.get("CI"):
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
+
+
+def run_benchmark(script: str, *args: str) -> list[str]:
+    """The lines ``benchmarks/SCRIPT`` prints after its header line."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    return result.stdout.splitlines()[1:]
+
+
+@pytest.mark.slow
+def test_make_bench_runs_a_quick_case() -> None:
+    """``make bench`` with 1 s runs of the hello case prints its full table."""
+    require("wrk", "wrk", "the benchmark runner")
     result = subprocess.run(
         [
             "make",
@@ -49,46 +68,17 @@ def test_make_bench_runs_a_quick_case() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ["hello", "row"])
 def test_the_in_process_runner_measures_every_app(case: str) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "in_process.py"),
-            "--case",
-            case,
-            "--rounds",
-            "1",
-            "--requests",
-            "20",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
-    measured = [line.split()[1] for line in result.stdout.splitlines()[1:]]
+    lines = run_benchmark("in_process.py", "--case", case, "--rounds", "1", "--requests", "20")
+    measured = [line.split()[1] for line in lines]
     expected = ["bare-pyramid", "pyramid-tm", "flask-sqlalchemy", "pyramidion"]
     assert measured == (["raw-wsgi", *expected] if case == "hello" else expected)
 
 
 @pytest.mark.slow
 def test_the_instruction_counter_counts_every_app() -> None:
-    if shutil.which("valgrind") is None:
-        message = "counting instructions needs valgrind: apt-get install -y valgrind"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "instructions.py"), "--case", "hello"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
-    rows = {line.split()[1]: line.split()[2:] for line in result.stdout.splitlines()[1:]}
+    require("valgrind", "valgrind", "counting instructions")
+    lines = run_benchmark("instructions.py", "--case", "hello")
+    rows = {line.split()[1]: line.split()[2:] for line in lines}
     assert list(rows) == [
         "raw-wsgi",
         "bare-pyramid",
