@@ -34,8 +34,9 @@ from pathlib import Path
 
 from in_process import PATHS, built_apps, per_request, report
 
-#: Set in the environment of the run under valgrind: where its counts go.
-OUTPUT_VARIABLE = "PYRAMIDION_CALLGRIND_OUTPUT"
+#: Set in the environment of the run under valgrind, which counts; the run
+#: that starts it reads callgrind's dumps.
+UNDER_CALLGRIND = "PYRAMIDION_UNDER_CALLGRIND"
 
 REFERENCES = {"hello": "bare-pyramid", "row": "flask-sqlalchemy"}
 
@@ -45,8 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--case", choices=sorted(PATHS), default="row", help="(default row)")
     parser.add_argument("--requests", type=int, default=1000, help="requests per app")
     args = parser.parse_args(argv)
-    output = os.environ.get(OUTPUT_VARIABLE)
-    if output:
+    if os.environ.get(UNDER_CALLGRIND):
         count(args.case, args.requests)
         return 0
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
                 __file__,
                 *(argv if argv is not None else sys.argv[1:]),
             ],
-            env={**os.environ, OUTPUT_VARIABLE: tmp},
+            env={**os.environ, UNDER_CALLGRIND: "1"},
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
