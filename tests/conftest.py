@@ -59,6 +59,7 @@ from pyramid_retry import RetryableException
 from sqlalchemy import text, update
 
 from pyramidion import PUBLIC, model_factory
+from pyramidion.db import mark_changed
 
 from .models import Note
 
@@ -92,6 +93,33 @@ def insert_through_connection(request):
     request.dbsession.connection().execute(
         Note.__table__.insert().values(text=request.params["text"])
     )
+    return {"inserted": True}
+
+
+def insert_in_plain_sql(request):
+    # Plain SQL through the session: neither the ORM nor zope.sqlalchemy
+    # can tell that it writes.
+    request.dbsession.execute(
+        text("INSERT INTO " + Note.__tablename__ + " (text) VALUES (:text)"),
+        {"text": request.params["text"]},
+    )
+    return {"inserted": True}
+
+
+def insert_through_the_driver(request):
+    # Driver SQL with no parameters: SQLAlchemy hands the string over as is.
+    request.dbsession.connection().exec_driver_sql(
+        "INSERT INTO " + Note.__tablename__ + " (text) VALUES ('driver sql')"
+    )
+    return {"inserted": True}
+
+
+def insert_through_the_dbapi(request):
+    # On the driver's own connection SQLAlchemy sees nothing: say so.
+    cursor = request.dbsession.connection().connection.driver_connection.cursor()
+    cursor.execute("INSERT INTO " + Note.__tablename__ + " (text) VALUES ('dbapi')")
+    cursor.close()
+    mark_changed(request.dbsession)
     return {"inserted": True}
 
 
@@ -161,6 +189,9 @@ def includeme(config):
         ("add_raise", "/add-then-raise", add_then_raise, "POST"),
         ("rename_all", "/rename-all", rename_all, "POST"),
         ("insert_raw", "/insert-raw", insert_through_connection, "POST"),
+        ("insert_text", "/insert-text", insert_in_plain_sql, "POST"),
+        ("insert_driver", "/insert-driver", insert_through_the_driver, "POST"),
+        ("insert_dbapi", "/insert-dbapi", insert_through_the_dbapi, "POST"),
         ("add_409", "/add-then-409", add_then_conflict, "POST"),
         ("flaky", "/flaky", flaky, "POST"),
         ("serialization", "/serialization", serialization_failure, "POST"),

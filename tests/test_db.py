@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy import Connection, event, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from pyramidion.app import get_database
-from pyramidion.db import independent_session, is_conflict, make_engine
+from pyramidion.db import independent_session, is_conflict, make_engine, reads_only
 from pyramidion.testing import MakeApp, PyramidionTestApp
 from tests.conftest import Notes
 
@@ -72,6 +73,128 @@ def test_writes_the_orm_does_not_flush_are_committed(
 
     notes_app.post("/notes/rename-all", {"text": "bulk update"}, headers=headers)
     assert notes.texts(db_connection) == ["bulk update"]
+
+
+def test_writes_in_plain_sql_are_committed(
+    notes_app: PyramidionTestApp, notes: Notes, db_connection: Connection
+) -> None:
+    headers = notes_app.csrf_headers()
+    notes_app.post("/notes/insert-text", {"text": "text()"}, headers=headers)
+    notes_app.post("/notes/insert-driver", headers=headers)
+    notes_app.post("/notes/insert-dbapi", headers=headers)
+    assert notes.texts(db_connection) == ["text()", "driver sql", "dbapi"]
+
+
+def count_endings(engine: Any) -> dict[str, int]:
+    """How many transactions of ``engine`` were committed and rolled back."""
+    endings = {"commit": 0, "rollback": 0}
+    for name in endings:
+        event.listen(
+            engine, name, lambda *_, name=name: endings.__setitem__(name, endings[name] + 1)
+        )
+    return endings
+
+
+@pytest.fixture
+def notes_table(notes: Notes, make_pyramidion_app: MakeApp) -> Iterator[Callable[..., Any]]:
+    """Make a notes app on its own engine, and its table, dropped afterwards."""
+    engines: list[Any] = []
+
+    def make(settings: dict[str, str] | None = None) -> Any:
+        app = make_pyramidion_app(settings, addons=["notes"])
+        engine = get_database(app.registry).engine
+        if not engines:
+            with engine.begin() as connection:
+                notes.Note.__table__.create(connection)
+        engines.append(engine)
+        return app
+
+    yield make
+    if engines:
+        with engines[0].begin() as connection:
+            notes.Note.__table__.drop(connection)
+
+
+def test_a_request_that_only_read_is_rolled_back(
+    notes: Notes, notes_table: Callable[..., Any]
+) -> None:
+    """Without the test kit's shared connection: the transactions as they end."""
+    app = notes_table()
+    endings = count_endings(get_database(app.registry).engine)
+    testapp = PyramidionTestApp(app)
+
+    assert testapp.get("/notes/touch").json == {"one": 1}
+    assert endings == {"commit": 0, "rollback": 1}
+
+    testapp.post("/notes/insert-text", {"text": "kept"}, headers=testapp.csrf_headers())
+    assert endings["commit"] == 1
+    with get_database(app.registry).engine.connect() as connection:
+        assert notes.texts(connection) == ["kept"]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT notes.id, notes.text FROM notes WHERE notes.id = ?",
+        "select count(*) AS count_1 from notes",
+        "(SELECT 1) UNION (SELECT 2)",
+        "SELECT lower(text) FROM notes WHERE id IN (?, ?) ORDER BY CAST(id AS VARCHAR(10))",
+        "SELECT id FROM notes LIMIT %(param_1)s FOR UPDATE",
+    ],
+)
+def test_statements_that_only_read(statement: str) -> None:
+    assert reads_only(statement)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO notes (text) VALUES (?)",
+        "UPDATE notes SET text = ?",
+        "DELETE FROM notes",
+        "SAVEPOINT sa_savepoint_1",
+        "WITH gone AS (DELETE FROM notes RETURNING id) SELECT count(*) FROM gone",
+        "SELECT archive_notes()",
+        "SELECT nextval('notes_id_seq')",
+        'SELECT "archive"(1)',
+        "SELECT jobs.archive(1)",
+        "SELECT [archive](1)",
+        "SELECT archive /* a comment */ (1)",
+        "SELECT lower(text) -- archive(1)",
+        "SELECT * INTO notes_copy FROM notes",
+        "select pg_advisory_xact_lock(1)",
+    ],
+)
+def test_statements_that_may_write(statement: str) -> None:
+    assert not reads_only(statement)
+
+
+def test_a_serializable_transaction_that_only_read_is_committed(
+    notes_table: Callable[..., Any], pyramidion_database_url: str
+) -> None:
+    """On PostgreSQL what it read is consistent only once it commits."""
+    if not pyramidion_database_url.startswith("postgresql"):
+        pytest.skip("serializable read-only transactions differ only on PostgreSQL")
+    app = notes_table({"sqlalchemy.isolation_level": "SERIALIZABLE"})
+    endings = count_endings(get_database(app.registry).engine)
+
+    PyramidionTestApp(app).get("/notes/touch")
+    assert endings == {"commit": 1, "rollback": 0}
+
+
+def test_a_transaction_set_serializable_by_the_view_is_committed(
+    notes_table: Callable[..., Any], pyramidion_database_url: str
+) -> None:
+    if not pyramidion_database_url.startswith("postgresql"):
+        pytest.skip("serializable read-only transactions differ only on PostgreSQL")
+    app = notes_table()
+    endings = count_endings(get_database(app.registry).engine)
+    manager = transaction.TransactionManager(explicit=True)
+    session = get_database(app.registry).new_session(manager)
+    with manager:
+        session.connection(execution_options={"isolation_level": "SERIALIZABLE"})
+        session.execute(text("SELECT 1"))
+    assert endings == {"commit": 1, "rollback": 0}
 
 
 def test_raised_error_commits_nothing(
