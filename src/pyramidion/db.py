@@ -252,7 +252,7 @@ def _note_writes(engine: Engine, *, isolation_level: str | None) -> None:
 
     zope.sqlalchemy commits a session marked changed and rolls back one
     that is not, which for a transaction that only read has the same
-    effect and costs less (committing was 6% of the instructions of
+    effect and costs less (committing was 6.5% of the instructions of
     reading one row by primary key).
     zope.sqlalchemy's own listeners only see what the ORM flushes and the
     ORM's own ``UPDATE`` and ``DELETE`` statements: a write made with
