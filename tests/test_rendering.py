@@ -45,15 +45,18 @@ def _with_content_type(request: Any) -> dict[str, bool]:
     return {"custom": True}
 
 
-def make_app(setup: Setup | None, *, direct: bool) -> webtest.TestApp:
+def make_app(setup: Setup | None, *, direct: bool, late: bool = False) -> webtest.TestApp:
+    """The views, with ``setup`` applied before them or, if ``late``, after."""
     with Configurator() as config:
         if direct:
             config.include("pyramidion.rendering")
-        if setup is not None:
+        if setup is not None and not late:
             setup(config)
         for name, view in VIEWS.items():
             config.add_route(name, f"/{name}")
             config.add_view(view, route_name=name, renderer="json")
+        if setup is not None and late:
+            setup(config)
         app = config.make_wsgi_app()
     return webtest.TestApp(app)
 
@@ -81,9 +84,11 @@ def answers(app: webtest.TestApp, path: str) -> tuple[str, list[tuple[str, str]]
 
 
 def assert_same_as_pyramid(setup: Setup | None = None) -> None:
-    direct, pyramid = make_app(setup, direct=True), make_app(setup, direct=False)
-    for name in VIEWS:
-        assert answers(direct, f"/{name}") == answers(pyramid, f"/{name}"), name
+    for late in (False, True):
+        direct = make_app(setup, direct=True, late=late)
+        pyramid = make_app(setup, direct=False, late=late)
+        for name in VIEWS:
+            assert answers(direct, f"/{name}") == answers(pyramid, f"/{name}"), (name, late)
 
 
 def test_answers_exactly_as_pyramid(renders: list[str]) -> None:
@@ -151,7 +156,8 @@ def test_a_response_factory_of_the_apps_own_makes_the_response(renders: list[str
         config.set_response_factory(tagged)
 
     assert_same_as_pyramid(setup)
-    assert make_app(setup, direct=True).get("/plain").headers["X-Tag"] == "mine"
+    for late in (False, True):
+        assert make_app(setup, direct=True, late=late).get("/plain").headers["X-Tag"] == "mine"
 
 
 def test_override_renderer_is_honoured(renders: list[str]) -> None:

@@ -54,32 +54,31 @@ def json_view(view: View, info: Any) -> View:
     if not isinstance(renderer, RendererHelper) or renderer.type != "json":
         return view
     registry = info.registry
-    factory = registry.queryUtility(IRendererFactory, name="json")
-    if not isinstance(factory, JSON) or factory.serializer is not json.dumps:
-        return view
-    if registry.queryUtility(IResponseFactory) is not None:
-        return view
-    options = dict(factory.kw)
-    # json.dumps with no options uses its shared, C-accelerated encoder.
-    dumps: Callable[[Any], str] = (
-        json.dumps if not options else lambda value: json.dumps(value, **options)
-    )
     adapters = registry.adapters
+    # Known at the first request, once the configuration is committed:
+    # an app may register its renderer or response factory after its views.
+    dumps: Callable[[Any], str] | None = None
+    direct: bool | None = None
 
     def render_json(context: Any, request: Request) -> Any:
+        nonlocal dumps, direct
         result = view(context, request)
         if result.__class__ is Response:
             return result
+        if direct is None:
+            dumps = _json_dumps(registry)
+            direct = dumps is not None
         attrs = request.__dict__
         if (
-            "response" in attrs
+            not direct
+            or "response" in attrs
             or "override_renderer" in attrs
             or adapters.subscriptions(_BEFORE_RENDER, None)
             or registry.queryAdapterOrSelf(result, IResponse) is not None
         ):
             return result
         try:
-            body = dumps(result)
+            body = dumps(result)  # type: ignore[misc]
         except TypeError:
             return result
         response = Response(body=body.encode(), content_type="application/json", charset=None)
@@ -87,6 +86,26 @@ def json_view(view: View, info: Any) -> View:
         return response
 
     return render_json
+
+
+def _json_dumps(registry: Any) -> Callable[[Any], str] | None:
+    """How the app's ``json`` renderer serializes, if it is Pyramid's ``JSON``
+    with :func:`json.dumps` and responses are Pyramid's own; else ``None``."""
+    plain: Callable[[Any], str] = json.dumps
+    factory = registry.queryUtility(IRendererFactory, name="json")
+    if not isinstance(factory, JSON) or factory.serializer is not json.dumps:
+        return None
+    if registry.queryUtility(IResponseFactory) is not None:
+        return None
+    options: dict[str, Any] = dict(factory.kw)
+    if not options:
+        # With no options json.dumps uses its shared, C-accelerated encoder.
+        return plain
+
+    def dumps(value: Any) -> str:
+        return json.dumps(value, **options)
+
+    return dumps
 
 
 def includeme(config: Configurator) -> None:
