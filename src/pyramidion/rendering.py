@@ -48,6 +48,13 @@ View = Callable[[Any, Any], Any]
 _BEFORE_RENDER = (implementedBy(BeforeRender),)
 
 
+class _Unknown:
+    """Not looked up yet."""
+
+
+_UNKNOWN = _Unknown()
+
+
 def json_view(view: View, info: Any) -> View:
     """The view deriver: ``view``, rendering its JSON directly where it can."""
     renderer = info.options.get("renderer")
@@ -57,20 +64,18 @@ def json_view(view: View, info: Any) -> View:
     adapters = registry.adapters
     # Known at the first request, once the configuration is committed:
     # an app may register its renderer or response factory after its views.
-    dumps: Callable[[Any], str] | None = None
-    direct: bool | None = None
+    dumps: Callable[[Any], str] | _Unknown | None = _UNKNOWN
 
     def render_json(context: Any, request: Request) -> Any:
-        nonlocal dumps, direct
+        nonlocal dumps
         result = view(context, request)
         if result.__class__ is Response:
             return result
-        if direct is None:
+        if isinstance(dumps, _Unknown):
             dumps = _json_dumps(registry)
-            direct = dumps is not None
         attrs = request.__dict__
         if (
-            not direct
+            dumps is None
             or "response" in attrs
             or "override_renderer" in attrs
             or adapters.subscriptions(_BEFORE_RENDER, None)
@@ -78,7 +83,7 @@ def json_view(view: View, info: Any) -> View:
         ):
             return result
         try:
-            body = dumps(result)  # type: ignore[misc]
+            body = dumps(result)
         except TypeError:
             return result
         response = Response(body=body.encode(), content_type="application/json", charset=None)
