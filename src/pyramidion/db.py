@@ -13,6 +13,7 @@ commits when the view returns a non-error response and aborts otherwise.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import re
 import sys
@@ -270,8 +271,9 @@ def _note_writes(engine: Engine, *, isolation_level: str | None) -> None:
     only read: what it read is known to be consistent only once it commits.
     """
     dialect = engine.dialect
+    postgresql = dialect.name == "postgresql"
     serializable_default: bool | None = None
-    if dialect.name == "postgresql" and isolation_level:
+    if postgresql and isolation_level:
         serializable_default = _is_serializable(isolation_level)
 
     def note(statement: str, context: Any) -> None:
@@ -282,15 +284,15 @@ def _note_writes(engine: Engine, *, isolation_level: str | None) -> None:
         if ref is None:
             return
         if reads_only(statement):
-            if dialect.name != "postgresql":
+            if not postgresql:
                 return
             level = context.execution_options.get("isolation_level")
-            if level is not None:
-                serializable = _is_serializable(level)
-            else:
+            if level is None:
                 if serializable_default is None:
                     serializable_default = _is_serializable(dialect.default_isolation_level)
                 serializable = serializable_default
+            else:
+                serializable = _is_serializable(level)
             if not serializable:
                 return
         session = ref()
@@ -370,9 +372,10 @@ _READ_ONLY_CALLS = frozenset(
 _CALL = re.compile(r"([\w$.\"`\[\]]*)\s*\(")
 _INTO = re.compile(r"\binto\b", re.IGNORECASE)
 
-_reads_only_cache: dict[str, bool] = {}
 
-
+# Statements are few (SQLAlchemy caches their compiled form); the bound
+# limits what a stream of different text() statements can take.
+@functools.lru_cache(maxsize=2048)
 def reads_only(statement: str) -> bool:
     """Whether the SQL ``statement`` surely does not write.
 
@@ -383,18 +386,6 @@ def reads_only(statement: str) -> bool:
     or through an operator whose definition writes cannot be told from
     one that does not: after one, call :func:`mark_changed`.
     """
-    answer = _reads_only_cache.get(statement)
-    if answer is None:
-        answer = _reads_only(statement)
-        if len(_reads_only_cache) >= 2048:
-            # Statements are few (SQLAlchemy caches their compiled form);
-            # this bounds what a stream of text() statements can take.
-            _reads_only_cache.clear()
-        _reads_only_cache[statement] = answer
-    return answer
-
-
-def _reads_only(statement: str) -> bool:
     if statement.lstrip(" \t\r\n(")[:6].upper() != "SELECT":
         return False
     if "--" in statement or "/*" in statement or _INTO.search(statement):
