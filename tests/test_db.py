@@ -44,24 +44,39 @@ def test_successful_request_commits(
     assert notes.texts(db_connection) == ["hello"]
 
 
-def test_successful_request_commits_for_real(notes: Notes, make_pyramidion_app: MakeApp) -> None:
+@pytest.fixture
+def notes_table(notes: Notes, make_pyramidion_app: MakeApp) -> Iterator[Callable[..., Any]]:
+    """Make a notes app on its own engine, and its table, dropped afterwards."""
+    engines: list[Any] = []
+
+    def make(settings: dict[str, str] | None = None) -> Any:
+        app = make_pyramidion_app(settings, addons=["notes"])
+        engine = get_database(app.registry).engine
+        if not engines:
+            with engine.begin() as connection:
+                notes.Note.__table__.create(connection)
+        engines.append(engine)
+        return app
+
+    yield make
+    if engines:
+        with engines[0].begin() as connection:
+            notes.Note.__table__.drop(connection)
+
+
+def test_successful_request_commits_for_real(
+    notes: Notes, notes_table: Callable[..., Any]
+) -> None:
     """Without the test kit's shared connection: a real COMMIT, seen by others."""
-    app = make_pyramidion_app(addons=["notes"])
+    app = notes_table()
     engine = get_database(app.registry).engine
-    table = notes.Note.__table__
-    with engine.begin() as connection:
-        table.create(connection)
-    try:
-        testapp = PyramidionTestApp(app)
-        testapp.post("/notes/add", {"text": "kept"}, headers=testapp.csrf_headers(), status=201)
-        testapp.post(
-            "/notes/add-then-raise", {"text": "lost"}, headers=testapp.csrf_headers(), status=500
-        )
-        with engine.connect() as connection:
-            assert notes.texts(connection) == ["kept"]
-    finally:
-        with engine.begin() as connection:
-            table.drop(connection)
+    testapp = PyramidionTestApp(app)
+    testapp.post("/notes/add", {"text": "kept"}, headers=testapp.csrf_headers(), status=201)
+    testapp.post(
+        "/notes/add-then-raise", {"text": "lost"}, headers=testapp.csrf_headers(), status=500
+    )
+    with engine.connect() as connection:
+        assert notes.texts(connection) == ["kept"]
 
 
 def test_writes_the_orm_does_not_flush_are_committed(
@@ -93,26 +108,6 @@ def count_endings(engine: Any) -> dict[str, int]:
             engine, name, lambda *_, name=name: endings.__setitem__(name, endings[name] + 1)
         )
     return endings
-
-
-@pytest.fixture
-def notes_table(notes: Notes, make_pyramidion_app: MakeApp) -> Iterator[Callable[..., Any]]:
-    """Make a notes app on its own engine, and its table, dropped afterwards."""
-    engines: list[Any] = []
-
-    def make(settings: dict[str, str] | None = None) -> Any:
-        app = make_pyramidion_app(settings, addons=["notes"])
-        engine = get_database(app.registry).engine
-        if not engines:
-            with engine.begin() as connection:
-                notes.Note.__table__.create(connection)
-        engines.append(engine)
-        return app
-
-    yield make
-    if engines:
-        with engines[0].begin() as connection:
-            notes.Note.__table__.drop(connection)
 
 
 def test_a_request_that_only_read_is_rolled_back(
