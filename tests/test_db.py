@@ -253,6 +253,31 @@ def test_a_sqlite_write_on_a_stale_snapshot_is_retryable(tmp_path: Path) -> None
     assert IRetryableError.providedBy(raised.value)
 
 
+def test_sqlite_begins_a_real_transaction_and_never_commits_one_left_open(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine({"sqlalchemy.url": f"sqlite:///{tmp_path / 'begin.sqlite'}"})
+    with engine.begin() as setup:
+        setup.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+            assert connection.connection.driver_connection.in_transaction
+            connection.rollback()
+            # A transaction opened behind SQLAlchemy's back, then a begin:
+            # refused, not committed along the way.
+            raw = connection.connection.driver_connection
+            raw.execute("BEGIN")
+            raw.execute("INSERT INTO t VALUES (2)")
+            with pytest.raises(OperationalError, match="within a transaction"):
+                connection.execute(text("SELECT 1"))
+            raw.rollback()
+        with engine.connect() as check:
+            assert check.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize(
     ("errcode", "conflict"),
     [("serialization_failure", True), ("deadlock_detected", True), ("unique_violation", False)],
