@@ -1,6 +1,7 @@
 """The benchmark's applications called directly as WSGI: their cost without a server.
 
     .venv/bin/python benchmarks/in_process.py [--case row] [--rounds 7] [--requests 2000]
+                                              [--threads 1]
 
 Builds every application of ``apps.py`` on one SQLite database prepared as
 ``run.py`` prepares it, calls each in turn with the same GET (``hello``:
@@ -21,6 +22,7 @@ import logging
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,8 +32,9 @@ HERE = Path(__file__).resolve().parent
 PATHS = {"hello": "/bench/hello", "row": "/bench/items/42"}
 
 
-def per_request(app: Any, path: str, count: int) -> float:
-    """Microseconds per request for ``count`` GET ``path`` calls."""
+def per_request(app: Any, path: str, count: int, threads: int = 1) -> float:
+    """Microseconds per request for ``count`` GET ``path`` calls, made by
+    ``threads`` threads at once (wall time over all of them)."""
     environ = {
         "REQUEST_METHOD": "GET",
         "PATH_INFO": path,
@@ -53,14 +56,34 @@ def per_request(app: Any, path: str, count: int) -> float:
         if not status.startswith("200"):
             raise RuntimeError(f"GET {path} answered {status}")
 
+    failures: list[BaseException] = []
+
+    def serve(requests: int) -> None:
+        try:
+            for _ in range(requests):
+                body = app({**environ, "wsgi.input": io.BytesIO()}, start_response)
+                b"".join(body)
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+        except BaseException as error:  # reported by the calling thread
+            failures.append(error)
+
+    if threads == 1:
+        started = time.perf_counter()
+        serve(count)
+        return (time.perf_counter() - started) / count * 1e6
+    shares = [count // threads + (i < count % threads) for i in range(threads)]
+    workers = [threading.Thread(target=serve, args=(share,)) for share in shares]
     started = time.perf_counter()
-    for _ in range(count):
-        body = app({**environ, "wsgi.input": io.BytesIO()}, start_response)
-        b"".join(body)
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
-    return (time.perf_counter() - started) / count * 1e6
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise failures[0]
+    return elapsed / count * 1e6
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -68,9 +91,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--case", choices=sorted(PATHS), default="row", help="(default row)")
     parser.add_argument("--rounds", type=int, default=7, help="rounds per app (default 7)")
     parser.add_argument("--requests", type=int, default=2000, help="requests per round")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads making each round's requests (default 1)"
+    )
     args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error("--threads must be at least 1")
     with built_apps(args.case) as apps:
-        medians = measure(apps, PATHS[args.case], args.rounds, args.requests)
+        medians = measure(apps, PATHS[args.case], args.rounds, args.requests, args.threads)
     report(medians, "bare-pyramid", prefix=f"{args.case}: ")
 
 
@@ -94,14 +122,16 @@ def built_apps(case: str) -> Iterator[dict[str, Any]]:
         yield {name: FACTORIES[name](url, {"files": str(tmp / "files")}) for name in names}
 
 
-def measure(apps: dict[str, Any], path: str, rounds: int, requests: int) -> dict[str, float]:
+def measure(
+    apps: dict[str, Any], path: str, rounds: int, requests: int, threads: int = 1
+) -> dict[str, float]:
     """Median µs per request of each app, the apps taking turns each round."""
     for app in apps.values():
-        per_request(app, path, 200)  # warm-up
+        per_request(app, path, 200, threads)  # warm-up
     times: dict[str, list[float]] = {name: [] for name in apps}
     for _ in range(rounds):
         for name, app in apps.items():
-            times[name].append(per_request(app, path, requests))
+            times[name].append(per_request(app, path, requests, threads))
     return {name: statistics.median(values) for name, values in times.items()}
 
 

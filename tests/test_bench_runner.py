@@ -6,7 +6,9 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,6 +74,27 @@ def test_the_in_process_runner_measures_every_app(case: str) -> None:
     measured = [line.split()[1] for line in lines]
     expected = ["bare-pyramid", "pyramid-tm", "flask-sqlalchemy", "pyramidion"]
     assert measured == (["raw-wsgi", *expected] if case == "hello" else expected)
+
+
+def test_the_in_process_runner_splits_requests_over_threads() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from in_process import per_request
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    seen: list[str] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(threading.current_thread().name)
+        start_response("404 Not Found" if environ["PATH_INFO"] == "/missing" else "200 OK", [])
+        return [b""]
+
+    assert per_request(app, "/x", 21, threads=4) > 0
+    assert len(seen) == 21
+    assert len(set(seen)) == 4
+    # A thread's failure is the caller's.
+    with pytest.raises(RuntimeError, match="404"):
+        per_request(app, "/missing", 8, threads=4)
 
 
 @pytest.mark.slow
