@@ -142,6 +142,14 @@ def flaky(request):
     return {"attempt": attempt}
 
 
+def echo_flaky(request):
+    attempt = request.environ["retry.attempt"]
+    body = request.body.decode()
+    if attempt == 0:
+        raise RetryableException("conflict, try again")
+    return {"attempt": attempt, "body": body}
+
+
 def serialization_failure(request):
     attempt = request.environ["retry.attempt"]
     request.dbsession.add(Note(text=f"attempt {attempt}"))
@@ -194,6 +202,7 @@ def includeme(config):
         ("insert_dbapi", "/insert-dbapi", insert_through_the_dbapi, "POST"),
         ("add_409", "/add-then-409", add_then_conflict, "POST"),
         ("flaky", "/flaky", flaky, "POST"),
+        ("echo_flaky", "/echo-flaky", echo_flaky, "POST"),
         ("serialization", "/serialization", serialization_failure, "POST"),
         ("logs", "/logs", logs, "GET"),
     ]:

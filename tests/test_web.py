@@ -9,8 +9,10 @@ import logging
 import os
 import re
 import warnings
+from typing import Any
 
 import pytest
+import webob.request
 from pyramid.request import Request
 from pyramid.router import Router
 from sqlalchemy import Connection
@@ -261,3 +263,59 @@ def test_the_copy_of_a_large_request_body_is_closed_after_the_response(
     assert copy is not original
     assert copy.closed
     assert not original.closed
+
+
+def _as_waitress_gives_it(
+    notes_app: PyramidionTestApp, path: str, body: Any, **kw: Any
+) -> Request:
+    """A request as waitress hands it over: its input ends where the body
+    does (``wsgi.input_terminated``), and a Content-Length only if sent."""
+    request = Request.blank(path, headers={"Host": "localhost"}, **kw)
+    request.environ["wsgi.input"] = body
+    request.environ["wsgi.input_terminated"] = True
+    request.environ.pop("CONTENT_LENGTH", None)
+    request.environ.pop("webob.is_body_seekable", None)
+    return request
+
+
+def test_a_request_without_a_body_is_not_copied_for_retries(
+    notes_app: PyramidionTestApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # waitress gives a request without a body an empty BytesIO: nothing
+    # for pyramid_retry to have WebOb copy, on every GET.
+    copies: list[object] = []
+    copy_body = webob.request.BaseRequest.copy_body
+
+    def spy(self: webob.request.BaseRequest) -> None:
+        copies.append(self)
+        copy_body(self)
+
+    monkeypatch.setattr(webob.request.BaseRequest, "copy_body", spy)
+    request = _as_waitress_gives_it(notes_app, "/notes/ping", io.BytesIO())
+
+    response = request.get_response(notes_app.app)
+
+    assert response.json == {"pong": True}
+    assert copies == []
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [io.BytesIO, lambda data: io.BufferedReader(io.BytesIO(data))],
+    ids=["in memory", "a file"],
+)
+def test_a_body_that_ends_with_the_input_is_read_again_on_a_retry(
+    notes_app: PyramidionTestApp, stream: Any
+) -> None:
+    # No Content-Length, as a server that passes on a chunked body as it
+    # comes may send it: the body is whatever the input holds.
+    token = notes_app.csrf_token()
+    request = _as_waitress_gives_it(
+        notes_app, "/notes/echo-flaky", stream(b"payload"), method="POST"
+    )
+    request.headers["X-CSRF-Token"] = token
+    request.headers["Cookie"] = f"{notes_app.csrf_cookie_name}={token}"
+
+    response = request.get_response(notes_app.app)
+
+    assert response.json == {"attempt": 1, "body": "payload"}

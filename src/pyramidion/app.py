@@ -293,24 +293,46 @@ def _retry_attempts_for(max_body_size: int) -> Callable[[Request], int | None]:
 
     A request without a body (most GETs) has nothing to copy: it is given
     an empty seekable body here, which WebOb would otherwise make through
-    several of its descriptors on every request.
+    several of its descriptors on every request. A request has no body if
+    its Content-Length is 0, or if it has none and is not chunked, unless
+    the server says its input ends where the body does
+    (``wsgi.input_terminated``, which waitress says of every request): the
+    body is then known to be empty only if that input is an in-memory
+    stream with nothing in it (waitress's for a request without a body).
+    Any other input is left to WebOb to copy.
     """
 
     def attempts(request: Request) -> int | None:
         environ = request.environ
         length = environ.get("CONTENT_LENGTH")
-        if not length:
+        if length == "0":
+            empty = True
+        elif not length:
             if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
                 return 1
-            if not environ.get("wsgi.input_terminated"):
-                environ["wsgi.input"] = io.BytesIO()
-                environ["CONTENT_LENGTH"] = "0"
-                environ["webob.is_body_seekable"] = True
-            return None
-        size = request.content_length
-        return 1 if size is not None and size > max_body_size else None
+            empty = not environ.get("wsgi.input_terminated") or _holds_nothing(
+                environ.get("wsgi.input")
+            )
+        else:
+            size = request.content_length
+            return 1 if size is not None and size > max_body_size else None
+        if empty:
+            environ["wsgi.input"] = io.BytesIO()
+            environ["CONTENT_LENGTH"] = "0"
+            environ["webob.is_body_seekable"] = True
+        return None
 
     return attempts
+
+
+def _holds_nothing(stream: Any) -> bool:
+    """Whether ``stream`` is an in-memory stream with nothing in it, left unread."""
+    if type(stream) is not io.BytesIO or stream.tell() != 0:
+        return False
+    if stream.read(1):
+        stream.seek(0)
+        return False
+    return True
 
 
 def _split_addons(
