@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -247,3 +251,49 @@ def test_request_extensions_are_compiled_once_and_still_work(
     assert body["shout"] == "HELLO ADA"
     assert len(body["request_id"]) == 32
     assert body["has_tm"] is True
+
+
+@pytest.mark.parametrize(("setting", "frozen"), [("true", True), ("false", False)])
+def test_the_first_app_of_a_process_freezes_what_start_up_made(
+    tmp_path: Path, setting: str, frozen: bool
+) -> None:
+    # In a process of its own: what a test run has frozen is the test run's.
+    script = textwrap.dedent(
+        f"""
+        import gc
+        from pyramidion import make_app
+
+        def build():
+            return make_app(
+                {{
+                    "sqlalchemy.url": "sqlite:///{tmp_path / "app.sqlite"}",
+                    "pyramidion.addons": "auth forms storage blog",
+                    "pyramidion.gc_freeze": "{setting}",
+                    "storage.local_root": "{tmp_path / "files"}",
+                }},
+                environ={{}},
+            )
+
+        app = build()
+        first = gc.get_freeze_count()
+        # What the first app holds is out of the collector's reach.
+        tracked = {{id(o) for o in gc.get_objects()}}
+        registry = id(app.registry)
+        build()
+        print(first, gc.get_freeze_count(), registry in tracked)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+
+    first, second, registry_tracked = result.stdout.split()
+    if frozen:
+        assert int(first) > 10_000
+        # The second app of the process freezes nothing more (frozen objects
+        # that are freed leave the count).
+        assert int(second) <= int(first)
+        assert registry_tracked == "False"
+    else:
+        assert first == second == "0"
+        assert registry_tracked == "True"
