@@ -6,7 +6,9 @@ Every application runs in its own process under waitress with the same
 thread count; wrk drives it over 127.0.0.1 after a warm-up, the runs are
 repeated with the apps of a case taking turns (so machine noise hits them
 alike), and the table shows medians, the server's peak RSS and each ratio
-against its reference, all from this one run. The applications are in
+against its reference, all from this one run, with the server's CPU time
+(user and system) and voluntary context switches per request, read from
+/proc (a database server's own work is not in them). The applications are in
 ``apps.py``; the Pyramidion one enables every bundled add-on and ``bench``
 (``pyramidion_bench/``), the add-on that serves the measured pages.
 
@@ -40,6 +42,8 @@ EMAIL = "bench@example.com"
 PASSWORD = "a long benchmark passphrase 42"
 ITEMS = 1000
 OWNERS = 50
+#: Clock ticks per second, the unit of /proc/PID/stat's CPU times.
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # -- installing the benchmark add-ons ------------------------------------------
@@ -222,6 +226,21 @@ class Server:
                 return int(line.split()[1]) / 1024
         return float("nan")
 
+    def cpu_and_switches(self) -> tuple[int, int]:
+        """The server's CPU time so far in clock ticks (user and system), and
+        the voluntary context switches of all its threads."""
+        assert self.process is not None
+        proc = Path(f"/proc/{self.process.pid}")
+        fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime
+        switches = 0
+        for status in proc.glob("task/*/status"):
+            with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+                for line in status.read_text().splitlines():
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        switches += int(line.split()[1])
+        return ticks, switches
+
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
@@ -292,6 +311,18 @@ class Measured:
         return statistics.median(r["requests"] / (r["duration_us"] / 1e6) for r in self.runs)
 
     @property
+    def cpu_us(self) -> float:
+        """The server's CPU time per request, user and system, in µs."""
+        return statistics.median(
+            r["cpu_ticks"] / CLOCK_TICKS * 1e6 / max(r["requests"], 1) for r in self.runs
+        )
+
+    @property
+    def switches(self) -> float:
+        """The server's voluntary context switches per request."""
+        return statistics.median(r["switches"] / max(r["requests"], 1) for r in self.runs)
+
+    @property
     def bad(self) -> int:
         keys = ("status_errors", "connect", "read", "write", "timeout")
         return sum(r[k] for r in self.runs for k in keys)
@@ -312,8 +343,12 @@ def wrk(
     for header in headers:
         command += ["-H", header]
     command.append(f"http://127.0.0.1:{server.port}{path}")
+    ticks, switches = server.cpu_and_switches()
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    ticks_after, switches_after = server.cpu_and_switches()
     result: dict[str, int] = json.loads(output.strip().splitlines()[-1])
+    result["cpu_ticks"] = ticks_after - ticks
+    result["switches"] = switches_after - switches
     return result
 
 
@@ -373,17 +408,19 @@ class Row:
 
 def print_table(rows: Sequence[Row]) -> None:
     header = (
-        "| case | app | req/s | p50 ms | p99 ms | non-2xx | peak RSS MB | ratio | vs | target |"
+        "| case | app | req/s | p50 ms | p99 ms | non-2xx | peak RSS MB "
+        "| CPU µs/req | switches/req | ratio | vs | target |"
     )
     print(header)
-    print("|" + "---|" * 10)
+    print("|" + "---|" * 12)
     for row in rows:
         r = row.result
         ratio = f"{row.ratio:.2f}x" if row.ratio is not None else ""
         verdict = {True: " (met)", False: " (NOT met)", None: ""}[row.met]
         print(
             f"| {row.case} | {row.app} | {r.rps:,.0f} | {r.median('p50_us') / 1000:.2f} "
-            f"| {r.median('p99_us') / 1000:.2f} | {r.bad} | {r.rss_mb:.0f} | {ratio} "
+            f"| {r.median('p99_us') / 1000:.2f} | {r.bad} | {r.rss_mb:.0f} "
+            f"| {r.cpu_us:.0f} | {r.switches:.1f} | {ratio} "
             f"| {row.reference} | {row.target}{verdict} |"
         )
 

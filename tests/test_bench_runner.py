@@ -65,6 +65,9 @@ def test_make_bench_runs_a_quick_case() -> None:
     assert apps == ["raw WSGI", "bare Pyramid", "Flask", "Pyramidion"]
     # Every app answered every request with a 2xx.
     assert all(row.split("|")[6].strip() == "0" for row in rows)
+    # The server's CPU time per request was read, for every app.
+    assert all(float(row.split("|")[8]) > 0 for row in rows)
+    assert all(float(row.split("|")[9]) >= 0 for row in rows)
 
 
 @pytest.mark.slow
@@ -95,6 +98,12 @@ def test_the_in_process_runner_splits_requests_over_threads() -> None:
     # A thread's failure is the caller's.
     with pytest.raises(RuntimeError, match="404"):
         per_request(app, "/missing", 8, threads=4)
+    # And the command line takes it.
+    lines = run_benchmark(
+        "in_process.py", "--case", "row", "--rounds", "1", "--requests", "8", "--threads", "4"
+    )
+    measured = [line.split()[1] for line in lines]
+    assert measured == ["bare-pyramid", "pyramid-tm", "flask-sqlalchemy", "pyramidion"]
 
 
 @pytest.mark.slow
