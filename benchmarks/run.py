@@ -465,7 +465,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="hello,row,page,addons",
         help="comma-separated subset of hello,row,page,addons (default: all)",
     )
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting for every Pyramidion app (repeatable), to compare one "
+        "setting's effect: --setting pyramidion.gc_freeze=false",
+    )
     args = parser.parse_args(argv)
+    try:
+        args.settings = dict(_setting(item) for item in args.setting)
+    except ValueError as error:
+        parser.error(str(error))
     if args.quick:
         args.duration, args.warmup, args.repeats = 1.0, 1.0, 1
     if shutil.which("wrk") is None:
@@ -494,6 +506,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if all(row.met is not False for row in rows) else 1
 
 
+def _setting(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or "." not in key:
+        raise ValueError(f"--setting {item!r}: expected KEY=VALUE with a dotted KEY")
+    return key, value
+
+
 startup_report = ""
 
 
@@ -506,7 +525,7 @@ def run_cases(
     files: Path,
 ) -> list[Row]:
     rows: list[Row] = []
-    options = {"files": str(files)}
+    options = {"files": str(files), **args.settings}
 
     def pyramidion(label: str, url: str, **extra: str) -> Server:
         return Server(label, "pyramidion", url, {**options, **extra}, [site], args.threads)

@@ -47,7 +47,9 @@ def test_make_bench_runs_a_quick_case() -> None:
             "make",
             "--no-print-directory",
             "bench",
-            "BENCH_ARGS=--quick --cases hello --postgresql ''",
+            # A setting given to the Pyramidion app, as comparisons give one.
+            "BENCH_ARGS=--quick --cases hello --postgresql '' "
+            "--setting pyramidion.gc_freeze=false",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -68,6 +70,19 @@ def test_make_bench_runs_a_quick_case() -> None:
     # The server's CPU time per request was read, for every app.
     assert all(float(row.split("|")[8]) > 0 for row in rows)
     assert all(float(row.split("|")[9]) >= 0 for row in rows)
+
+
+def test_a_setting_must_be_a_dotted_key_and_a_value() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--setting", "gc_freeze"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert "--setting 'gc_freeze': expected KEY=VALUE with a dotted KEY" in result.stderr
 
 
 @pytest.mark.slow

@@ -148,7 +148,7 @@ def freeze_startup_objects() -> None:
     routes, compiled templates, SQLAlchemy's metadata) lives as long as the
     process, yet every full collection walks it all: on the bench's
     logged-in page, a few in every thousand requests stopped for tens of
-    milliseconds, and its p99 went from 35-37 ms to 23-26 ms once frozen
+    milliseconds, and its p99 went from 51-55 ms to 32-38 ms once frozen
     (docs/performance.md). Frozen objects are never collected, so only the
     first app a process builds freezes; a test run that builds hundreds
     freezes once, at the first. Runs after the Configurator is gone, so its
