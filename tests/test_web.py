@@ -265,9 +265,7 @@ def test_the_copy_of_a_large_request_body_is_closed_after_the_response(
     assert not original.closed
 
 
-def _as_waitress_gives_it(
-    notes_app: PyramidionTestApp, path: str, body: Any, **kw: Any
-) -> Request:
+def _as_waitress_gives_it(path: str, body: Any, **kw: Any) -> Request:
     """A request as waitress hands it over: its input ends where the body
     does (``wsgi.input_terminated``), and a Content-Length only if sent."""
     request = Request.blank(path, headers={"Host": "localhost"}, **kw)
@@ -291,7 +289,7 @@ def test_a_request_without_a_body_is_not_copied_for_retries(
         copy_body(self)
 
     monkeypatch.setattr(webob.request.BaseRequest, "copy_body", spy)
-    request = _as_waitress_gives_it(notes_app, "/notes/ping", io.BytesIO())
+    request = _as_waitress_gives_it("/notes/ping", io.BytesIO())
 
     response = request.get_response(notes_app.app)
 
@@ -310,9 +308,7 @@ def test_a_body_that_ends_with_the_input_is_read_again_on_a_retry(
     # No Content-Length, as a server that passes on a chunked body as it
     # comes may send it: the body is whatever the input holds.
     token = notes_app.csrf_token()
-    request = _as_waitress_gives_it(
-        notes_app, "/notes/echo-flaky", stream(b"payload"), method="POST"
-    )
+    request = _as_waitress_gives_it("/notes/echo-flaky", stream(b"payload"), method="POST")
     request.headers["X-CSRF-Token"] = token
     request.headers["Cookie"] = f"{notes_app.csrf_cookie_name}={token}"
 
