@@ -110,9 +110,11 @@ def test_the_in_process_runner_splits_requests_over_threads() -> None:
     assert per_request(app, "/x", 21, threads=4) > 0
     assert len(seen) == 21
     assert len(set(seen)) == 4
-    # A thread's failure is the caller's.
+    # A thread's failure is the caller's, on one thread as on four.
     with pytest.raises(RuntimeError, match="404"):
         per_request(app, "/missing", 8, threads=4)
+    with pytest.raises(RuntimeError, match="404"):
+        per_request(app, "/missing", 8)
     # And the command line takes it.
     lines = run_benchmark(
         "in_process.py", "--case", "row", "--rounds", "1", "--requests", "8", "--threads", "4"
