@@ -277,6 +277,9 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
 
     config.include("pyramid_retry")
     config.include("pyramid_tm")
+    # Add-ons register and find shared services (storage backend, mailer,
+    # throttle, identity source...) through pyramid_services' directives.
+    config.include("pyramid_services")
     try:
         attempts = int(settings["retry.attempts"])
     except ValueError:
