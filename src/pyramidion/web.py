@@ -234,33 +234,57 @@ def request_id(request: Request) -> str:
 # -- host allowlist ---------------------------------------------------------
 
 
+#: A Host header value: a DNS name or an IPv4 address, or an IPv6 address
+#: in brackets, and an optional numeric port.
+_HOST = re.compile(
+    r"(?P<name>\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]{0,253}[a-z0-9_])?\.?)"
+    r"(?::(?P<port>[0-9]{1,5}))?"
+)
+
+
+def split_host(host: str) -> tuple[str, int | None] | None:
+    """``(hostname, port)`` of a Host header value, or None when it is not one.
+
+    Only a well-formed host name (or address) with at most a numeric port
+    in range passes: ``localhost:evil.example`` does not.
+    """
+    match = _HOST.fullmatch(host.strip().lower())
+    if match is None:
+        return None
+    port = match.group("port")
+    if port is None:
+        return match.group("name"), None
+    number = int(port)
+    if not 0 < number < 65536:
+        return None
+    return match.group("name"), number
+
+
 def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
-    """Whether a Host header value matches the allowlist.
+    """Whether a Host header value is well formed and matches the allowlist.
 
     An entry with a port matches that host and port only; one without
     matches the host on any port; ``.example.com`` also matches subdomains;
-    ``*`` matches everything.
+    ``*`` matches every well-formed host. A value that is not a host name
+    (or address) with an optional numeric port never matches.
     """
-    host = host.strip().lower()
-    if not host or any(c in host for c in "/\\@ ") or len(host) > 255:
+    parts = split_host(host)
+    if parts is None:
         return False
-    hostname = host
-    if host.startswith("["):
-        hostname = host.split("]", 1)[0] + "]"
-    elif host.count(":") == 1:
-        hostname = host.split(":", 1)[0]
+    hostname, port = parts
     for entry in allowed:
-        entry = entry.lower()
-        if entry == "*" or entry == host:
+        entry = entry.strip().lower()
+        if entry == "*":
             return True
-        if ":" in entry and not entry.startswith("["):
+        wanted = split_host(entry.lstrip("."))
+        if wanted is None:
             continue
-        if entry.startswith("[") and entry.endswith("]") and entry == hostname:
-            return True
-        if entry.startswith("."):
-            if hostname == entry[1:] or hostname.endswith(entry):
-                return True
-        elif entry == hostname:
+        wanted_name, wanted_port = wanted
+        if wanted_port is not None and wanted_port != port:
+            continue
+        if hostname == wanted_name or (
+            entry.startswith(".") and hostname.endswith("." + wanted_name)
+        ):
             return True
     return False
 
@@ -268,12 +292,15 @@ def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
 def host_allowlist_tween_factory(
     handler: Callable[[Request], Response], registry: Registry
 ) -> Callable[[Request], Response]:
-    """Refuse requests whose Host header is not in ``pyramidion.allowed_hosts``."""
+    """Refuse requests whose Host header is not in ``pyramidion.allowed_hosts``.
+
+    With the list empty, any host is answered, but a Host header that is
+    not a host name with an optional numeric port is refused all the same:
+    the app builds absolute URLs (password-reset links, say) from it.
+    """
     from .app import app_state
 
-    allowed = app_state(registry).core.allowed_hosts
-    if not allowed:
-        return handler
+    allowed = app_state(registry).core.allowed_hosts or ("*",)
 
     # Answers for the hosts seen, so the list is not matched per request;
     # bounded, since the Host header is whatever a client sends.
