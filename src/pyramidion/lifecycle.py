@@ -40,10 +40,12 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 __all__ = [
+    "ReadinessProblem",
     "TableImpact",
     "UninstallPlan",
     "install_addon",
     "installed_addons",
+    "readiness",
     "readiness_problems",
     "uninstall_addon",
     "uninstall_plan",
@@ -395,14 +397,28 @@ def _json_value(value: Any) -> Any:
 # -- readiness ----------------------------------------------------------------
 
 
-def readiness_problems(registry: Registry) -> list[str]:
+@dataclass(frozen=True)
+class ReadinessProblem:
+    """One reason the app is not ready, told two ways.
+
+    ``public`` is what ``/readyz`` shows anyone: what is wrong and what to
+    do, without connection details. ``detail`` adds them (the database URL
+    with its password hidden, the driver's error, the ini file) for the
+    log and for commands run by the operator.
+    """
+
+    public: str
+    detail: str
+
+
+def readiness(registry: Registry) -> list[ReadinessProblem]:
     """Why the app is not ready to serve, or an empty list.
 
-    Opens one short connection of its own. Reports an unreachable database
-    (with the URL, password hidden), branches with pending migrations, and
-    enabled add-ons not installed in the database, each with the command
-    that fixes it. The version graph comes from the code and is cached per
-    registry; the database is read on every call.
+    Opens one short connection of its own. Reports an unreachable database,
+    branches with pending migrations, and enabled add-ons not installed in
+    the database, each with the command that fixes it. The version graph
+    comes from the code and is cached per registry; the database is read
+    on every call.
     """
     from .app import app_state, get_database
 
@@ -414,20 +430,44 @@ def readiness_problems(registry: Registry) -> list[str]:
             installed = installed_addons(connection)
     except SQLAlchemyError as exc:
         return [
-            f"the database {db.redacted_url(engine)} is unreachable: "
-            f"{migrate.describe_database_error(registry, exc)}"
+            ReadinessProblem(
+                "the database is unreachable: check that the database server is running "
+                "and that sqlalchemy.url points to it (the log has the details)",
+                f"the database {db.redacted_url(engine)} is unreachable: "
+                f"{migrate.describe_database_error(registry, exc)}",
+            )
         ]
     except DatabaseError as exc:
-        return [exc.message]
+        return [
+            ReadinessProblem(
+                "the database cannot be read: run `pyramidion check` on the app's ini "
+                "file (the log has the details)",
+                exc.message,
+            )
+        ]
     problems = [
-        f"branch '{branch}' has {len(revisions)} pending migration(s); run: "
-        f"pyramidion db upgrade {hint}"
+        ReadinessProblem(
+            f"branch '{branch}' has {len(revisions)} pending migration(s); run "
+            "`pyramidion db upgrade` on the app's ini file",
+            f"branch '{branch}' has {len(revisions)} pending migration(s); run: "
+            f"pyramidion db upgrade {hint}",
+        )
         for branch, revisions in pending.items()
     ]
     for enabled in app_state(registry).resolution.addons:
         if enabled.name not in installed:
             problems.append(
-                f"add-on '{enabled.name}' is enabled but not installed in the "
-                f"database; run: pyramidion addons install {enabled.name} {hint}"
+                ReadinessProblem(
+                    f"add-on '{enabled.name}' is enabled but not installed in the "
+                    f"database; run `pyramidion addons install {enabled.name}` on the "
+                    "app's ini file",
+                    f"add-on '{enabled.name}' is enabled but not installed in the "
+                    f"database; run: pyramidion addons install {enabled.name} {hint}",
+                )
             )
     return problems
+
+
+def readiness_problems(registry: Registry) -> list[str]:
+    """Why the app is not ready, in full (see :func:`readiness`), or an empty list."""
+    return [problem.detail for problem in readiness(registry)]

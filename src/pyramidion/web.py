@@ -495,6 +495,10 @@ def server_error_view(exc: Exception, request: Request) -> Response:
 
 # -- health -------------------------------------------------------------------
 
+#: Registry attribute: the readiness problems last logged, so a load
+#: balancer asking every few seconds does not repeat them in the log.
+_LAST_READINESS = "pyramidion_last_readiness"
+
 
 def healthz_view(request: Request) -> Response:
     """The process is alive and serving. Does no I/O."""
@@ -502,10 +506,21 @@ def healthz_view(request: Request) -> Response:
 
 
 def readyz_view(request: Request) -> Response:
-    """Ready to serve: database reachable, migrations applied, add-ons installed."""
-    from .lifecycle import readiness_problems
+    """Ready to serve: database reachable, migrations applied, add-ons installed.
 
-    problems = readiness_problems(request.registry)
+    Anyone may ask, so the body says what is wrong and what to do, in
+    words without connection details (database user, host, name, the
+    driver's error); those go to the log, once each time they change.
+    """
+    from .lifecycle import readiness
+
+    found = readiness(request.registry)
+    details = tuple(problem.detail for problem in found)
+    registry = request.registry
+    if details and getattr(registry, _LAST_READINESS, None) != details:
+        error_log.warning("not ready: %s", "; ".join(details))
+    setattr(registry, _LAST_READINESS, details)
+    problems = [problem.public for problem in found]
     body = {"status": "ready" if not problems else "unavailable", "problems": problems}
     response = Response(json_body=body, content_type="application/json")
     if problems:
