@@ -386,7 +386,8 @@ class CoreSettings:
         (),
         doc="Host header values the app answers to ('example.com', "
         "'.example.com' for subdomains too, 'localhost:6543'). Empty accepts "
-        "any host, and `pyramidion check` warns.",
+        "any well-formed host, and `pyramidion check` warns; a Host that is not a "
+        "host name with at most a numeric port is always refused.",
     )
     overrides: str | None = setting(
         None,
