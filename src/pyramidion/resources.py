@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pyramid.authorization import ALL_PERMISSIONS, Allow
 from pyramid.httpexceptions import HTTPNotFound
 
+from .inputs import column_value
 from .security import ADMIN_PRINCIPAL
 
 if TYPE_CHECKING:
@@ -106,19 +107,19 @@ def model_factory(
     makes the Post the view's context, so ``Post.__acl__`` (which may be a
     property computed from the row) decides who may see or edit it. Rows
     get ``__parent__`` set to the root (or ``parent``) so ACL inheritance
-    reaches the root's admin rule.
+    reaches the root's admin rule. A segment the key column cannot hold
+    (not a number, or a number out of the column's range) is 404 too.
     """
     pk_columns = model.__table__.primary_key.columns  # type: ignore[attr-defined]
     if len(pk_columns) != 1:
         raise TypeError(f"model_factory needs a single-column primary key on {model!r}")
-    pk_type = next(iter(pk_columns)).type.python_type
+    pk_column = next(iter(pk_columns))
 
     def factory(request: Request) -> M:
-        raw = request.matchdict.get(match)
-        try:
-            key = pk_type(raw)
-        except (TypeError, ValueError):
-            raise HTTPNotFound() from None
+        # A key the column cannot hold (too large a number, say) names no row.
+        key = column_value(pk_column, request.matchdict.get(match))
+        if key is None:
+            raise HTTPNotFound()
         obj = request.dbsession.get(model, key)
         if obj is None:
             raise HTTPNotFound()

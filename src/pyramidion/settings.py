@@ -429,6 +429,27 @@ class CoreSettings:
         "reading at the limit.",
         min=0,
     )
+    max_form_fields: int = setting(
+        1000,
+        doc="Most fields (or multipart parts) one submitted form may have, for "
+        "every view whatever body size it accepts; more are refused with 400 "
+        "before the form is parsed.",
+        min=1,
+    )
+    max_form_part_header_size: int = setting(
+        8192,
+        doc="Longest header block, in bytes, of one part of a multipart form; "
+        "longer ones are refused with 400.",
+        min=256,
+    )
+    max_json_depth: int = setting(
+        64,
+        doc="Deepest nesting of lists and objects in a JSON body that "
+        "pyramidion.json_body (and so the forms add-on) accepts; deeper "
+        "bodies are refused with 400.",
+        min=2,
+        max=500,
+    )
     gc_freeze: bool = setting(
         True,
         doc="Once the app is built, move every object made so far out of the "

@@ -26,7 +26,7 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPError
 from pyramid.response import Response
 from pyramid.tweens import INGRESS
 from pyramid_retry import is_error_retryable, mark_error_retryable
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from transaction.interfaces import NoTransaction
 
@@ -478,6 +478,31 @@ def database_unavailable_view(exc: Exception, request: Request) -> Response:
     return response
 
 
+#: What a client is told when the database refuses one of its values.
+_DATA_DETAIL = (
+    "The request contains a value this site cannot store (a number too large, say, "
+    "or text it cannot hold); correct it and send it again."
+)
+
+
+def data_error_view(exc: DataError, request: Request) -> Response:
+    """The database refused a value the client sent: 400, never 500.
+
+    PostgreSQL reports a number out of a column's range, text with a NUL
+    character or a malformed date as a data exception; the request's own
+    checks refuse most such values earlier, with a sentence naming them,
+    and this is what catches the rest. The driver's message stays in the
+    log, since it may quote the statement.
+    """
+    error_log.warning(
+        "the database refused a value on %s %s: %s",
+        request.method,
+        request.path,
+        str(exc.orig).splitlines()[0] if exc.orig is not None else exc,
+    )
+    return error_response(request, 400, "Bad Request", _DATA_DETAIL)
+
+
 def server_error_view(exc: Exception, request: Request) -> Response:
     """Any other exception: log it with its traceback, answer a plain 500."""
     if _retry_outlook(exc, request) == "retry":
@@ -586,6 +611,7 @@ def includeme(config: Configurator) -> None:
         PoolTimeoutError,
     ):
         config.add_exception_view(database_unavailable_view, context=exc_type)
+    config.add_exception_view(data_error_view, context=DataError)
     config.add_exception_view(server_error_view, context=Exception)
     config.add_route("pyramidion.healthz", "/healthz")
     config.add_view(healthz_view, route_name="pyramidion.healthz", permission=PUBLIC)

@@ -23,6 +23,7 @@ from pyramid.response import Response
 from pyramid.security import forget
 from sqlalchemy import delete
 
+from pyramidion.inputs import column_value
 from pyramidion.web import wants_json
 from pyramidion_forms import FormError, FormView, flash, validate_json
 
@@ -420,7 +421,8 @@ class TokensView(FormView):
 
 
 def _owned_token(request: Request, user: User) -> ApiToken:
-    token: ApiToken | None = request.dbsession.get(ApiToken, int(request.matchdict["id"]))
+    key = column_value(ApiToken.__table__.c.id, request.matchdict["id"])
+    token: ApiToken | None = None if key is None else request.dbsession.get(ApiToken, key)
     if token is None or token.user_id != user.id:
         raise HTTPNotFound()
     return token

@@ -17,6 +17,8 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import MANYTOONE, joinedload, selectinload
 
+from pyramidion.inputs import column_value
+
 from .layout import flash
 from .limits import forms_settings
 from .schemas import SchemaSource, model_schema
@@ -254,10 +256,9 @@ def add_crud(
 def _object_factory(crud: Crud) -> Callable[[Request], Any]:
     def factory(request: Request) -> Any:
         pk_column = sa.inspect(crud.model).primary_key[0]
-        try:
-            key = pk_column.type.python_type(request.matchdict["id"])
-        except (TypeError, ValueError):
-            raise HTTPNotFound() from None
+        key = column_value(pk_column, request.matchdict["id"])
+        if key is None:
+            raise HTTPNotFound()
         obj = request.dbsession.get(crud.model, key, options=crud.eager_options())
         if obj is None:
             raise HTTPNotFound()

@@ -12,13 +12,13 @@ Schemas are bound per request with ``request`` and ``dbsession``, so
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import colander
 import sqlalchemy as sa
-from pyramid.httpexceptions import HTTPBadRequest
+
+from pyramidion.inputs import integer_bounds, json_body
 
 from .limits import check_body_size, forms_settings
 
@@ -85,7 +85,8 @@ def validate_json(request: Request, schema: SchemaSource, **bind: Any) -> Any:
     """The request's JSON body, validated and converted by ``schema``.
 
     The body must be a JSON object within the add-on's limits. Raises
-    400 for a body that is not JSON, 413 for one over
+    400 for a body that is not JSON (or not UTF-8, nested too deep or
+    holding a NUL character: see :func:`pyramidion.inputs.json_body`), 413 for one over
     ``forms.max_body_size``, and :class:`ValidationFailed` (422, errors
     per field) for too many fields, a string longer than
     ``forms.max_field_length`` or anything the schema refuses. ``null``
@@ -93,10 +94,7 @@ def validate_json(request: Request, schema: SchemaSource, **bind: Any) -> Any:
     schema is bound as by :func:`bind_schema` (``bind`` adds names).
     """
     check_body_size(request)
-    try:
-        data = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise HTTPBadRequest("The body is not valid JSON.") from None
+    data = json_body(request)
     if not isinstance(data, dict):
         raise ValidationFailed({"": "Send a JSON object."})
     settings = forms_settings(request)
@@ -268,7 +266,7 @@ def _column_node(model: type[Any], name: str, column: sa.Column[Any]) -> colande
             kw["title"] = _title(relationship)
         typ: Any = _scalar_type(foreign_keys[0].column.type) or colander.String()
         kw["widget"] = _deferred_choices(target, optional)
-        validators.append(_deferred_exists(target))
+        validators.append(_deferred_exists(target, integer_bounds(foreign_keys[0].column.type)))
     elif isinstance(coltype, sa.Enum):
         if coltype.enum_class is not None:
             typ = EnumType(coltype.enum_class)
@@ -297,6 +295,17 @@ def _column_node(model: type[Any], name: str, column: sa.Column[Any]) -> colande
                 f"model_schema({model.__name__}): column '{name}' has type "
                 f"{coltype!r}, which forms cannot generate a field for. Leave it "
                 "out with exclude=, or give its node in overrides=."
+            )
+        bounds = integer_bounds(coltype)
+        if bounds is not None:
+            # Past the column's range the database refuses the row (PostgreSQL
+            # with an error, so the form would answer 500 instead of saying so).
+            validators.append(
+                colander.Range(
+                    *bounds,
+                    min_err="Enter a number no smaller than ${min}.",
+                    max_err="Enter a number no larger than ${max}.",
+                )
             )
         input_type = {
             colander.Integer: "number",
@@ -365,12 +374,19 @@ def _deferred_choices(target: type[Any], optional: bool) -> Any:
     return colander.deferred(widget)
 
 
-def _deferred_exists(target: type[Any]) -> Any:
+def _deferred_exists(target: type[Any], bounds: tuple[int, int] | None) -> Any:
     def validator(node: Any, kw: Mapping[str, Any]) -> Any:
         dbsession = kw["dbsession"]
 
         def exists(node: Any, value: Any) -> None:
-            if dbsession.get(target, value) is None:
+            # A key out of the column's range names no row (and PostgreSQL
+            # would refuse to look it up).
+            out_of_range = (
+                bounds is not None
+                and isinstance(value, int)
+                and not bounds[0] <= value <= bounds[1]
+            )
+            if out_of_range or dbsession.get(target, value) is None:
                 raise colander.Invalid(node, "Choose one of the listed options.")
 
         return exists

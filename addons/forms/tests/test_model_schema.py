@@ -96,3 +96,21 @@ def test_unique_columns_are_checked_against_the_database_except_the_edited_row(
         "name": "Octavia",
         "email": None,
     }
+
+
+@pytest.mark.parametrize("number", ["2147483648", "-2147483649", "9" * 40])
+def test_a_number_the_column_cannot_hold_is_refused_with_a_message(
+    models: ModuleType, dbsession: Session, number: str
+) -> None:
+    author = models.Author(name="Italo")
+    dbsession.add(author)
+    dbsession.flush()
+    schema = bound(model_schema(models.Book), dbsession)
+    values = {"title": "T", "genre": "poetry", "author_id": number, "pages": number}
+
+    with pytest.raises(colander.Invalid) as info:
+        schema.deserialize(values)
+
+    errors = info.value.asdict()
+    assert errors["pages"].startswith("Enter a number no")
+    assert errors["author_id"] == "Choose one of the listed options."

@@ -95,6 +95,9 @@ def includeme(config: Configurator) -> None:
         permission="storage.upload",
         # The view checks the header token itself, without reading the body.
         require_csrf=False,
+        # It streams the body through a parser with limits of its own (parts,
+        # header size), so the core does not copy and parse it first.
+        input_limits=False,
     )
     config.add_route("storage.file", "/files/{key}", factory=resources.file_context_factory)
     config.add_view(
