@@ -146,3 +146,11 @@ def admin_app(testapp: PyramidionTestApp, dbsession: Session, tm: Any) -> Pyrami
     form["password"] = PASSWORD
     form.submit("submit", status=303)
     return testapp
+
+
+@pytest.fixture(params=["logged out", "logged in"])
+def client(request: pytest.FixtureRequest, testapp: PyramidionTestApp) -> PyramidionTestApp:
+    """``testapp`` as a visitor, then as a logged-in administrator."""
+    if request.param == "logged in":
+        return request.getfixturevalue("admin_app")  # type: ignore[no-any-return]
+    return testapp

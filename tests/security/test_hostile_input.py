@@ -1,16 +1,19 @@
 """Hostile input: fuzzed forms and JSON on every route that takes input,
-malformed headers, cookies and multipart bodies. Nothing may answer 5xx or
-show a traceback."""
+arbitrary bytes (not only text) in the path, query string and body of
+every route, logged out and logged in, malformed headers, cookies and
+multipart bodies. Nothing may answer 5xx or show a traceback."""
 
 from __future__ import annotations
 
 import json
 import socket
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from webob import Request
 
 from pyramidion.testing import LiveServer, PyramidionTestApp
 
@@ -175,3 +178,95 @@ def test_raw_malformed_requests_over_http(live_server: LiveServer, raw: bytes) -
     status = int(received.split(b" ", 2)[1])
     assert status < 500, received[:200]
     assert b"Traceback" not in received
+
+
+# -- bytes, not only text, on every route -------------------------------------------
+
+BYTES = st.binary(max_size=40) | st.sampled_from(
+    [b"\xff", b"\x00", b"\xc3", b"\xed\xa0\x80", b"9" * 40, b"-9223372036854775809", b"%", b"+"]
+)  # fmt: skip
+BYTE_FIELDS = st.lists(st.tuples(BYTES | FIELD_NAMES.map(str.encode), BYTES), max_size=5)
+
+
+def _send_raw(
+    client: PyramidionTestApp,
+    method: str,
+    path: bytes,
+    query: bytes,
+    body: bytes = b"",
+    content_type: str = "",
+) -> Any:
+    """A request with any bytes in its path, query and body, carrying the
+    client's cookies and CSRF token (WebTest cannot send a path that is not
+    text)."""
+    request = Request.blank("/")
+    environ = request.environ
+    environ["REQUEST_METHOD"] = method
+    environ["PATH_INFO"] = path.decode("latin-1")
+    environ["QUERY_STRING"] = query.decode("latin-1")
+    cookies = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    environ["HTTP_COOKIE"] = cookies
+    environ["HTTP_X_CSRF_TOKEN"] = client.csrf_token()
+    environ["HTTP_ACCEPT"] = "text/html, application/json;q=0.9"
+    if body or content_type:
+        request.body = body
+        environ["CONTENT_TYPE"] = content_type
+    return request.get_response(client.app)
+
+
+def _encode(fields: list[tuple[bytes, bytes]]) -> bytes:
+    return b"&".join(
+        quote_from_bytes(k).encode() + b"=" + quote_from_bytes(v).encode() for k, v in fields
+    )
+
+
+def _multipart(fields: list[tuple[bytes, bytes]], token: str) -> bytes:
+    parts = [(b"csrf_token", token.encode()), *fields]
+    return b"".join(
+        b'--fuzz\r\nContent-Disposition: form-data; name="' + k.replace(b'"', b"") + b'"\r\n\r\n'
+        + v + b"\r\n"
+        for k, v in parts
+    ) + b"--fuzz--\r\n"  # fmt: skip
+
+
+BYTE_SETTINGS = settings(SETTINGS, max_examples=100)
+
+
+@BYTE_SETTINGS
+@given(data=st.data())
+def test_bytes_in_paths_and_query_strings_never_break_a_page(
+    client: PyramidionTestApp, data: Any
+) -> None:
+    view = data.draw(st.sampled_from(route_views(client.app)))
+    method = data.draw(st.sampled_from(sorted({"GET", *view.unsafe_methods})))
+    path = view.path().encode()
+    if data.draw(st.booleans()):
+        path = path.rstrip(b"/") + b"/" + data.draw(BYTES).replace(b"/", b"")
+    fields = data.draw(BYTE_FIELDS)
+    raw_query = data.draw(st.booleans())
+    query = b"&".join(k + b"=" + v for k, v in fields) if raw_query else _encode(fields)
+    response = _send_raw(client, method, path, query.replace(b"#", b""))
+    _check(response, f"{method} {path!r}?{query!r}")
+
+
+@BYTE_SETTINGS
+@given(data=st.data())
+def test_bytes_in_form_and_json_bodies_never_break_a_page(
+    client: PyramidionTestApp, data: Any
+) -> None:
+    view = data.draw(st.sampled_from(route_views(client.app)))
+    method = data.draw(st.sampled_from(view.unsafe_methods or ["POST"]))
+    fields = data.draw(BYTE_FIELDS)
+    token = client.csrf_token()
+    kind = data.draw(st.sampled_from(["urlencoded", "multipart", "json"]))
+    if kind == "urlencoded":
+        body = _encode([(b"csrf_token", token.encode()), *fields])
+        content_type = "application/x-www-form-urlencoded"
+    elif kind == "multipart":
+        body = _multipart(fields, token)
+        content_type = "multipart/form-data; boundary=fuzz"
+    else:
+        body = data.draw(BYTES | st.sampled_from([b'{"name": "\\u0000"}', b"[" * 100_000]))
+        content_type = "application/json"
+    response = _send_raw(client, method, view.path().encode(), b"", body, content_type)
+    _check(response, f"{method} {view.path()} {kind} {body[:200]!r}")

@@ -34,13 +34,6 @@ def _raw(app: Router, path: str, **environ: Any) -> Any:
     return request.get_response(app)
 
 
-@pytest.fixture(params=["logged out", "logged in"])
-def client(request: pytest.FixtureRequest, testapp: PyramidionTestApp) -> PyramidionTestApp:
-    if request.param == "logged in":
-        return request.getfixturevalue("admin_app")  # type: ignore[no-any-return]
-    return testapp
-
-
 @pytest.mark.parametrize(
     ("query", "message"),
     [("q=%ff", NOT_UTF8), ("%fe%ff=1", NOT_UTF8), ("q=%00", NUL), ("page=%c3", NOT_UTF8)],
