@@ -315,3 +315,21 @@ def test_a_body_that_ends_with_the_input_is_read_again_on_a_retry(
     response = request.get_response(notes_app.app)
 
     assert response.json == {"attempt": 1, "body": "payload"}
+
+
+def test_a_value_the_database_refuses_is_answered_400_with_a_sentence(
+    notes_app: PyramidionTestApp, db_connection: Connection, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The notes view stores its text unchecked in a String(200) column,
+    # which PostgreSQL enforces (a data exception) and SQLite does not.
+    if db_connection.dialect.name != "postgresql":
+        pytest.skip("SQLite stores text of any length in a String(200) column")
+    response = notes_app.post(
+        "/notes/add",
+        {"text": "x" * 300},
+        headers={**notes_app.csrf_headers(), "Accept": "application/json"},
+        status=400,
+    )
+    assert "cannot store" in response.json["detail"]
+    assert "x" * 300 not in response.text
+    assert "the database refused a value on POST /notes/add" in caplog.text
