@@ -123,9 +123,7 @@ def form_problem(request: Request, core: CoreSettings) -> str:
         if request.content_type == "multipart/form-data":
             problem = _multipart_problem(request, body, core)
         else:
-            raw = body.read()
-            fields = raw.count(b"&") + 1 if raw else 0
-            problem = _too_many(fields, core) or _encoded_text_problem(raw, "form")
+            problem = _urlencoded_problem(body, core)
     finally:
         body.seek(0)
     if problem:
@@ -137,6 +135,34 @@ def form_problem(request: Request, core: CoreSettings) -> str:
         ):
             return NUL.format(where="form")
     return ""
+
+
+def _urlencoded_problem(body: Any, core: CoreSettings) -> str:
+    """Count the fields of a URL-encoded body and check that they decode, in chunks.
+
+    A chunk is checked up to its last ``&``: neither a percent escape nor
+    a UTF-8 sequence spans one.
+    """
+    separators = 0
+    rest = b""
+    seen = False
+    while chunk := body.read(_CHUNK):
+        seen = True
+        separators += chunk.count(b"&")
+        if separators + 1 > core.max_form_fields:
+            return _too_many(separators + 1, core)
+        data = rest + chunk
+        cut = data.rfind(b"&")
+        if cut >= 0:
+            problem = _encoded_text_problem(data[:cut], "form")
+            if problem:
+                return problem
+            rest = data[cut + 1 :]
+        else:
+            rest = data
+    if not seen:
+        return ""
+    return _encoded_text_problem(rest, "form")
 
 
 def _too_many(fields: int, core: CoreSettings) -> str:

@@ -231,3 +231,28 @@ def test_a_form_within_the_limits_is_still_served(admin_app: PyramidionTestApp) 
     response = form.submit("submit", upload_files=[("attachment", "a.txt", b"\x00\x01binary")])
     assert response.status_int == 303
     assert "Ünïcode title" in response.follow().text
+
+
+@pytest.mark.parametrize("offset", [65_530, 65_534, 65_535, 131_070])
+def test_text_is_judged_whole_however_the_body_is_read(
+    admin_app: PyramidionTestApp, offset: int
+) -> None:
+    # The body is read in chunks of 64 KiB; an escape or a character cut
+    # by a chunk's end is still text, and bad bytes after it still are not.
+    token = admin_app.csrf_token().encode()
+    head = b"csrf_token=" + token + b"&title=x&body="
+    good = head + b"a" * (offset - len(head)) + b"%C3%A9" * 4
+    bad = good + b"&extra=%ff"
+
+    def post(body: bytes) -> Any:
+        return admin_app.post(
+            "/posts/new",
+            body,
+            content_type="application/x-www-form-urlencoded",
+            expect_errors=True,
+        )
+
+    assert NOT_UTF8 not in post(good).text
+    refused = post(bad)
+    assert refused.status_int == 400
+    assert NOT_UTF8 in refused.text
