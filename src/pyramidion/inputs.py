@@ -35,6 +35,8 @@ from urllib.parse import unquote_to_bytes
 import sqlalchemy as sa
 from pyramid.httpexceptions import HTTPBadRequest
 
+from .state import app_state
+
 if TYPE_CHECKING:
     from pyramid.config import Configurator
     from pyramid.registry import Registry
@@ -247,8 +249,6 @@ def input_limits_deriver(view: Any, info: Any) -> Any:
     # Error views answer for a request that may be the very one refused.
     if info.options.get("input_limits") is False or info.exception_only:
         return view
-    from .app import app_state
-
     registry = info.registry
     core: list[CoreSettings] = []
 
@@ -281,8 +281,6 @@ def json_body(request: Request) -> Any:
     environ = request.environ
     if _JSON in environ:
         return environ[_JSON]
-    from .app import app_state
-
     max_depth = app_state(request.registry).core.max_json_depth
     raw = request.body
     if not raw:

@@ -31,8 +31,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from transaction.interfaces import NoTransaction
 
 from .db import is_conflict
+from .lifecycle import readiness
 from .logging import request_id_var
+from .resources import Root
 from .security import PUBLIC, USER_ID_ENVIRON_KEY
+from .state import app_state
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
@@ -298,7 +301,6 @@ def host_allowlist_tween_factory(
     not a host name with an optional numeric port is refused all the same:
     the app builds absolute URLs (password-reset links, say) from it.
     """
-    from .app import app_state
 
     allowed = app_state(registry).core.allowed_hosts or ("*",)
 
@@ -537,8 +539,6 @@ def readyz_view(request: Request) -> Response:
     words without connection details (database user, host, name, the
     driver's error); those go to the log, once each time they change.
     """
-    from .lifecycle import readiness
-
     found = readiness(request.registry)
     details = tuple(problem.detail for problem in found)
     registry = request.registry
@@ -573,7 +573,6 @@ _WELCOME = """<!DOCTYPE html>
 
 def welcome_view(request: Request) -> Response:
     """Development landing page: what is enabled and why."""
-    from .app import app_state
 
     enabled = app_state(request.registry).resolution.addons
     if enabled:
@@ -598,8 +597,6 @@ def includeme(config: Configurator) -> None:
     In development, also a welcome page at ``/`` that any add-on's own
     ``/`` route or root view replaces.
     """
-    from .app import app_state
-    from .resources import Root
 
     config.add_request_method(request_id, "request_id", property=True)
     config.add_tween("pyramidion.web.host_allowlist_tween_factory", under=INGRESS)

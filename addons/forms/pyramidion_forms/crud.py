@@ -17,7 +17,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import MANYTOONE, joinedload, selectinload
 
-from pyramidion.inputs import column_value
+from pyramidion import column_value
 
 from .layout import flash
 from .limits import forms_settings

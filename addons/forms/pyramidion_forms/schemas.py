@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import colander
 import sqlalchemy as sa
 
-from pyramidion.inputs import integer_bounds, json_body
+from pyramidion import integer_bounds, json_body
 
 from .limits import check_body_size, forms_settings
 
@@ -76,7 +76,7 @@ class ValidationFailed(Exception):
 
 def validation_failed_view(exc: ValidationFailed, request: Request) -> Response:
     """Exception view: the errors per field as RFC 9457 problem details."""
-    from pyramidion.web import problem_response
+    from pyramidion import problem_response
 
     return problem_response(request, 422, "Unprocessable Content", exc.detail, errors=exc.errors)
 
@@ -86,7 +86,7 @@ def validate_json(request: Request, schema: SchemaSource, **bind: Any) -> Any:
 
     The body must be a JSON object within the add-on's limits. Raises
     400 for a body that is not JSON (or not UTF-8, nested too deep or
-    holding a NUL character: see :func:`pyramidion.inputs.json_body`), 413 for one over
+    holding a NUL character: see :func:`pyramidion.json_body`), 413 for one over
     ``forms.max_body_size``, and :class:`ValidationFailed` (422, errors
     per field) for too many fields, a string longer than
     ``forms.max_field_length`` or anything the schema refuses. ``null``
