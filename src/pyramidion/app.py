@@ -34,13 +34,11 @@ from pyramid.config import Configurator
 from pyramid.csrf import CookieCSRFStoragePolicy
 from pyramid.exceptions import ConfigurationConflictError
 from pyramid.exceptions import ConfigurationError as PyramidConfigurationError
-from pyramid_retry import RetryableExecutionPolicy
 
 from . import db
 from .addon import ADDON_NAME_PATTERN, Addon
 from .discovery import Candidate, discover_addons
 from .errors import AddonConflict, AddonImportError, AddonNotFound, SettingsError
-from .request import compile_request_extensions, skip_unobserved_events
 from .resolve import Resolution, resolve_addons
 from .security import csrf_check_required
 from .settings import (
@@ -49,7 +47,7 @@ from .settings import (
     apply_environment,
     parse_settings,
 )
-from .web import make_execution_policy
+from .tweens import SERVER_INPUT_ENVIRON_KEY
 
 if TYPE_CHECKING:
     from pyramid.registry import Registry
@@ -133,8 +131,6 @@ def _build_app(
     config_file = (global_config or {}).get("__file__")
     config = make_configurator(settings, environ=environ, config_file=config_file)
     app: Router = config.make_wsgi_app()
-    compile_request_extensions(app)
-    skip_unobserved_events(app.registry)
     return app
 
 
@@ -255,17 +251,12 @@ def includeme(config: Configurator) -> None:
 def _configure_core(config: Configurator, core: CoreSettings) -> None:
     settings = config.registry.settings
     # pyramid_tm: explicit transaction managers (no thread-local surprises)
-    # that begin a transaction only for requests that use one, abort on any
-    # 4xx/5xx response, and do not compute the user for every request just
-    # to annotate the transaction.
-    # The function, not its dotted name: pyramid_tm resolves the hook on
-    # every request.
-    settings.setdefault("tm.manager_hook", db.lazy_transaction_manager)
-    settings.setdefault("tm.commit_veto", "pyramidion.db.commit_veto")
+    # that abort on any 4xx/5xx response, and do not compute the user for
+    # every request just to annotate the transaction.
+    settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
+    settings.setdefault("tm.commit_veto", "pyramid_tm.default_commit_veto")
     settings.setdefault("tm.annotate_user", "false")
     settings.setdefault("retry.attempts", "3")
-    # Before anything adds a route, so every route is indexed.
-    config.include("pyramidion.routing")
 
     engine = db.make_engine(
         settings, connect_timeout=core.db_connect_timeout, pool_timeout=core.db_pool_timeout
@@ -275,7 +266,6 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
     )
     config.add_request_method(db.request_dbsession, "dbsession", reify=True)
 
-    config.include("pyramid_retry")
     config.include("pyramid_tm")
     # Add-ons register and find shared services (storage backend, mailer,
     # throttle, identity source...) through pyramid_services' directives.
@@ -286,20 +276,16 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
         raise SettingsError(
             f"retry.attempts = {settings['retry.attempts']!r}: not a whole number"
         ) from None
-    config.set_execution_policy(
-        make_execution_policy(
-            RetryableExecutionPolicy(
-                attempts=max(attempts, 1),
-                activate_hook=_retry_attempts_for(core.retry_max_body_size),
-            ),
-            core,
-        )
-    )
+    settings["retry.attempts"] = max(attempts, 1)
+    settings.setdefault("retry.activate_hook", _retry_attempts_for(core.retry_max_body_size))
+    # pyramid_retry's execution policy runs the whole tween chain again
+    # after a conflict.
+    config.include("pyramid_retry")
+    config.include("pyramidion.tweens")
 
     config.include("pyramidion.security")
     config.include("pyramidion.resources")
     config.include("pyramidion.web")
-    config.include("pyramidion.rendering")
     # Exemptions registered with config.add_csrf_exemption are consulted
     # through this callback, so the core keeps owning the CSRF options.
     config.set_default_csrf_options(require_csrf=True, callback=csrf_check_required)
@@ -338,11 +324,14 @@ def _retry_attempts_for(max_body_size: int) -> Callable[[Request], int | None]:
     (``wsgi.input_terminated``, which waitress says of every request): the
     body is then known to be empty only if that input is an in-memory
     stream with nothing in it (waitress's for a request without a body).
-    Any other input is left to WebOb to copy.
+    Any other input is left to WebOb to copy. The server's input is noted
+    (``SERVER_INPUT_ENVIRON_KEY``) so that, once the response is final, the
+    copy is closed and the server's stream is left to the server.
     """
 
     def attempts(request: Request) -> int | None:
         environ = request.environ
+        environ[SERVER_INPUT_ENVIRON_KEY] = environ.get("wsgi.input")
         length = environ.get("CONTENT_LENGTH")
         if length == "0":
             empty = True
