@@ -17,6 +17,7 @@ The order is fixed and documented because add-ons rely on it:
 
 from __future__ import annotations
 
+import ast
 import gc
 import importlib
 import importlib.util
@@ -34,6 +35,7 @@ from pyramid.config import Configurator
 from pyramid.csrf import CookieCSRFStoragePolicy
 from pyramid.exceptions import ConfigurationConflictError
 from pyramid.exceptions import ConfigurationError as PyramidConfigurationError
+from pyramid.interfaces import ISecurityPolicy
 
 from . import db
 from .addon import ADDON_NAME_PATTERN, Addon
@@ -470,7 +472,6 @@ def _resolve_dotted(config: Configurator, addon: Addon, target: Any, what: str) 
 _DISCRIMINATOR_WORDS = {
     "route": "route name",
     "pyramidion.traversal_child": "traversal name",
-    "pyramidion.identity_source": "identity source",
     "pyramidion.csrf_exemption": "CSRF exemption",
     "view": "view",
     "static view": "static view",
@@ -478,29 +479,61 @@ _DISCRIMINATOR_WORDS = {
 
 
 def describe_conflicts(exc: ConfigurationConflictError, state: AppState) -> str:
-    """Turn Pyramid's conflict report into sentences naming the add-ons."""
+    """Turn Pyramid's conflict report into sentences naming the add-ons.
+
+    Read from the report's text, the one public form of it: a ``For:``
+    line per discriminator, then ``Line N of file F:`` for each claimant.
+    """
     packages = {a.package: a.name for a in state.addons}
     lines = []
-    for discriminator, infos in sorted(exc._conflicts.items(), key=lambda kv: str(kv[0])):
-        if isinstance(discriminator, tuple) and discriminator:
-            kind = _DISCRIMINATOR_WORDS.get(str(discriminator[0]), str(discriminator[0]))
-            what = (
-                f"{kind} {discriminator[1]!r}"
-                if len(discriminator) == 2
-                else (f"{kind} {discriminator[1:]!r}")
-            )
-        else:
-            what = _DISCRIMINATOR_WORDS.get(str(discriminator), repr(discriminator))
+    for discriminator, places in sorted(_conflicts_in(str(exc)).items()):
+        what = _describe_discriminator(discriminator)
         claimants = []
-        for info in infos:
-            where = f"{getattr(info, 'file', '?')}:{getattr(info, 'line', '?')}"
-            owner = _owner_of_file(str(getattr(info, "file", "")), packages)
+        for file, line in places:
+            where = f"{file}:{line}"
+            owner = _owner_of_file(file, packages)
             claimants.append(f"{owner} ({where})" if owner else where)
         lines.append(f"{what} is claimed more than once: by " + " and by ".join(claimants) + ".")
     return (
         "\n".join(lines) + "\nEach name can belong to one add-on only. Rename it in one of them, "
         "or disable one of the add-ons."
     )
+
+
+_CONFLICT_FOR = re.compile(r"^  For: (.*)$")
+_CONFLICT_AT = re.compile(r"^    Line (\d+) of file (.*):$")
+
+
+def _conflicts_in(report: str) -> dict[str, list[tuple[str, str]]]:
+    """The discriminators of a conflict report, each with its claimants'
+    ``(file, line)``."""
+    conflicts: dict[str, list[tuple[str, str]]] = {}
+    places: list[tuple[str, str]] | None = None
+    for text in report.splitlines():
+        found = _CONFLICT_FOR.match(text)
+        if found:
+            places = conflicts.setdefault(found.group(1), [])
+            continue
+        at = _CONFLICT_AT.match(text)
+        if at and places is not None:
+            places.append((at.group(2), at.group(1)))
+    return conflicts
+
+
+def _describe_discriminator(text: str) -> str:
+    """``('route', 'blog.home')`` as "route name 'blog.home'"."""
+    try:
+        discriminator = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        discriminator = text
+    if isinstance(discriminator, tuple) and discriminator:
+        kind = _DISCRIMINATOR_WORDS.get(str(discriminator[0]), str(discriminator[0]))
+        if len(discriminator) == 2:
+            return f"{kind} {discriminator[1]!r}"
+        return f"{kind} {discriminator[1:]!r}"
+    if text == str(ISecurityPolicy):
+        return "the security policy (set_security_policy, or set_identity_source)"
+    return _DISCRIMINATOR_WORDS.get(text, text)
 
 
 def _owner_of_file(path: str, packages: Mapping[str, str]) -> str | None:
