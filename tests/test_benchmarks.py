@@ -213,8 +213,9 @@ def pyramids_own(cycle: list[Any]) -> bool:
     from pyramid.request import Request
     from sqlalchemy.orm.state import InstanceState
 
+    parts = ("method", "ReferenceType")
     if any(isinstance(o, InstanceState) for o in cycle) and all(
-        isinstance(o, InstanceState) or type(o).__name__ in ("method", "ReferenceType") for o in cycle
+        isinstance(o, InstanceState) or type(o).__name__ in parts for o in cycle
     ):
         return True
 
@@ -226,7 +227,7 @@ def pyramids_own(cycle: list[Any]) -> bool:
             continue
         if type(member).__name__ == "method" and isinstance(member.__self__, Request):
             continue
-        if type(member).__name__ in ("tuple", "getset_descriptor", "ReferenceType", "mappingproxy"):
+        if type(member).__name__ in ("tuple", "getset_descriptor", "ReferenceType"):
             continue
         return False
     return True
