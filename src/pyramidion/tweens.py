@@ -95,6 +95,7 @@ def request_log_tween_factory(handler: Handler, registry: Registry) -> Handler:
     core = _core_settings(registry)
     header_key = "HTTP_" + core.request_id_header.upper().replace("-", "_")
     header_name = core.request_id_header
+    header_lower = header_name.lower()
 
     def tween(request: Request) -> Response:
         environ = request.environ
@@ -112,7 +113,10 @@ def request_log_tween_factory(handler: Handler, registry: Registry) -> Handler:
             response = handler(request)
         finally:
             request_id_var.reset(token)
-        response.headers[header_name] = request_id
+        headerlist = response.headerlist
+        if any(name.lower() == header_lower for name, _value in headerlist):
+            headerlist[:] = [h for h in headerlist if h[0].lower() != header_lower]
+        headerlist.append((header_name, request_id))
         if not _will_be_retried(request):
             if access_log.isEnabledFor(logging.INFO):
                 _log_access(environ, response, request_id)
@@ -190,6 +194,7 @@ def security_headers_tween_factory(handler: Handler, registry: Registry) -> Hand
     """
     core = _core_settings(registry)
     static_headers = _static_security_headers(core)
+    static_names = {name.lower() for name, _value in static_headers}
     hsts = (
         f"max-age={core.hsts_max_age}; includeSubDomains"
         if core.hsts_max_age and not core.development
@@ -206,14 +211,18 @@ def security_headers_tween_factory(handler: Handler, registry: Registry) -> Hand
             if is_error_retryable(request, exc):
                 raise
             response = _render_error(request)
-        headers = response.headers
-        for name, value in static_headers:
-            if name not in headers:
-                headers[name] = value
-        if hsts and request.scheme == "https" and "Strict-Transport-Security" not in headers:
-            headers["Strict-Transport-Security"] = hsts
-        if response.status[0] in "45" and "Cache-Control" not in headers:
-            headers["Cache-Control"] = "no-store"
+        # One scan of the header list instead of one per header (WebOb's
+        # ResponseHeaders scans the whole list for every lookup and set).
+        headerlist = response.headerlist
+        present = {name.lower() for name, _value in headerlist}
+        if static_names.isdisjoint(present):
+            headerlist.extend(static_headers)
+        else:
+            headerlist.extend(h for h in static_headers if h[0].lower() not in present)
+        if hsts and request.scheme == "https" and "strict-transport-security" not in present:
+            headerlist.append(("Strict-Transport-Security", hsts))
+        if response.status[0] in "45" and "cache-control" not in present:
+            headerlist.append(("Cache-Control", "no-store"))
         return response
 
     return tween
