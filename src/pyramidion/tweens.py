@@ -43,6 +43,7 @@ from pyramid_retry import is_error_retryable
 
 from .logging import request_id_var
 from .security import USER_ID_ENVIRON_KEY
+from .state import app_state
 from .web import REQUEST_ID_ENVIRON_KEY
 
 if TYPE_CHECKING:
@@ -69,12 +70,6 @@ STARTED_ENVIRON_KEY = "pyramidion.started"
 SERVER_INPUT_ENVIRON_KEY = "pyramidion.server_input"
 
 
-def _core_settings(registry: Registry) -> CoreSettings:
-    from .app import app_state
-
-    return app_state(registry).core
-
-
 def _will_be_retried(request: Request) -> bool:
     """Whether pyramid_retry will discard this response and try again: an
     error view rendered it for an error that may be retried."""
@@ -92,7 +87,7 @@ def request_log_tween_factory(handler: Handler, registry: Registry) -> Handler:
     when it is a safe label, else a new one; it is sent back in that header
     and carried by every log line of the request.
     """
-    core = _core_settings(registry)
+    core = app_state(registry).core
     header_key = "HTTP_" + core.request_id_header.upper().replace("-", "_")
     header_name = core.request_id_header
     header_lower = header_name.lower()
@@ -192,7 +187,7 @@ def security_headers_tween_factory(handler: Handler, registry: Registry) -> Hand
     allowlist's, a body it cannot parse) is rendered here by the app's
     error views, unless pyramid_retry will run the request again.
     """
-    core = _core_settings(registry)
+    core = app_state(registry).core
     static_headers = _static_security_headers(core)
     static_names = {name.lower() for name, _value in static_headers}
     hsts = (

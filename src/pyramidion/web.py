@@ -23,7 +23,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from transaction.interfaces import NoTransaction
 
 from .db import is_conflict
+from .lifecycle import readiness_problems
+from .resources import Root
 from .security import PUBLIC
+from .state import app_state
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
@@ -85,7 +88,6 @@ def host_allowlist_tween_factory(
     handler: Callable[[Request], Response], registry: Registry
 ) -> Callable[[Request], Response]:
     """Refuse requests whose Host header is not in ``pyramidion.allowed_hosts``."""
-    from .app import app_state
 
     allowed = app_state(registry).core.allowed_hosts
     if not allowed:
@@ -292,7 +294,6 @@ def healthz_view(request: Request) -> Response:
 
 def readyz_view(request: Request) -> Response:
     """Ready to serve: database reachable, migrations applied, add-ons installed."""
-    from .lifecycle import readiness_problems
 
     problems = readiness_problems(request.registry)
     body = {"status": "ready" if not problems else "unavailable", "problems": problems}
@@ -322,7 +323,6 @@ _WELCOME = """<!DOCTYPE html>
 
 def welcome_view(request: Request) -> Response:
     """Development landing page: what is enabled and why."""
-    from .app import app_state
 
     enabled = app_state(request.registry).resolution.addons
     if enabled:
@@ -347,8 +347,6 @@ def includeme(config: Configurator) -> None:
     In development, also a welcome page at ``/`` that any add-on's own
     ``/`` route or root view replaces.
     """
-    from .app import app_state
-    from .resources import Root
 
     config.add_request_method(request_id, "request_id", property=True)
     config.add_tween("pyramidion.web.host_allowlist_tween_factory", under=INGRESS)
