@@ -44,14 +44,15 @@ The fixtures, from the widest scope in:
     A transaction manager and a session on ``db_connection`` joined to it,
     for arranging data and checking what requests wrote.
 ``testapp`` (function)
-    A :class:`PyramidionTestApp` (WebTest) over ``pyramidion_app``.
+    A :class:`~pyramidion.testapp.PyramidionTestApp` (WebTest) over
+    ``pyramidion_app``.
 ``make_pyramidion_app`` (function)
     Builds further apps with other settings or add-ons.
-``live_server`` (function)
+``pyramidion_live_server`` (function)
     The app served by a real waitress server on a free loopback port. It
     uses the session's database directly: what it commits stays for the
     rest of the session, so tests give their data unique names.
-``browser`` (session) / ``page`` (function)
+``pyramidion_browser`` (session) / ``pyramidion_page`` (function)
     Headless Chromium (Debian's ``chromium``, driven by Playwright) and a
     fresh page for each test, whose screenshot is kept in
     ``test-artifacts/screenshots/`` when the test ends. Without Chromium the
@@ -60,6 +61,13 @@ The fixtures, from the widest scope in:
 The process environment never reaches the apps these fixtures build:
 ``PYRAMIDION_*`` variables are for deployments, and a test that wants them
 passes ``environ=`` to ``make_pyramidion_app``.
+
+The plugin is loaded by every pytest run in an environment where the core
+is installed, including projects that have nothing to do with Pyramidion,
+so importing it needs nothing beyond the core's own dependencies: WebTest,
+Playwright and the PostgreSQL driver (the ``testing`` and ``postgresql``
+extras) are imported by the fixtures that use them, which say what to
+install when they are missing.
 """
 
 from __future__ import annotations
@@ -74,25 +82,27 @@ import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 import pytest
 import transaction
-import webtest
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from .app import app_state, get_database, make_app
+from .app import get_database, make_app
 from .lifecycle import upgrade
 
 if TYPE_CHECKING:
     from pyramid.registry import Registry
     from pyramid.router import Router
 
+    from .testapp import PyramidionTestApp
+
 __all__ = [
     "DATABASE_URL_VARIABLE",
+    "TESTING_EXTRA",
     "MakeApp",
     "PyramidionTestApp",
     "bind_to_connection",
@@ -104,6 +114,30 @@ __all__ = [
 
 #: The environment variable that points the tests at a database server.
 DATABASE_URL_VARIABLE = "PYRAMIDION_TEST_DATABASE_URL"
+
+#: What to install for the fixtures that need more than the core.
+TESTING_EXTRA = "pip install 'pyramidion-core[testing]'"
+
+
+def __getattr__(name: str) -> Any:
+    # PyramidionTestApp needs WebTest; it is imported on first use so that
+    # loading this plugin never does.
+    if name == "PyramidionTestApp":
+        return _test_app_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _test_app_class() -> type[PyramidionTestApp]:
+    try:
+        from .testapp import PyramidionTestApp
+    except ModuleNotFoundError as exc:
+        if exc.name != "webtest":
+            raise
+        raise ModuleNotFoundError(
+            f"PyramidionTestApp and the testapp fixture need WebTest: {TESTING_EXTRA}",
+            name=exc.name,
+        ) from exc
+    return PyramidionTestApp
 
 
 # -- plain functions the fixtures are made of ---------------------------------
@@ -140,7 +174,15 @@ def temporary_database(server_url: str) -> Iterator[str]:
     """
     url = make_url(server_url)
     name = f"pyramidion_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    except ModuleNotFoundError as exc:
+        pytest.fail(
+            f"{DATABASE_URL_VARIABLE} names a {url.get_backend_name()} server, but its "
+            f"driver ({exc.name}) is not installed: pip install "
+            "'pyramidion-core[postgresql]', or unset the variable to test on SQLite.",
+            pytrace=False,
+        )
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -191,43 +233,6 @@ def bind_to_connection(registry: Registry, connection: Connection) -> Iterator[N
         database.session_factory = original
 
 
-class PyramidionTestApp(webtest.TestApp):  # type: ignore[misc]
-    """A WebTest app that sends ``Host: localhost`` and knows the CSRF rules.
-
-    The core requires a CSRF token on every unsafe request: send
-    ``headers=app.csrf_headers()`` or put ``csrf_token=app.csrf_token()``
-    in the form.
-    """
-
-    def __init__(self, app: Router, **kwargs: Any) -> None:
-        extra_environ = {"HTTP_HOST": "localhost", **kwargs.pop("extra_environ", {})}
-        super().__init__(app, extra_environ=extra_environ, **kwargs)
-        self.pyramidion_registry = app.registry
-
-    @property
-    def csrf_cookie_name(self) -> str:
-        return app_state(self.pyramidion_registry).core.csrf_cookie_name
-
-    def csrf_token(self) -> str:
-        """The CSRF token the app accepts from this client.
-
-        The token is the value of the app's CSRF cookie (double-submit): the
-        one the app set, or, before it has set one, a new value this client
-        stores as a browser would.
-        """
-        name = self.csrf_cookie_name
-        token: str | None = self.cookies.get(name)
-        if not token:
-            token = uuid.uuid4().hex
-            self.set_cookie(name, token)
-        # The cookie jar keeps values as sent, quotes included.
-        return token.strip('"')
-
-    def csrf_headers(self) -> dict[str, str]:
-        """Headers that carry the CSRF token: ``{"X-CSRF-Token": ...}``."""
-        return {"X-CSRF-Token": self.csrf_token()}
-
-
 class MakeApp(Protocol):
     """The ``make_pyramidion_app`` factory."""
 
@@ -276,7 +281,12 @@ class LiveServer:
         import waitress
 
         self.app = app
-        self._server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
+        # The socket map is ours (create_server's documented ``map``), so
+        # stop() can close every connection the server has open.
+        self._sockets: dict[int, Any] = {}
+        self._server = waitress.create_server(
+            app, map=self._sockets, host="127.0.0.1", port=0, threads=threads
+        )
         #: The base URL, without a trailing slash: ``http://127.0.0.1:PORT``.
         self.url = f"http://127.0.0.1:{self._server.effective_port}"
         self._thread = threading.Thread(target=self._server.run, name="live-server", daemon=True)
@@ -297,7 +307,7 @@ class LiveServer:
             # Runs in the server's own loop thread: closing sockets from
             # another thread while the loop waits on them in select() makes
             # it fail with "bad file descriptor".
-            for channel in list(server._map.values()):
+            for channel in list(self._sockets.values()):
                 if channel is not server.trigger:
                     channel.handle_close()
             server.trigger.handle_close()
@@ -487,7 +497,11 @@ def dbsession(
 @pytest.fixture
 def testapp(pyramidion_app: Router, db_connection: Connection) -> PyramidionTestApp:
     """WebTest over ``pyramidion_app``, inside the test's transaction."""
-    return PyramidionTestApp(pyramidion_app)
+    try:
+        test_app = _test_app_class()
+    except ModuleNotFoundError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return test_app(pyramidion_app)
 
 
 @pytest.fixture
@@ -532,7 +546,7 @@ def make_pyramidion_app(pyramidion_settings: dict[str, Any]) -> Iterator[MakeApp
 
 
 @pytest.fixture
-def live_server(
+def pyramidion_live_server(
     pyramidion_app: Router, pyramidion_settings: dict[str, Any]
 ) -> Iterator[LiveServer]:
     """The test app served over real HTTP on ``127.0.0.1``.
@@ -550,19 +564,26 @@ def live_server(
         get_database(app.registry).engine.dispose()
 
 
+def _browser_unavailable(message: str) -> NoReturn:
+    """Skip a browser test, or fail it under CI, where browsers must run."""
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def pyramidion_browser() -> Iterator[Any]:
     """Headless Chromium driven by Playwright, shared by the session."""
     executable = find_chromium()
     if executable is None:
-        message = (
+        _browser_unavailable(
             "browser tests need Chromium: install Debian's 'chromium' package "
             "or set PYRAMIDION_TEST_CHROMIUM to a Chromium executable"
         )
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
+    try:
+        from playwright.sync_api import sync_playwright
+    except ModuleNotFoundError:
+        _browser_unavailable(f"browser tests need Playwright: {TESTING_EXTRA}")
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
@@ -575,9 +596,9 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+def pyramidion_page(pyramidion_browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh browser page; its last screen is saved as a PNG afterwards."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = pyramidion_browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     browser_page = context.new_page()
     try:
