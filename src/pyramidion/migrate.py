@@ -26,6 +26,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import io
+import os
+import shutil
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -687,12 +690,38 @@ def make_revision(
             depends.extend(r.revision for r in _branch_revisions(script, required)[-1:])
         if depends:
             kwargs["depends_on"] = depends
+    _add_ruff_hooks(config)
     with alembic_errors():
         result = command.revision(config, message=message, autogenerate=autogenerate, **kwargs)
     forget_cached_graph(registry)
     if not isinstance(result, Script):
         raise DatabaseError(f"Alembic did not write a revision for '{addon_name}'.")
     return Path(result.path)
+
+
+def _add_ruff_hooks(config: Config) -> bool:
+    """Have Alembic run ruff on each revision it writes; False without ruff.
+
+    Alembic's ``post_write_hooks`` run ``ruff check --fix`` and then
+    ``ruff format`` on the new file, with the settings ruff finds for it
+    (the add-on's own ``pyproject.toml``), so a new revision passes the
+    add-on's lint as written. ruff is looked up next to the running Python,
+    then on ``PATH``.
+    """
+    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    ruff = shutil.which("ruff", path=search)
+    if ruff is None:
+        return False
+    hooks = {
+        "ruff_check": "check --fix --quiet --exit-zero REVISION_SCRIPT_FILENAME",
+        "ruff_format": "format --quiet REVISION_SCRIPT_FILENAME",
+    }
+    config.set_section_option("post_write_hooks", "hooks", ", ".join(hooks))
+    for name, options in hooks.items():
+        config.set_section_option("post_write_hooks", f"{name}.type", "exec")
+        config.set_section_option("post_write_hooks", f"{name}.executable", _escape(ruff))
+        config.set_section_option("post_write_hooks", f"{name}.options", options)
+    return True
 
 
 def describe_database_error(registry: Registry, exc: SQLAlchemyError) -> str:
