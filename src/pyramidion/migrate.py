@@ -30,7 +30,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -691,7 +691,9 @@ def make_revision(
         if depends:
             kwargs["depends_on"] = depends
     _add_ruff_hooks(config)
-    with alembic_errors():
+    # Alembic announces each post-write hook on sys.stdout; the command
+    # reports the revision in its own words.
+    with alembic_errors(), redirect_stdout(io.StringIO()):
         result = command.revision(config, message=message, autogenerate=autogenerate, **kwargs)
     forget_cached_graph(registry)
     if not isinstance(result, Script):
