@@ -29,6 +29,10 @@ $(BIN)/python:
 
 # Reinstall when any distribution's metadata changes.
 $(VENV)/.installed: $(BIN)/python pyproject.toml $(ADDON_DIRS)
+	@# The core's distribution was called "pyramidion" before pyramidion-core:
+	@# remove the old one, or both would register the same entry points.
+	rm -rf src/pyramidion.egg-info
+	$(BIN)/python -m pip uninstall --quiet --yes pyramidion 2>/dev/null || true
 	$(BIN)/python -m pip install --quiet -e ".[dev]" \
 		$(foreach d,$(ADDON_DIRS),-e "./$(patsubst %/,%,$(dir $(d)))[testing]")
 	@touch $@

@@ -253,7 +253,7 @@ def write_ini(tmp_path: Path, database_url: str, addons: str) -> str:
         textwrap.dedent(
             f"""
             [app:main]
-            use = egg:pyramidion
+            use = egg:pyramidion-core
             sqlalchemy.url = {url}
             pyramidion.addons = {addons}
             """

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("pyramidion")
 
 try:
-    CORE_VERSION = version("pyramidion")
+    CORE_VERSION = version("pyramidion-core")
 except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     CORE_VERSION = "0"
 

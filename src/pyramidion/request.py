@@ -7,7 +7,7 @@ add-ons' are), it builds a new subclass of the request class for every
 request, which costs more than routing and rendering a small view together.
 
 Once the application is created, :func:`pyramidion.make_app` (and so
-``egg:pyramidion``) bakes every extension into a single subclass and tells
+``egg:pyramidion-core``) bakes every extension into a single subclass and tells
 the router to use it as is. An application that embeds Pyramidion with
 ``config.include("pyramidion")`` gets the same by calling
 ``compile_request_extensions(config.make_wsgi_app())``. The registry keeps
