@@ -17,7 +17,7 @@ help:
 	@echo "make test             run the whole test suite on SQLite (or on the database PYRAMIDION_TEST_DATABASE_URL names)"
 	@echo "make test-fast        the suite without the tests marked slow (subprocesses, distribution builds): for day-to-day work"
 	@echo "make test-postgresql  run the suite against PostgreSQL at 127.0.0.1:5432 (database test)"
-	@echo "make lint             ruff check, ruff format --check and mypy --strict"
+	@echo "make lint             ruff check, ruff format --check, mypy --strict and the import contracts"
 	@echo "make format           apply ruff's formatting and import sorting"
 	@echo "make coverage         run the tests with branch coverage"
 	@echo "make bench            server benchmarks against bare Pyramid and Flask (needs wrk; see docs/performance.md)"
@@ -62,6 +62,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy src $(ADDON_PACKAGES) benchmarks
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -118,7 +118,7 @@ def db_connection(pyramidion_app: Router) -> Iterator[Connection]:
     this connection, so what requests commit is visible to the test and
     undone afterwards.
     """
-    from pyramidion.app import get_database
+    from pyramidion import get_database
     from pyramidion.testing import bind_to_connection
 
     engine = get_database(pyramidion_app.registry).engine
@@ -162,7 +162,7 @@ def dbsession(
     """
     import zope.sqlalchemy
 
-    from pyramidion.app import get_database
+    from pyramidion import get_database
 
     session = get_database(pyramidion_app.registry).session_factory()
     zope.sqlalchemy.register(session, transaction_manager=tm, keep_session=True)
@@ -194,7 +194,7 @@ def make_pyramidion_app(pyramidion_settings: dict[str, Any]) -> Iterator[MakeApp
     that connection and the app's sessions use it until the test ends.
     Start-up errors propagate, so tests can assert on them.
     """
-    from pyramidion.app import get_database, make_app
+    from pyramidion import get_database, make_app
     from pyramidion.testing import bind_to_connection, migrate
 
     engines = []
@@ -236,7 +236,7 @@ def pyramidion_live_server(
     (and so the same, already migrated, database), whose requests commit
     for real: give test data unique names.
     """
-    from pyramidion.app import get_database, make_app
+    from pyramidion import get_database, make_app
     from pyramidion.testing import LiveServer
 
     app = make_app(pyramidion_settings, environ={})

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import webtest
 
-from .app import app_state
+from . import app_state
 
 if TYPE_CHECKING:
     from pyramid.router import Router

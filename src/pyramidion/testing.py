@@ -92,7 +92,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import NullPool
 
-from .app import get_database, make_app
+from . import get_database, make_app
 from .lifecycle import upgrade
 
 if TYPE_CHECKING:

@@ -13,11 +13,27 @@ import argparse
 import importlib.util
 import secrets
 from collections.abc import Iterable, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from ..addon import ADDON_NAME_PATTERN, RESERVED_NAMES
+from ..discovery import discover_addons
 from ..errors import CommandError
+
+__all__ = [
+    "DEFAULT_APP_ADDONS",
+    "NAME_RULE",
+    "SCAFFOLDS",
+    "check_addon_name",
+    "check_name",
+    "generate_addon",
+    "generate_app",
+    "parse_addon_list",
+    "register",
+    "run_addon",
+    "run_app",
+]
 
 #: Where the cookiecutter templates live inside the package.
 SCAFFOLDS = Path(__file__).resolve().parent.parent / "scaffolds"
@@ -188,13 +204,12 @@ def _distribution(name: str) -> str:
 
 def _installed_distributions() -> dict[str, str]:
     """Installed add-on names mapped to their distribution's name."""
-    from ..discovery import discover_addons
 
     return {name: candidate.distribution for name, candidate in discover_addons().items()}
 
 
-def compatible_range(version: str) -> str:
-    """The releases compatible with ``version``, as a version specifier.
+def compatible_range(release: str) -> str:
+    """The releases compatible with ``release``, as a version specifier.
 
     From its ``MAJOR.MINOR`` up to the next release that may break: the
     next minor release before 1.0 (``0.1.3`` gives ``>=0.1,<0.2``), the
@@ -202,15 +217,13 @@ def compatible_range(version: str) -> str:
     """
     from packaging.version import Version
 
-    major, minor = (*Version(version).release, 0)[:2]
+    major, minor = (*Version(release).release, 0)[:2]
     upper = f"0.{minor + 1}" if major == 0 else str(major + 1)
     return f">={major}.{minor},<{upper}"
 
 
 def _version(distribution: str) -> str:
     """The installed version of ``distribution``; the core's when not installed."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version(distribution)
     except PackageNotFoundError:
