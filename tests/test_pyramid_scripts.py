@@ -39,7 +39,7 @@ def ini(distributions: Distributions, tmp_path: Path) -> str:
     path = tmp_path / "app.ini"
     path.write_text(
         "[app:main]\n"
-        "use = egg:pyramidion\n"
+        "use = egg:pyramidion-core\n"
         "pyramidion.addons = notes\n"
         "pyramidion.environment = development\n"
         f"sqlalchemy.url = sqlite:///{tmp_path}/app.sqlite\n"
