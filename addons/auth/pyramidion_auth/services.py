@@ -28,7 +28,7 @@ from pyramid.authorization import Authenticated
 from pyramid.interfaces import ISession
 from pyramid.security import remember
 from sqlalchemy import case, delete, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from zope.interface import implementer
 
 from pyramidion.db import independent_session
@@ -462,7 +462,9 @@ class AuthIdentitySource:
         user_id = getattr(session, "user_id", None)
         if user_id is None:
             return None
-        user = request.dbsession.get(User, user_id)
+        # The groups come with the user, in the same query: the security
+        # policy asks for them (as principals) on every permission check.
+        user = request.dbsession.get(User, user_id, options=(joinedload(User.groups),))
         if user is None or not user.is_active:
             return None
         return Identity(user=user, via="session")
