@@ -263,6 +263,13 @@ FACTORIES: dict[str, Callable[[str, dict[str, str]], WSGIApp]] = {
     "pyramidion": pyramidion,
 }
 
+#: The applications of each case, in the order the runners show them.
+CASES: dict[str, list[str]] = {
+    "hello": ["raw-wsgi", "bare-pyramid", "pyramid-tm", "flask-sqlalchemy", "pyramidion"],
+    "row": ["bare-pyramid", "pyramid-tm", "flask-sqlalchemy", "pyramidion"],
+    "page": ["django", "flask-page", "flask-page-cookie", "pyramidion"],
+}
+
 #: For the references that keep users and sessions in tables of their own:
 #: ``prepare(database_url, email, password)`` creates them and the user,
 #: once per database, in a process of its own (Django configures itself

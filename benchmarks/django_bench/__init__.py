@@ -20,8 +20,13 @@ HERE = Path(__file__).resolve().parent
 def database_settings(url: str) -> dict[str, Any]:
     """Django's ``DATABASES["default"]`` for an SQLAlchemy URL of the benchmark."""
     parts = urlsplit(url)
+    # Persistent connections, as Django's deployment docs advise.
     if parts.scheme.startswith("sqlite"):
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path[1:])}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": unquote(parts.path[1:]),
+            "CONN_MAX_AGE": 600,
+        }
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": parts.path.lstrip("/"),
@@ -29,7 +34,6 @@ def database_settings(url: str) -> dict[str, Any]:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
-        # Persistent connections, as Django's deployment docs advise.
         "CONN_MAX_AGE": 600,
     }
 
