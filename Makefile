@@ -20,7 +20,7 @@ help:
 	@echo "make lint             ruff check, ruff format --check, mypy --strict and the import contracts"
 	@echo "make format           apply ruff's formatting and import sorting"
 	@echo "make coverage         run the tests with branch coverage"
-	@echo "make bench            server benchmarks against bare Pyramid and Flask (needs wrk; see docs/performance.md)"
+	@echo "make bench            served benchmarks: the logged-in page against Django and Flask, and more (needs wrk; see docs/performance.md)"
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'

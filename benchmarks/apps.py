@@ -3,8 +3,11 @@
 Every factory imports what it needs itself, so a server process loads only
 its own application's code and its peak memory is its own. The references
 do exactly the work the Pyramidion add-on ``bench`` does: the same JSON
-body for ``/bench/hello``, and ``/bench/items/{id}`` reading one row by
-primary key in a session made for the request and closed after it.
+body for ``/bench/hello``, ``/bench/items/{id}`` reading one row by
+primary key in a session made for the request and closed after it, and
+(Django's and Flask's page references, in ``django_bench/`` and
+``flask_bench/``) ``/bench/list``, the logged-in page of 20 items with
+their owners, a CSRF token and a layout.
 """
 
 from __future__ import annotations
@@ -101,6 +104,47 @@ def bare_pyramid(database_url: str, options: dict[str, str]) -> WSGIApp:
     return app
 
 
+#: The headers Pyramidion sends on every response by default (its request id
+#: and the security headers of ``pyramidion.web``).
+SECURITY_HEADERS = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    ),
+]
+
+
+def security_headers_tween_factory(handler: Any, registry: Any) -> Any:
+    """A tween, as Pyramid's docs write one, adding a request id and the security headers."""
+    import random
+
+    def security_headers_tween(request: Any) -> Any:
+        response = handler(request)
+        response.headerlist.append(("X-Request-ID", random.randbytes(16).hex()))
+        response.headerlist.extend(SECURITY_HEADERS)
+        return response
+
+    return security_headers_tween
+
+
+def bare_pyramid_headers(database_url: str, options: dict[str, str]) -> WSGIApp:
+    """Bare Pyramid sending the headers Pyramidion sends, from a tween."""
+    from pyramid.config import Configurator
+
+    with Configurator() as config:
+        config.add_tween("apps.security_headers_tween_factory")
+        config.add_route("hello", "/bench/hello")
+        config.add_view(lambda request: {"hello": "world"}, route_name="hello", renderer="json")
+        app: WSGIApp = config.make_wsgi_app()
+    return app
+
+
 def pyramid_tm_reference(database_url: str, options: dict[str, str]) -> WSGIApp:
     """Pyramid with pyramid_tm, pyramid_retry and zope.sqlalchemy, as Pyramid's cookiecutter
     wires them: the transaction path Pyramidion builds on, with nothing of its own."""
@@ -163,6 +207,30 @@ def flask_sqlalchemy(database_url: str, options: dict[str, str]) -> WSGIApp:
     return wsgi
 
 
+def django_page(database_url: str, options: dict[str, str]) -> WSGIApp:
+    """Django 5.2: contrib.auth, database sessions, CSRF, a template with a base layout."""
+    import django_bench
+
+    app: WSGIApp = django_bench.application(database_url)
+    return app
+
+
+def flask_page(database_url: str, options: dict[str, str]) -> WSGIApp:
+    """Flask + Flask-Login + Flask-WTF + Jinja2 + SQLAlchemy, sessions in the database."""
+    import flask_bench
+
+    app: WSGIApp = flask_bench.create_app(database_url, server_side_sessions=True)
+    return app
+
+
+def flask_page_cookie(database_url: str, options: dict[str, str]) -> WSGIApp:
+    """The same Flask app with Flask's own signed-cookie sessions."""
+    import flask_bench
+
+    app: WSGIApp = flask_bench.create_app(database_url, server_side_sessions=False)
+    return app
+
+
 def pyramidion(database_url: str, options: dict[str, str]) -> WSGIApp:
     """Pyramidion, production settings, every bundled add-on, the demo ``blog`` and ``bench``.
 
@@ -186,7 +254,24 @@ def pyramidion(database_url: str, options: dict[str, str]) -> WSGIApp:
 FACTORIES: dict[str, Callable[[str, dict[str, str]], WSGIApp]] = {
     "raw-wsgi": raw_wsgi,
     "bare-pyramid": bare_pyramid,
+    "bare-pyramid-headers": bare_pyramid_headers,
     "pyramid-tm": pyramid_tm_reference,
     "flask-sqlalchemy": flask_sqlalchemy,
+    "django": django_page,
+    "flask-page": flask_page,
+    "flask-page-cookie": flask_page_cookie,
     "pyramidion": pyramidion,
 }
+
+#: The applications of each case, in the order the runners show them.
+CASES: dict[str, list[str]] = {
+    "hello": ["raw-wsgi", "bare-pyramid", "pyramid-tm", "flask-sqlalchemy", "pyramidion"],
+    "row": ["bare-pyramid", "pyramid-tm", "flask-sqlalchemy", "pyramidion"],
+    "page": ["django", "flask-page", "flask-page-cookie", "pyramidion"],
+}
+
+#: For the references that keep users and sessions in tables of their own:
+#: ``prepare(database_url, email, password)`` creates them and the user,
+#: once per database, in a process of its own (Django configures itself
+#: once per process).
+PREPARERS: dict[str, str] = {"django": "django_bench", "flask-page": "flask_bench"}

@@ -1,12 +1,17 @@
 """The benchmark's applications called directly as WSGI: their cost without a server.
 
     .venv/bin/python benchmarks/in_process.py [--case row] [--rounds 7] [--requests 2000]
-                                              [--threads 1]
+                                              [--threads 1] [--clock wall]
 
-Builds every application of ``apps.py`` on one SQLite database prepared as
-``run.py`` prepares it, calls each in turn with the same GET (``hello``:
-``/bench/hello``; ``row``: ``/bench/items/42``) and prints the median time
-per request over the rounds and the throughput against bare Pyramid. No
+Builds the applications of ``apps.py`` for the case on one SQLite database
+prepared as ``run.py`` prepares it, calls each in turn with the same GET
+(``hello``: ``/bench/hello``; ``row``: ``/bench/items/42``; ``page``: the
+logged-in ``/bench/list``, each app logged in through its own form first)
+and prints the median time per request over the rounds and the throughput
+against bare Pyramid (for the page, against Flask with database sessions).
+``--clock cpu`` times the calling thread's CPU instead of the wall clock:
+on a machine busy with other work it leaves out the time spent waiting for
+a core (one thread only). No
 sockets, no threads: what is left is the applications' own Python, so
 differences of a few microseconds show, and the figures move much less
 from run to run than the server's. Under a loaded threaded server the
@@ -24,17 +29,26 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-PATHS = {"hello": "/bench/hello", "row": "/bench/items/42"}
+PATHS = {"hello": "/bench/hello", "row": "/bench/items/42", "page": "/bench/list"}
+REFERENCES = {"hello": "bare-pyramid", "row": "bare-pyramid", "page": "flask-page"}
 
 
-def per_request(app: Any, path: str, count: int, threads: int = 1) -> float:
+def per_request(
+    app: Any,
+    path: str,
+    count: int,
+    threads: int = 1,
+    cookie: str = "",
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
     """Microseconds per request for ``count`` GET ``path`` calls, made by
-    ``threads`` threads at once (wall time over all of them).
+    ``threads`` threads at once (``clock``'s time over all of them), with
+    ``cookie`` as the Cookie header if given.
 
     The environ is the one waitress makes for wrk's GET: an empty in-memory
     input that ends where the (empty) body does, no Content-Length.
@@ -57,6 +71,8 @@ def per_request(app: Any, path: str, count: int, threads: int = 1) -> float:
         "wsgi.input_terminated": True,
         "REMOTE_ADDR": "127.0.0.1",
     }
+    if cookie:
+        environ["HTTP_COOKIE"] = cookie
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
         if not status.startswith("200"):
@@ -78,13 +94,13 @@ def per_request(app: Any, path: str, count: int, threads: int = 1) -> float:
     # One thread serves in this one: the counter counts this thread's work.
     shares = [count // threads + (i < count % threads) for i in range(threads)]
     workers = [threading.Thread(target=serve, args=(share,)) for share in shares[1:]]
-    started = time.perf_counter()
+    started = clock()
     for worker in workers:
         worker.start()
     serve(shares[0])
     for worker in workers:
         worker.join()
-    elapsed = time.perf_counter() - started
+    elapsed = clock() - started
     if failures:
         raise failures[0]
     return elapsed / count * 1e6
@@ -98,44 +114,95 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="threads making each round's requests (default 1)"
     )
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall time, or the calling thread's CPU time (one thread only; default wall)",
+    )
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error("--threads must be at least 1")
-    with built_apps(args.case) as apps:
-        medians = measure(apps, PATHS[args.case], args.rounds, args.requests, args.threads)
-    report(medians, "bare-pyramid", prefix=f"{args.case}: ")
+    if args.clock == "cpu" and args.threads != 1:
+        parser.error("--clock cpu times one thread: use it with --threads 1")
+    clock = time.thread_time if args.clock == "cpu" else time.perf_counter
+    with built_apps(args.case) as (apps, cookies):
+        medians = measure(
+            apps, PATHS[args.case], args.rounds, args.requests, args.threads, cookies, clock
+        )
+    report(medians, REFERENCES[args.case], prefix=f"{args.case}: ")
 
 
 @contextlib.contextmanager
-def built_apps(case: str) -> Iterator[dict[str, Any]]:
-    """Every application of ``apps.py`` for ``case``, on one SQLite database
-    prepared as ``run.py`` prepares it, deleted afterwards."""
+def built_apps(case: str) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
+    """The applications of ``apps.py`` for ``case``, on one SQLite database
+    prepared as ``run.py`` prepares it (deleted afterwards), and for the
+    page the Cookie header each app's login gave."""
     with tempfile.TemporaryDirectory(prefix="pyramidion-bench-") as tmp_name:
         tmp = Path(tmp_name)
         sys.path[:0] = [str(HERE), str(tmp / "site")]
         import run
 
         run.write_dist_info(tmp / "site", "pyramidion-bench", {"bench": "pyramidion_bench:addon"})
-        from apps import FACTORIES
+        from apps import CASES, FACTORIES
 
         url = f"sqlite:///{tmp / 'bench.sqlite'}"
         run.prepare_database(url, tmp / "files")
+        if case == "page":
+            run.prepare_references(url)
         # The access log is the deployment's choice; measure the frameworks.
         logging.disable(logging.CRITICAL)
-        names = [n for n in FACTORIES if not (n == "raw-wsgi" and case != "hello")]
-        yield {name: FACTORIES[name](url, {"files": str(tmp / "files")}) for name in names}
+        apps = {name: FACTORIES[name](url, {"files": str(tmp / "files")}) for name in CASES[case]}
+        cookies = {name: log_in(app) for name, app in apps.items()} if case == "page" else {}
+        yield apps, cookies
+
+
+def log_in(app: Any) -> str:
+    """Log in to ``app`` through its login form, called as WSGI; the Cookie header to send."""
+    from urllib.parse import urlencode
+
+    from run import EMAIL, PASSWORD, _Inputs
+    from webob import Request
+
+    page = Request.blank("/auth/login").get_response(app)
+    jar = {
+        c.split("=", 1)[0]: c.split("=", 1)[1].split(";", 1)[0]
+        for c in page.headers.getall("Set-Cookie")
+    }
+    parser = _Inputs()
+    parser.feed(page.text)
+    login = "email" if "email" in parser.fields else "username"
+    fields = {**parser.fields, login: EMAIL, "password": PASSWORD, "submit": "submit"}
+    request = Request.blank("/auth/login", method="POST", body=urlencode(fields).encode())
+    request.content_type = "application/x-www-form-urlencoded"
+    request.headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
+    response = request.get_response(app)
+    if response.status_int not in (302, 303):
+        raise RuntimeError(f"logging in answered {response.status}")
+    for header in response.headers.getall("Set-Cookie"):
+        name, _, rest = header.partition("=")
+        jar[name] = rest.split(";", 1)[0]
+    return "; ".join(f"{k}={v}" for k, v in jar.items())
 
 
 def measure(
-    apps: dict[str, Any], path: str, rounds: int, requests: int, threads: int = 1
+    apps: dict[str, Any],
+    path: str,
+    rounds: int,
+    requests: int,
+    threads: int = 1,
+    cookies: dict[str, str] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, float]:
     """Median µs per request of each app, the apps taking turns each round."""
-    for app in apps.values():
-        per_request(app, path, 200, threads)  # warm-up
+    cookies = cookies or {}
+    for name, app in apps.items():
+        per_request(app, path, 200, threads, cookies.get(name, ""))  # warm-up
     times: dict[str, list[float]] = {name: [] for name in apps}
     for _ in range(rounds):
         for name, app in apps.items():
-            times[name].append(per_request(app, path, requests, threads))
+            cookie = cookies.get(name, "")
+            times[name].append(per_request(app, path, requests, threads, cookie, clock))
     return {name: statistics.median(values) for name, values in times.items()}
 
 

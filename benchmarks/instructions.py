@@ -38,7 +38,7 @@ from in_process import PATHS, built_apps, per_request, report
 #: that starts it reads callgrind's dumps.
 UNDER_CALLGRIND = "PYRAMIDION_UNDER_CALLGRIND"
 
-REFERENCES = {"hello": "bare-pyramid", "row": "flask-sqlalchemy"}
+REFERENCES = {"hello": "bare-pyramid", "row": "flask-sqlalchemy", "page": "flask-page"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,15 +79,15 @@ def count(case: str, requests: int) -> None:
     def control(*options: str) -> None:
         subprocess.run(["callgrind_control", *options, pid], check=True, capture_output=True)
 
-    with built_apps(case) as apps:
-        for app in apps.values():
-            per_request(app, PATHS[case], 200)  # warm-up, not counted
+    with built_apps(case) as (apps, cookies):
+        for name, app in apps.items():
+            per_request(app, PATHS[case], 200, cookie=cookies.get(name, ""))  # warm-up
         for name, app in apps.items():
             gc.collect()
             gc.disable()
             control("--zero")
             control("--instr=on")
-            per_request(app, PATHS[case], requests)
+            per_request(app, PATHS[case], requests, cookie=cookies.get(name, ""))
             control("--instr=off")
             control(f"--dump={name}")
             gc.enable()

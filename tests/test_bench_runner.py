@@ -64,7 +64,13 @@ def test_make_bench_runs_a_quick_case() -> None:
         assert "NOT met" in result.stdout, result.stderr[-2000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith("| JSON hello |")]
     apps = [row.split("|")[2].strip() for row in rows]
-    assert apps == ["raw WSGI", "bare Pyramid", "Flask", "Pyramidion"]
+    assert apps == [
+        "raw WSGI",
+        "bare Pyramid",
+        "bare Pyramid + security headers",
+        "Flask",
+        "Pyramidion",
+    ]
     # Every app answered every request with a 2xx.
     assert all(row.split("|")[6].strip() == "0" for row in rows)
     # The server's CPU time per request was read, for every app.

@@ -1,9 +1,13 @@
 """The benchmarked apps do what the benchmark says they do: the references
-answer exactly as Pyramidion does, and the 20-row page has no N+1 queries."""
+answer exactly as Pyramidion does, every app serves the same logged-in page
+with the statements the runner prints, and the 20-row page has no N+1
+queries."""
 
 from __future__ import annotations
 
 import gc
+import html
+import re
 import sys
 import uuid
 from collections.abc import Iterator
@@ -48,10 +52,22 @@ def test_references_answer_like_pyramidion(bench: Any, tmp_path: Path) -> None:
     bench.prepare_database(url, tmp_path / "files")
     options = {"files": str(tmp_path / "files")}
     answers = {}
-    for name, factory in apps.FACTORIES.items():
+    hello_only = ("raw-wsgi", "bare-pyramid-headers")
+    header_names = {}
+    for name in (
+        "raw-wsgi",
+        "bare-pyramid",
+        "bare-pyramid-headers",
+        "pyramid-tm",
+        "flask-sqlalchemy",
+        "pyramidion",
+    ):
+        factory = apps.FACTORIES[name]
         app = webtest.TestApp(factory(url, options), extra_environ={"HTTP_HOST": "localhost"})
-        hello = app.get("/bench/hello").json
-        item = app.get("/bench/items/42").json if name != "raw-wsgi" else None
+        response = app.get("/bench/hello")
+        hello = response.json
+        header_names[name] = {h.lower() for h, _ in response.headerlist}
+        item = app.get("/bench/items/42").json if name not in hello_only else None
         answers[name] = (hello, item)
         if name == "pyramidion":
             get_database(app.app.registry).engine.dispose()
@@ -59,6 +75,9 @@ def test_references_answer_like_pyramidion(bench: Any, tmp_path: Path) -> None:
     expected = answers["pyramidion"]
     assert answers["bare-pyramid"] == answers["flask-sqlalchemy"] == expected
     assert answers["pyramid-tm"] == expected
+    assert answers["bare-pyramid-headers"][0] == expected[0]
+    # The second reference sends every header Pyramidion sends.
+    assert header_names["bare-pyramid-headers"] == header_names["pyramidion"]
     assert expected[1] == {"id": 42, "name": "item 42", "price": 294}
 
 
@@ -235,3 +254,71 @@ def pyramids_own(cycle: list[Any]) -> bool:
 
 def describe(cycle: list[Any]) -> list[str]:
     return sorted(f"{type(o).__module__}.{type(o).__qualname__}" for o in cycle)
+
+
+#: The logged-in page's apps, and the statements each sends its database
+#: per request on SQLite, as the runner counts them: Django and Flask read
+#: the session, the user and the items with their owners (pysqlite begins
+#: no transaction for reads); Flask with signed-cookie sessions does not
+#: read a session; Pyramidion reads the session with its user and groups
+#: (one query) and the items in one transaction, BEGIN to ROLLBACK.
+PAGE_APPS = {"django": 3, "flask-page": 3, "flask-page-cookie": 2, "pyramidion": 4}
+
+ROW = re.compile(r"<tr>\s*<td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>\s*</tr>")
+CSRF_INPUT = re.compile(
+    r'<input type="hidden" name="(csrf_token|csrfmiddlewaretoken)" value="([^"]+)"'
+)
+
+
+@pytest.fixture(scope="module")
+def page_database(bench: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """An SQLite database as the runner prepares it, the references' tables
+    included, and a directory with the ``bench`` add-on installed in ``site``."""
+    tmp = tmp_path_factory.mktemp("page")
+    bench.write_dist_info(tmp / "site", "pyramidion-bench", {"bench": "pyramidion_bench:addon"})
+    url = f"sqlite:///{tmp / 'bench.sqlite'}"
+    bench.prepare_database(url, tmp / "files")
+    bench.prepare_references(url)
+    return url, tmp
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("app", list(PAGE_APPS))
+def test_every_app_serves_the_logged_in_page(
+    bench: Any, page_database: tuple[str, Path], app: str
+) -> None:
+    """Served by waitress, logged in through the app's own form: the 20
+    items with their owners, a CSRF token that logging out accepts, and the
+    statements per request that the runner prints."""
+    url, tmp = page_database
+    options = {"files": str(tmp / "files")} if app == "pyramidion" else {}
+    server = bench.Server(app, app, url, options, [tmp / "site"], 1)
+
+    statements, page = bench.count_statements(server, "/bench/list", tmp)
+
+    expected = [
+        (f"item {i}", str(i * 7 % 1000), f"owner {i % bench.OWNERS + 1}") for i in range(1, 21)
+    ]
+    assert [tuple(html.unescape(c) for c in row) for row in ROW.findall(page)] == expected
+    assert "<title>Items · " in page
+    assert statements == PAGE_APPS[app]
+
+    with bench.serving(server):
+        cookie = bench.log_in(server)
+        page = server.request("/bench/list", headers={"Cookie": cookie}).read().decode()
+        field, token = CSRF_INPUT.search(page).groups()  # type: ignore[union-attr]
+        headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+        refused = server.request("/auth/logout", method="POST", body="", headers=headers)
+        refused.read()
+        assert refused.status in (400, 403)
+        assert server.request("/bench/list", headers={"Cookie": cookie}).status == 200
+        logout = server.request(
+            "/auth/logout", method="POST", body=f"{field}={token}", headers=headers
+        )
+        logout.read()
+        assert logout.status in (302, 303)
+        jar = dict(c.split("=", 1) for c in cookie.split("; "))
+        jar.update(bench.cookies_of(logout))
+        cookie = "; ".join(f"{k}={v}" for k, v in jar.items())
+        after = server.request("/bench/list", headers={"Cookie": cookie})
+        assert after.status in (302, 303, 403)

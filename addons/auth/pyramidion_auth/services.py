@@ -28,7 +28,7 @@ from pyramid.authorization import Authenticated
 from pyramid.interfaces import ISession
 from pyramid.security import remember
 from sqlalchemy import case, delete, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from zope.interface import implementer
 
 from pyramidion import CoreSettings, get_settings, independent_session
@@ -221,6 +221,7 @@ class DatabaseSession(dict[str, Any]):
         self._dirty = False
         self._outcome: Literal["none", "kept", "removed"] = "none"
         self.user_id: int | None = None
+        self._user: User | None = None
         now = self._auth.clock()
         self.created = time.time()
         self.new = True
@@ -238,9 +239,24 @@ class DatabaseSession(dict[str, Any]):
 
     def _load(self, cookie: str, now: datetime.datetime) -> None:
         settings = self._auth.settings
-        row = self._request.dbsession.get(ServerSession, digest(cookie))
-        if row is None:
+        # The session's user and the user's groups come in the same query:
+        # the identity then finds the user in the ORM session's identity
+        # map, and the security policy's principals need no query either.
+        found = (
+            self._request.dbsession.execute(
+                select(ServerSession, User)
+                .outerjoin(User, User.id == ServerSession.user_id)
+                .options(joinedload(User.groups))
+                .where(ServerSession.id == digest(cookie))
+            )
+            .unique()
+            .first()
+        )
+        if found is None:
             return
+        row = found[0]
+        # Held for the request: the ORM's identity map holds objects weakly.
+        self._user = found[1]
         if (
             now - row.last_seen_at > settings.session_idle_timeout
             or now - row.created_at > settings.session_absolute_timeout
@@ -461,6 +477,9 @@ class AuthIdentitySource:
         user_id = getattr(session, "user_id", None)
         if user_id is None:
             return None
+        # Loading the session loaded its user and the user's groups (the
+        # security policy's principals): this finds the user in the ORM
+        # session's identity map, without a query.
         user = request.dbsession.get(User, user_id)
         if user is None or not user.is_active:
             return None

@@ -47,6 +47,9 @@ _NAV_ITEMS = "pyramidion_forms_nav_items"
 #: Registry attribute holding the user menu factory.
 _USER_MENU = "pyramidion_forms_user_menu"
 
+#: Registry attribute holding the ``layout`` macro, once looked up.
+_LAYOUT_MACRO = "pyramidion_forms_layout_macro"
+
 FlashKind = Literal["success", "info", "warning", "danger"]
 FLASH_KINDS: tuple[FlashKind, ...] = ("success", "info", "warning", "danger")
 
@@ -246,7 +249,8 @@ def add_layout_names(system: dict[str, Any], request: Request) -> None:
     """
     from . import FormsSettings
 
-    system.setdefault("layout", get_renderer(LAYOUT_TEMPLATE).implementation().macros["layout"])
+    if "layout" not in system:
+        system["layout"] = layout_macro(request.registry)
     system.setdefault("nav", nav_entries(request))
     system.setdefault("site_title", get_settings(request.registry, FormsSettings).site_title)
     flash_messages: Callable[[], list[FlashMessage]] = lambda: pop_flash_messages(request)  # noqa: E731
@@ -254,6 +258,23 @@ def add_layout_names(system: dict[str, Any], request: Request) -> None:
     menu: Callable[[], UserMenu | None] = lambda: user_menu(request)  # noqa: E731
     system.setdefault("user_menu", menu)
     system.setdefault("page_resources", {"css": [], "js": []})
+
+
+def layout_macro(registry: Any) -> Any:
+    """The ``layout`` macro of :data:`LAYOUT_TEMPLATE`.
+
+    Looked up once per application: finding it again is a renderer lookup,
+    a new renderer and the caller's package found from the stack, on every
+    page. With ``pyramid.reload_templates`` on, it is looked up on every
+    page, so that an edited layout shows at the next one.
+    """
+    macro = getattr(registry, _LAYOUT_MACRO, None)
+    if macro is None:
+        renderer = get_renderer(LAYOUT_TEMPLATE, registry=registry)
+        macro = renderer.implementation().macros["layout"]
+        if not (registry.settings or {}).get("pyramid.reload_templates"):
+            setattr(registry, _LAYOUT_MACRO, macro)
+    return macro
 
 
 @implementer(ITemplateRenderer)
