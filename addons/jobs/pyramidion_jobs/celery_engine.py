@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,9 @@ class CeleryEngine:
         self._app: Celery | None = None
         self._lock = threading.Lock()
         self._relay_stop = threading.Event()
+        # While the broker is known to be down, requests leave their jobs
+        # to the relay instead of each waiting for the broker to refuse.
+        self._broker_down_until = 0.0
 
     @property
     def app(self) -> Celery:
@@ -141,13 +145,21 @@ class CeleryEngine:
         return get_clock(self.registry)()
 
     def wake(self, job_ids: Sequence[int]) -> None:
-        self.relay(ids=list(job_ids))
+        if time.monotonic() < self._broker_down_until:
+            return
+        if self.relay(ids=list(job_ids)) < len(job_ids):
+            self._broker_down_until = (
+                time.monotonic() + self.settings.relay_interval.total_seconds()
+            )
 
     def start(self) -> None:
         pass
 
     def relay(self, *, ids: list[int] | None = None) -> int:
-        """Hand due jobs (or just ``ids``) to the broker; return how many."""
+        """Hand due jobs (or just ``ids``) to the broker; return how many.
+
+        Jobs the broker refuses go back to ``pending`` for the next relay.
+        """
         now = self.now()
         with independent_session(self.registry) as session:
             handovers = take_for_relay(

@@ -6,7 +6,10 @@ import argparse
 import datetime
 import json
 import signal
+import subprocess
+import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
@@ -69,30 +72,89 @@ def worker_arguments(parser: argparse.ArgumentParser) -> None:
         help="outbox and embedded engines: run the jobs due now, then exit",
     )
     parser.add_argument("--loglevel", default="INFO", help="Celery's log level (default: INFO)")
+    # The supervised Celery worker itself; not for people to type.
+    parser.add_argument("--celery-child", action="store_true", help=argparse.SUPPRESS)
 
 
 def worker(request: Request, args: argparse.Namespace) -> int:
-    """Run jobs until stopped (SIGTERM or Ctrl-C finish the job in hand)."""
+    """Run jobs until stopped (SIGTERM or Ctrl-C finish the job in hand).
+
+    On the celery engine this process relays the outbox and supervises a
+    Celery worker in a child process, starting it again if it dies: a
+    Celery worker can exit on a broker connection lost at the wrong
+    moment, and jobs must not wait for an operator to notice.
+    """
     registry = request.registry
     settings = get_settings(registry, JobsSettings)
     if settings.engine != "celery":
         return _outbox_worker(request, args)
     engine = registry.getUtility(IJobEngine)
-    relay_thread = None
-    if not args.no_relay:
-        relay_thread = threading.Thread(
-            target=engine.run_relay_loop, name="pyramidion-jobs-relay", daemon=True
-        )
-        relay_thread.start()
-    argv = ["worker", f"--loglevel={args.loglevel}", f"--pool={args.pool}"]
-    argv.append(f"--queues={args.queues or settings.queue}")
-    if args.concurrency:
-        argv.append(f"--concurrency={args.concurrency}")
-    try:
+    if args.celery_child:
+        argv = ["worker", f"--loglevel={args.loglevel}", f"--pool={args.pool}"]
+        argv.append(f"--queues={args.queues or settings.queue}")
+        if args.concurrency:
+            argv.append(f"--concurrency={args.concurrency}")
         engine.app.worker_main(argv)
+        return 0
+    if not args.no_relay:
+        threading.Thread(
+            target=engine.run_relay_loop, name="pyramidion-jobs-relay", daemon=True
+        ).start()
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from pyramidion.cli import main; sys.exit(main())",
+        "jobs",
+        "worker",
+        args.config,
+        "--celery-child",
+        f"--loglevel={args.loglevel}",
+        f"--pool={args.pool}",
+    ]
+    if args.queues:
+        command.append(f"--queues={args.queues}")
+    if args.concurrency:
+        command.append(f"--concurrency={args.concurrency}")
+    try:
+        return supervise(command)
     finally:
         engine.stop_relay_loop()
-    return 0
+
+
+def supervise(command: list[str], *, max_wait: float = 30.0) -> int:
+    """Run ``command``, starting it again whenever it exits unasked.
+
+    SIGTERM and SIGINT are passed on, and then the child's exit ends this
+    function. A child that dies soon after starting is started again after
+    a wait that doubles up to ``max_wait`` seconds.
+    """
+    stopping = threading.Event()
+    child: subprocess.Popen[bytes] | None = None
+
+    def stop(signum: int, _frame: Any) -> None:
+        stopping.set()
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    failures = 0
+    while True:
+        started = time.monotonic()
+        child = subprocess.Popen(command)  # noqa: S603 (our own command line)
+        status = child.wait()
+        if stopping.is_set():
+            return status
+        failures = failures + 1 if time.monotonic() - started < 60 else 1
+        wait = min(2.0 ** (failures - 1), max_wait)
+        print(
+            f"pyramidion: the Celery worker exited with status {status}; "
+            f"starting it again in {wait:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+        if stopping.wait(wait):
+            return status
 
 
 def _outbox_worker(request: Request, args: argparse.Namespace) -> int:

@@ -184,8 +184,15 @@ def make_engine(registry: Registry) -> Engine:
     """The engine ``jobs.engine`` names."""
     settings = get_settings(registry, JobsSettings)
     if settings.engine == "celery":
-        from .celery_engine import CeleryEngine
+        try:
+            from .celery_engine import CeleryEngine
+        except ImportError as exc:
+            from pyramidion import SettingsError
 
+            raise SettingsError(
+                f"jobs.engine = celery needs Celery, which is not installed ({exc}): "
+                "pip install 'pyramidion-jobs[celery]'"
+            ) from None
         return CeleryEngine(registry)
     if settings.engine == "outbox":
         return OutboxEngine(registry)

@@ -11,13 +11,14 @@ import pytest
 import transaction
 from pyramid.router import Router
 from pyramid.scripting import prepare
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from pyramidion_jobs import JobArgumentsError, UnknownJob
 from pyramidion_jobs.clock import IJobClock
 from pyramidion_jobs.engines import EmbeddedEngine
 from pyramidion_jobs.models import JobRecord, JobState
 from pyramidion_jobs.runner import Outcome, claim, run_job
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from .conftest import Clock
 
