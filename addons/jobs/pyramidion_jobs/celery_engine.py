@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 from celery import Celery
 from celery.signals import worker_process_init
 
-from pyramidion import get_settings
-from pyramidion.db import independent_session
+from pyramidion import get_settings, independent_session
 
 from .catalog import IJobCatalog, JobCatalog
 from .clock import get_clock
@@ -49,7 +48,7 @@ class CeleryEngine:
         self.registry = registry
         self.settings = get_settings(registry, JobsSettings)
         if not self.settings.broker_url:
-            from pyramidion.errors import SettingsError
+            from pyramidion import SettingsError
 
             raise SettingsError(
                 "jobs.engine = celery needs jobs.broker_url, for example redis://127.0.0.1:6379/0"
@@ -117,7 +116,7 @@ class CeleryEngine:
         @worker_process_init.connect(weak=False)  # type: ignore[untyped-decorator]
         def _after_fork(**_kw: Any) -> None:
             # Connections made before the pool forked belong to the parent.
-            from pyramidion.app import get_database
+            from pyramidion import get_database
 
             get_database(registry).engine.dispose(close=False)
 

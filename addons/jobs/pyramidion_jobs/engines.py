@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 from pyramid.scripting import prepare
 from zope.interface import Interface
 
-from pyramidion import get_settings
-from pyramidion.db import independent_session
+from pyramidion import get_settings, independent_session
 
 from .catalog import IJobCatalog, JobCatalog, PeriodicJob
 from .clock import get_clock

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pyramidion.db import Base
+from pyramidion import Base
 
 __all__ = ["JobRecord", "JobState", "as_utc", "utcnow"]
 

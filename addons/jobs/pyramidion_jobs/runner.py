@@ -31,8 +31,7 @@ from pyramid.scripting import prepare
 from sqlalchemy import CursorResult, Table, and_, or_, select, update
 from zope.sqlalchemy import mark_changed
 
-from pyramidion import get_settings
-from pyramidion.db import independent_session
+from pyramidion import get_settings, independent_session
 
 from .catalog import IJobCatalog, JobCatalog
 from .clock import Clock, get_clock

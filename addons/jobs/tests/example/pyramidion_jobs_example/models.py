@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pyramidion.db import Base
+from pyramidion import Base
 
 
 class Effect(Base):
