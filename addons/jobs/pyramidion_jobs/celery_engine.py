@@ -143,10 +143,18 @@ class CeleryEngine:
     def now(self) -> datetime.datetime:
         return get_clock(self.registry)()
 
-    def wake(self, job_ids: Sequence[int]) -> None:
-        if time.monotonic() < self._broker_down_until:
-            return
-        if self.relay(ids=list(job_ids)) < len(job_ids):
+    def hands_over_on_commit(self) -> bool:
+        return time.monotonic() >= self._broker_down_until
+
+    def wake(self, handovers: Sequence[Handover]) -> None:
+        """Publish jobs a request just committed, already marked as handed over.
+
+        No database work unless the broker refuses: then they go back to
+        ``pending`` for the relay. A process that dies before publishing
+        leaves them handed over on paper only; the relay hands them over
+        again after ``jobs.requeue_after``.
+        """
+        if handovers and not self._publish_all(list(handovers), self.now()):
             self._broker_down_until = (
                 time.monotonic() + self.settings.relay_interval.total_seconds()
             )
@@ -168,22 +176,24 @@ class CeleryEngine:
                 requeue_after=self.settings.requeue_after,
                 ids=ids,
             )
-        refused: list[int] = []
-        for handover in handovers:
+        return len(handovers) if self._publish_all(handovers, now) else 0
+
+    def _publish_all(self, handovers: list[Handover], now: datetime.datetime) -> bool:
+        """Publish ``handovers``; give back what the broker refused."""
+        for index, handover in enumerate(handovers):
             try:
                 self._publish(handover, now)
             except Exception as exc:
-                refused = [h.id for h in handovers[handovers.index(handover) :]]
+                refused = [h.id for h in handovers[index:]]
                 log.warning(
                     "the broker refused jobs %s (%s); they wait in the outbox for the next relay",
                     refused,
                     exc,
                 )
-                break
-        if refused:
-            with independent_session(self.registry) as session:
-                give_back(session, refused)
-        return len(handovers) - len(refused)
+                with independent_session(self.registry) as session:
+                    give_back(session, refused)
+                return False
+        return True
 
     def _publish(self, handover: Handover, now: datetime.datetime) -> None:
         options: dict[str, Any] = {

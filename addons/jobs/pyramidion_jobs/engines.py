@@ -30,7 +30,7 @@ from pyramidion import get_settings, independent_session
 
 from .catalog import IJobCatalog, JobCatalog, PeriodicJob
 from .clock import get_clock
-from .runner import Outcome, due_job_ids, run_job
+from .runner import Handover, Outcome, due_job_ids, run_job
 from .settings import JobsSettings
 
 if TYPE_CHECKING:
@@ -46,8 +46,16 @@ class IJobEngine(Interface):  # type: ignore[misc]
 
 
 class Engine(Protocol):
-    def wake(self, job_ids: Sequence[int]) -> None:
-        """Jobs ``job_ids`` were just committed: see to them soon."""
+    def hands_over_on_commit(self) -> bool:
+        """Whether jobs sent now go to the broker right after the commit.
+
+        If so, they are written already marked as handed over, and
+        :meth:`wake` gets them; otherwise they wait in the outbox.
+        """
+
+    def wake(self, handovers: Sequence[Handover]) -> None:
+        """Jobs were just committed (``handovers`` if they are to be handed
+        over now): see to them soon."""
 
     def start(self) -> None:
         """Start background work, if the engine has any, in this process."""
@@ -59,7 +67,10 @@ class OutboxEngine:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
 
-    def wake(self, job_ids: Sequence[int]) -> None:
+    def hands_over_on_commit(self) -> bool:
+        return False
+
+    def wake(self, handovers: Sequence[Handover]) -> None:
         pass
 
     def start(self) -> None:
@@ -117,7 +128,10 @@ class EmbeddedEngine:
     def now(self) -> datetime.datetime:
         return get_clock(self.registry)()
 
-    def wake(self, job_ids: Sequence[int]) -> None:
+    def hands_over_on_commit(self) -> bool:
+        return False
+
+    def wake(self, handovers: Sequence[Handover]) -> None:
         self.start()
         self._wake.set()
 

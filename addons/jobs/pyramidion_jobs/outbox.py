@@ -25,6 +25,7 @@ from pyramidion import get_settings
 from .catalog import IJobCatalog, JobCatalog, job_name
 from .clock import get_clock
 from .models import JobRecord, JobState
+from .runner import Handover
 from .settings import JobsSettings
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class JobSender:
         self.settings = get_settings(request.registry, JobsSettings)
         self.catalog: JobCatalog = request.registry.getUtility(IJobCatalog)
         self._transaction: object = None
-        self._sent: list[int] = []
+        self._sent: list[Handover] = []
 
     def send(self, job: str | Callable[..., Any], /, *args: Any, **kwargs: Any) -> JobRecord:
         """Send ``job`` with these arguments when the transaction commits."""
@@ -110,31 +111,44 @@ class JobSender:
                 return existing
         now = self.clock()
         limit = declared.time_limit or self.settings.time_limit
+        delay = delay or datetime.timedelta(0)
+        # A job held back longer than a relay's round waits for the relay:
+        # a broker keeps messages due later in its workers' memory.
+        handed_over = delay <= self.settings.relay_interval and self.engine.hands_over_on_commit()
         record = JobRecord(
             name=name,
             queue=declared.queue or self.settings.queue,
             arguments=arguments,
             key=key or f"{name}:{uuid.uuid4().hex}",
-            state=JobState.PENDING,
+            state=JobState.QUEUED if handed_over else JobState.PENDING,
+            relayed_at=now if handed_over else None,
             attempts=0,
             max_attempts=declared.max_attempts or self.settings.max_attempts,
             time_limit=max(int(limit.total_seconds()), 1),
             created_at=now,
-            available_at=now + (delay or datetime.timedelta(0)),
+            available_at=now + delay,
         )
         session.add(record)
         # The id is what the engine is told about after the commit.
         session.flush()
         transaction = self.request.tm.get()
         if transaction is not self._transaction:
-            # One hook per transaction, with the ids sent in it: a command
-            # may run several transactions on one request.
+            # One hook per transaction, with what was sent in it: a
+            # command may run several transactions on one request.
             self._transaction, self._sent = transaction, []
             transaction.addAfterCommitHook(self._after_commit, args=(self._sent,))
-        self._sent.append(record.id)
+        if handed_over:
+            self._sent.append(
+                Handover(
+                    id=record.id,
+                    queue=record.queue,
+                    available_at=record.available_at,
+                    time_limit=record.time_limit,
+                )
+            )
         return record
 
-    def _after_commit(self, committed: bool, sent: list[int]) -> None:
+    def _after_commit(self, committed: bool, sent: list[Handover]) -> None:
         if not committed:
             return
         try:
@@ -144,6 +158,6 @@ class JobSender:
             log.warning(
                 "jobs %s are committed but could not be handed over now; the relay "
                 "will hand them over",
-                sent,
+                [handover.id for handover in sent],
                 exc_info=True,
             )
