@@ -198,7 +198,8 @@ def pace(
             first, last = connection.execute(
                 select(func.min(JobRecord.finished_at), func.max(JobRecord.finished_at))
             ).one()
-        assert first is not None and last is not None
+        assert first is not None
+        assert last is not None
         span = (as_utc(last) - as_utc(first)).total_seconds()
         rate = (jobs - 1) / span
         print(f"\none worker (--concurrency 1) on Redis: {jobs} jobs, {rate:.0f} jobs/s")
