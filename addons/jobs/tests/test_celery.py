@@ -148,15 +148,18 @@ class Deployment:
             check=False,
         )
 
-    def start_worker(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
+    def start_worker(self, concurrency: int = 2, *options: str) -> subprocess.Popen[bytes]:
+        return self.start("worker", f"--concurrency={concurrency}", *options)
+
+    def start(self, command: str, *options: str) -> subprocess.Popen[bytes]:
         worker = subprocess.Popen(
             [
                 str(BIN / "pyramidion"),
                 "jobs",
-                "worker",
+                command,
                 str(self.ini),
-                f"--concurrency={concurrency}",
                 "--loglevel=WARNING",
+                *options,
             ],
             env=self.environ,
             # Its own process group, so that a test can kill it with its pool.
@@ -315,3 +318,16 @@ def test_a_job_that_always_fails_ends_dead_with_its_error(
     assert "ConnectionRefusedError: the mail server said no" in shown.stdout
     listed = deployment.command("jobs", "list", str(deployment.ini), "--state", "dead")
     assert "jobstest.always_fails" in listed.stdout
+
+
+def test_beat_relays_what_an_outage_kept_back_when_workers_do_not(
+    deployment: Deployment, webapp: PyramidionTestApp, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    deployment.start_worker(1, "--no-relay")
+    redis_server.stop()
+    send(webapp, "kept back")
+    redis_server.start()
+    assert deployment.count(JobRecord.state == JobState.PENDING) == 1
+    deployment.start("beat", f"--schedule-file={tmp_path / 'beat-schedule'}")
+    wait_for(all_done(deployment, 1), timeout=120, what="beat's relay to hand the job over")
+    assert [v for v, _ in deployment.effects()] == ["kept back"]
