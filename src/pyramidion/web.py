@@ -187,12 +187,20 @@ def _render_escaped_error(environ: dict[str, Any], router: Router, exc_info: Any
             return request.invoke_exception_view(exc_info)
     except Exception:
         error_log.exception("error while rendering an error page")
+        rid = str(environ.get(REQUEST_ID_ENVIRON_KEY, "-"))
+        if "text/html" in environ.get("HTTP_ACCEPT", ""):
+            home = environ.get("SCRIPT_NAME", "") + "/"
+            detail = _DEFAULT_DETAILS[500]
+            page = plain_error_page(500, "Internal Server Error", detail, rid, home)
+            return Response(
+                body=page.encode(), status=500, content_type="text/html", charset="utf-8"
+            )
         body = json.dumps(
             {
                 "type": "about:blank",
                 "title": "Internal Server Error",
                 "status": 500,
-                "request_id": environ.get(REQUEST_ID_ENVIRON_KEY),
+                "request_id": rid,
             }
         )
         return Response(body=body.encode(), status=500, content_type="application/problem+json")
@@ -338,6 +346,7 @@ _PAGE = """<!DOCTYPE html>
 <main>
 <h1>{title}</h1>
 <p>{detail}</p>
+<p><a href="{home_url}">Go to the home page</a></p>
 <p><small>Request id: <code>{request_id}</code></small></p>
 </main>
 </body>
@@ -345,14 +354,65 @@ _PAGE = """<!DOCTYPE html>
 """
 
 
-def html_error_response(request: Request, status: int, title: str, detail: str) -> Response:
-    page = _PAGE.format(
+#: ``renderer(request, status, title, detail)`` returns the HTML of an error
+#: page; an add-on with a site layout sets one with ``config.set_error_page``.
+ErrorPageRenderer = Callable[["Request", int, str, str], str]
+
+#: Registry attribute holding the error page renderer an add-on set.
+_ERROR_PAGE = "pyramidion_error_page"
+
+
+def plain_error_page(
+    status: int, title: str, detail: str, request_id: str, home_url: str = "/"
+) -> str:
+    """The core's own error page: valid HTML without a site layout, with a way home."""
+    return _PAGE.format(
         status=status,
         title=html.escape(title),
         detail=html.escape(detail),
-        request_id=html.escape(request_id(request)),
+        request_id=html.escape(request_id),
+        home_url=html.escape(home_url),
     )
+
+
+def html_error_response(request: Request, status: int, title: str, detail: str) -> Response:
+    """An HTML error page: the site's (``config.set_error_page``) or the plain one.
+
+    A site page that fails to render (the database it needs may be the
+    cause of the error) falls back to the plain page, and the failure is
+    logged.
+    """
+    renderer: ErrorPageRenderer | None = getattr(request.registry, _ERROR_PAGE, None)
+    page = None
+    if renderer is not None:
+        try:
+            page = renderer(request, status, title, detail)
+        except Exception:
+            error_log.exception(
+                "could not render the site's %s page; showing the plain one", status
+            )
+    if page is None:
+        home = request.script_name + "/"
+        page = plain_error_page(status, title, detail, request_id(request), home)
     return Response(body=page.encode(), status=status, content_type="text/html", charset="utf-8")
+
+
+def set_error_page(config: Configurator, renderer: ErrorPageRenderer | str) -> None:
+    """Directive: ``config.set_error_page(renderer)``.
+
+    ``renderer(request, status, title, detail)`` returns the HTML that
+    browsers get for an error (API clients still get problem+json). The
+    forms add-on sets one that shows errors in the site's layout; two
+    add-ons setting one conflict at start-up.
+    """
+    resolved: ErrorPageRenderer = config.maybe_dotted(renderer)
+
+    def register() -> None:
+        setattr(config.registry, _ERROR_PAGE, resolved)
+
+    intr = config.introspectable("pyramidion error page", None, repr(resolved), "error page")
+    intr["renderer"] = resolved
+    config.action("pyramidion.error_page", register, introspectables=(intr,))
 
 
 def error_response(request: Request, status: int, title: str, detail: str) -> Response:
@@ -535,6 +595,7 @@ def includeme(config: Configurator) -> None:
     from .resources import Root
 
     config.add_request_method(request_id, "request_id", property=True)
+    config.add_directive("set_error_page", set_error_page)
     config.add_tween("pyramidion.web.host_allowlist_tween_factory", under=INGRESS)
     config.add_exception_view(http_error_view, context=HTTPError)
     for exc_type in (
