@@ -67,6 +67,7 @@ from pyramidion import Addon, setting
 if TYPE_CHECKING:
     from pyramid.config import Configurator
 
+    from .assets import WITHHELD, WithheldAssets
     from .crud import add_crud
     from .layout import UserMenu, flash
     from .schemas import ValidationFailed, bind_schema, model_schema, validate_json
@@ -146,8 +147,9 @@ def includeme(config: Configurator) -> None:
     """Wire the forms add-on into the app.
 
     Reads the ``forms.*`` settings. Includes pyramid_chameleon; serves
-    deform's assets (Bootstrap 5 included) at ``PREFIX/deform/`` and this
-    add-on's at ``PREFIX/static/``; serves ``.pt`` templates through
+    deform's assets (Bootstrap 5 included) at ``PREFIX/deform/``, except
+    the libraries with published advisories (:mod:`pyramidion_forms.assets`),
+    and this add-on's (a current jQuery included) at ``PREFIX/static/``; serves ``.pt`` templates through
     pyramid_chameleon with ``layout``, ``nav`` and the other layout names
     added (:class:`~pyramidion_forms.layout.LayoutTemplateRenderer`); the directives
     ``add_nav_item``, ``set_user_menu`` and ``add_crud``; the view option ``form_limits``
@@ -160,6 +162,7 @@ def includeme(config: Configurator) -> None:
 
     from pyramidion import PUBLIC
 
+    from .assets import WITHHELD, WithheldAssets
     from .crud import add_crud
     from .layout import add_nav_item, layout_renderer_factory, render_error_page, set_user_menu
     from .limits import form_limits_deriver
@@ -179,7 +182,14 @@ def includeme(config: Configurator) -> None:
             ]
         ),
     )
-    config.add_static_view("deform", "deform:static/", permission=PUBLIC, cache_max_age=3600)
+    config.add_route_predicate("withheld_assets", WithheldAssets)
+    config.add_static_view(
+        "deform",
+        "deform:static/",
+        permission=PUBLIC,
+        cache_max_age=3600,
+        withheld_assets=WITHHELD,
+    )
     config.add_static_view(
         "static", "pyramidion_forms:static/", permission=PUBLIC, cache_max_age=3600
     )
