@@ -67,7 +67,6 @@ from pyramidion import Addon, setting
 if TYPE_CHECKING:
     from pyramid.config import Configurator
 
-    from .assets import WITHHELD, WithheldAssets
     from .crud import add_crud
     from .layout import UserMenu, flash
     from .schemas import ValidationFailed, bind_schema, model_schema, validate_json
@@ -149,11 +148,12 @@ def includeme(config: Configurator) -> None:
     Reads the ``forms.*`` settings. Includes pyramid_chameleon; serves
     deform's assets (Bootstrap 5 included) at ``PREFIX/deform/``, except
     the libraries with published advisories (:mod:`pyramidion_forms.assets`),
-    and this add-on's (a current jQuery included) at ``PREFIX/static/``; serves ``.pt`` templates through
-    pyramid_chameleon with ``layout``, ``nav`` and the other layout names
-    added (:class:`~pyramidion_forms.layout.LayoutTemplateRenderer`); the directives
-    ``add_nav_item``, ``set_user_menu`` and ``add_crud``; the view option ``form_limits``
-    and the deriver that enforces the size limits; the exception view
+    and this add-on's (a current jQuery included) at ``PREFIX/static/``;
+    serves ``.pt`` templates through pyramid_chameleon with ``layout``,
+    ``nav`` and the other layout names added
+    (:class:`~pyramidion_forms.layout.LayoutTemplateRenderer`); the
+    directives ``add_nav_item``, ``set_user_menu`` and ``add_crud``; the
+    view option ``form_limits`` and the deriver that enforces the size limits; the exception view
     that answers :class:`ValidationFailed` with 422 problem+json; and,
     through the core's ``set_error_page``, error pages (403, 404, 500, ...)
     for browsers in the site's layout.
