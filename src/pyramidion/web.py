@@ -526,6 +526,40 @@ def server_error_view(exc: Exception, request: Request) -> Response:
     return error_response(request, 500, "Internal Server Error", _DEFAULT_DETAILS[500])
 
 
+# -- pyramid_debugtoolbar in development --------------------------------------
+
+#: Where pyramid_debugtoolbar serves its own pages and assets.
+TOOLBAR_PREFIX = "/_debug_toolbar/"
+
+#: The toolbar's pages run inline scripts and styles, which the default
+#: policy forbids (dozens of violations and empty panels); only its own
+#: paths get this policy, and only in development.
+TOOLBAR_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+)
+
+
+def toolbar_included(settings: Any, plain_includes: tuple[str, ...]) -> bool:
+    """Whether pyramid_debugtoolbar is included (``pyramid.includes`` or
+    a dotted name in ``pyramidion.addons``)."""
+    from pyramid.settings import aslist
+
+    includes = [*aslist(settings.get("pyramid.includes", "")), *plain_includes]
+    return any(
+        i == "pyramid_debugtoolbar" or i.startswith("pyramid_debugtoolbar.") for i in includes
+    )
+
+
+def toolbar_csp_subscriber(event: Any) -> None:
+    """``NewResponse``: the toolbar's own pages get :data:`TOOLBAR_CSP`."""
+    request = event.request
+    headers = event.response.headers
+    if request.path_info.startswith(TOOLBAR_PREFIX) and "Content-Security-Policy" not in headers:
+        headers["Content-Security-Policy"] = TOOLBAR_CSP
+
+
 # -- health -------------------------------------------------------------------
 
 
@@ -589,7 +623,9 @@ def includeme(config: Configurator) -> None:
     """Register error views, health routes, the host tween and request.request_id.
 
     In development, also a welcome page at ``/`` that any add-on's own
-    ``/`` route or root view replaces.
+    ``/`` route or root view replaces, and, when pyramid_debugtoolbar is
+    included, a Content-Security-Policy for the toolbar's own pages that
+    lets them run (:data:`TOOLBAR_CSP`).
     """
     from .app import app_state
     from .resources import Root
@@ -610,5 +646,12 @@ def includeme(config: Configurator) -> None:
     config.add_view(healthz_view, route_name="pyramidion.healthz", permission=PUBLIC)
     config.add_route("pyramidion.readyz", "/readyz")
     config.add_view(readyz_view, route_name="pyramidion.readyz", permission=PUBLIC)
-    if app_state(config.registry).core.development:
+    state = app_state(config.registry)
+    if state.core.development:
         config.add_view(welcome_view, context=Root, name="", permission=PUBLIC)
+        # A subscriber makes Pyramid dispatch events on every request, so
+        # it is there only while the toolbar is; production stays strict.
+        if toolbar_included(config.registry.settings, state.plain_includes):
+            from pyramid.events import NewResponse
+
+            config.add_subscriber(toolbar_csp_subscriber, NewResponse)
