@@ -384,7 +384,10 @@ def html_error_response(request: Request, status: int, title: str, detail: str) 
     """
     renderer: ErrorPageRenderer | None = getattr(request.registry, _ERROR_PAGE, None)
     page = None
-    if renderer is not None:
+    # A site page builds its links from the Host header, which, for a host
+    # the allowlist refused, is the attacker's: such errors get the plain
+    # page, whose links are relative.
+    if renderer is not None and _host_trusted(request):
         try:
             page = renderer(request, status, title, detail)
         except Exception:
@@ -395,6 +398,16 @@ def html_error_response(request: Request, status: int, title: str, detail: str) 
         home = request.script_name + "/"
         page = plain_error_page(status, title, detail, request_id(request), home)
     return Response(body=page.encode(), status=status, content_type="text/html", charset="utf-8")
+
+
+def _host_trusted(request: Request) -> bool:
+    from .app import app_state
+
+    allowed = app_state(request.registry).core.allowed_hosts
+    if not allowed:
+        return True
+    host = request.environ.get("HTTP_HOST") or request.environ.get("SERVER_NAME", "")
+    return host_allowed(host, allowed)
 
 
 def set_error_page(config: Configurator, renderer: ErrorPageRenderer | str) -> None:

@@ -63,3 +63,12 @@ def test_without_forms_the_core_serves_a_plain_valid_page(make_pyramidion_app: M
     assert page.html.select_one("main h1").text == "Not Found"
     assert page.html.select_one("main a")["href"] == "/"
     assert page.html.select_one("a.navbar-brand") is None
+
+
+def test_a_refused_host_gets_the_plain_page_without_its_name(make_pyramidion_app: MakeApp) -> None:
+    app = PyramidionTestApp(make_pyramidion_app({"pyramidion.allowed_hosts": "localhost"}))
+
+    page = app.get("/formstest/contact", headers={"Host": "evil.example"}, status=400)
+
+    assert "evil.example" not in page.text
+    assert page.html.select_one("main h1").text == "Bad Request"
