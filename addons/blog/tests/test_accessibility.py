@@ -16,7 +16,7 @@ import pytest
 from pyramid.router import Router
 from sqlalchemy import delete, select
 
-from pyramidion.app import get_database
+from pyramidion import get_database
 from pyramidion.testing import LiveServer, axe_violations
 from pyramidion_blog.models import Attachment, Post
 from pyramidion_storage.models import StoredFile

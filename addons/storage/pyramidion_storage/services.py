@@ -31,8 +31,7 @@ from sqlalchemy import delete, select
 from transaction.interfaces import ISavepointDataManager
 from zope.interface import implementer
 
-from pyramidion import get_settings
-from pyramidion.db import independent_session
+from pyramidion import app_state, get_settings, independent_session
 
 from .backends import StagedFile, StorageBackend, new_key
 from .models import StoredFile, utcnow
@@ -46,7 +45,6 @@ from .uploads import (
 )
 
 if TYPE_CHECKING:
-    from pyramid.registry import Registry
     from pyramid.request import Request
     from sqlalchemy.orm import Session
     from transaction import TransactionManager
@@ -65,9 +63,9 @@ log = logging.getLogger("pyramidion_storage")
 CURRENT_USER: Any = object()
 
 
-def get_backend(registry: Registry) -> StorageBackend:
-    """The app's storage backend."""
-    backend: StorageBackend = registry.pyramidion_storage_backend
+def get_backend(request: Request) -> StorageBackend:
+    """The app's storage backend: the ``StorageBackend`` service."""
+    backend: StorageBackend = request.find_service(StorageBackend, context=None)
     return backend
 
 
@@ -409,8 +407,6 @@ def client_token(request: Request, settings: StorageSettings) -> str:
     token: str = request.cookies.get(name, "")
     if len(token) < 32 or len(token) > 64:
         token = secrets.token_urlsafe(32)
-        from pyramidion.app import app_state
-
         secure = not app_state(request.registry).core.development
 
         def set_cookie(request: Request, response: Any) -> None:
@@ -426,7 +422,7 @@ def client_token(request: Request, settings: StorageSettings) -> str:
 def request_storage(request: Request) -> FileStorage:
     """``request.storage``."""
     return FileStorage(
-        request, get_backend(request.registry), get_settings(request.registry, StorageSettings)
+        request, get_backend(request), get_settings(request.registry, StorageSettings)
     )
 
 
