@@ -25,8 +25,9 @@ def toolbar_server(make_pyramidion_app: MakeApp) -> Iterator[LiveServer]:
 
 
 def test_the_toolbar_runs_without_csp_violations_in_development(
-    toolbar_server: LiveServer, page: Any
+    toolbar_server: LiveServer, pyramidion_page: Any
 ) -> None:
+    page = pyramidion_page
     refused: list[str] = []
     page.on(
         "console",
@@ -47,12 +48,14 @@ def test_the_toolbar_runs_without_csp_violations_in_development(
 
 
 def test_the_apps_own_pages_keep_the_default_policy(make_pyramidion_app: MakeApp) -> None:
+
     app = PyramidionTestApp(make_pyramidion_app(TOOLBAR))
 
     assert app.get("/healthz").headers["Content-Security-Policy"] == DEFAULT_CSP
 
 
 def test_production_keeps_the_toolbar_strict(make_pyramidion_app: MakeApp) -> None:
+
     app = PyramidionTestApp(
         make_pyramidion_app({**TOOLBAR, "pyramidion.environment": "production"})
     )

@@ -85,8 +85,10 @@ def title(pyramidion_app: Router) -> Iterator[str]:
 
 
 def test_every_page_is_accessible_logged_out_and_in(
-    page: Any, live_server: LiveServer, password: str, title: str
+    pyramidion_page: Any, pyramidion_live_server: LiveServer, password: str, title: str
 ) -> None:
+    page = pyramidion_page
+    live_server = pyramidion_live_server
     base = live_server.url
     found: dict[str, list[dict[str, Any]]] = {}
 

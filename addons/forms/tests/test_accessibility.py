@@ -26,7 +26,11 @@ def author(pyramidion_app: Router, models: ModuleType) -> Iterator[str]:
         connection.execute(delete(models.Author).where(models.Author.name == name))
 
 
-def test_the_forms_pages_are_accessible(live_server: LiveServer, page: Any, author: str) -> None:
+def test_the_forms_pages_are_accessible(
+    pyramidion_live_server: LiveServer, pyramidion_page: Any, author: str
+) -> None:
+    page = pyramidion_page
+    live_server = pyramidion_live_server
     page.set_extra_http_headers({"X-User": "root"})
     found: dict[str, list[dict[str, Any]]] = {}
 

@@ -22,15 +22,18 @@ from pyramidion.testing import LiveServer, PyramidionTestApp
 def test_deform_libraries_with_advisories_are_not_served(
     testapp: PyramidionTestApp, path: str
 ) -> None:
+
     testapp.get(path, status=404)
 
 
 def test_the_rest_of_deform_is_served(testapp: PyramidionTestApp) -> None:
+
     assert "deform" in testapp.get("/forms/deform/scripts/deform.js").text
     testapp.get("/forms/deform/css/bootstrap.min.css")
 
 
 def test_form_pages_load_the_current_jquery(testapp: PyramidionTestApp) -> None:
+
     page = testapp.get("/formstest/contact")
 
     scripts = [s["src"] for s in page.html.select("script[src]")]
@@ -40,7 +43,11 @@ def test_form_pages_load_the_current_jquery(testapp: PyramidionTestApp) -> None:
     assert "OpenJS Foundation" in licence.text
 
 
-def test_deforms_scripts_run_on_the_vendored_jquery(live_server: LiveServer, page: Any) -> None:
+def test_deforms_scripts_run_on_the_vendored_jquery(
+    pyramidion_live_server: LiveServer, pyramidion_page: Any
+) -> None:
+    page = pyramidion_page
+    live_server = pyramidion_live_server
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(live_server.url + "/formstest/contact")
