@@ -37,7 +37,16 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml $(ADDON_DIRS)
 		$(foreach d,$(ADDON_DIRS),-e "./$(patsubst %/,%,$(dir $(d)))[testing]")
 	@touch $@
 
-install: $(VENV)/.installed
+# axe-core (the browser tests' accessibility checks) and retire (CI's scan of
+# the JavaScript we serve) come from the npm registry, pinned in
+# package-lock.json; without npm or the registry, those checks say they skip.
+node_modules/.installed: package.json package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "npm not found: accessibility checks will be skipped (apt-get install -y npm)"; \
+	elif npm ci --no-audit --no-fund --loglevel=error; then touch $@; \
+	else echo "npm ci failed: accessibility checks will be skipped until it succeeds"; fi
+
+install: $(VENV)/.installed node_modules/.installed
 
 # Pyramid 2.1 still imports pkg_resources, whose deprecation warning would
 # greet every newcomer; it is Pyramid's to remove, not something to act on.
@@ -77,5 +86,5 @@ bench: install
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	rm -rf $(VENV) node_modules build dist .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

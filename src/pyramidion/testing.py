@@ -110,6 +110,7 @@ __all__ = [
     "LiveServer",
     "MakeApp",
     "PyramidionTestApp",
+    "axe_violations",
     "bind_to_connection",
     "build_settings",
     "find_chromium",
@@ -349,6 +350,50 @@ def find_chromium() -> str | None:
         if found:
             return found
     return None
+
+
+def find_axe() -> Path | None:
+    """axe-core's ``axe.min.js``: ``PYRAMIDION_TEST_AXE``, or the one ``npm``
+    installed in a ``node_modules`` of the working directory or above."""
+    configured = os.environ.get("PYRAMIDION_TEST_AXE")
+    if configured:
+        return Path(configured)
+    for directory in (Path.cwd(), *Path.cwd().parents):
+        candidate = directory / "node_modules" / "axe-core" / "axe.min.js"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def axe_violations(
+    page: Any, *, impacts: Sequence[str] = ("serious", "critical")
+) -> list[dict[str, Any]]:
+    """The accessibility violations axe-core finds on ``page`` (a Playwright page).
+
+    Only violations of the given ``impacts`` are returned, each as
+    ``{"id", "impact", "help", "targets"}``. axe-core comes from the npm
+    registry (``npm install axe-core``, which ``make install`` runs); it is
+    evaluated through the browser's debugging protocol, so the page's
+    Content-Security-Policy stays as strict as it is for users. Without
+    axe-core the test is skipped (failed when ``CI`` is set).
+    """
+    script = find_axe()
+    if script is None:
+        message = (
+            "accessibility checks need axe-core: run 'make install' (npm ci) or set "
+            "PYRAMIDION_TEST_AXE to an axe.min.js"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(script.read_text(encoding="utf-8") + "\n;undefined")
+    results = page.evaluate(
+        "() => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map("
+        "v => ({id: v.id, impact: v.impact, help: v.help,"
+        " targets: v.nodes.map(n => n.target.join(' '))})))"
+    )
+    return [v for v in results if v["impact"] in impacts]
 
 
 class AppCache:

@@ -184,6 +184,7 @@ _PAGE = """<!DOCTYPE html>
 <main>
 <h1>{title}</h1>
 <p>{detail}</p>
+<p><a href="{home_url}">Go to the home page</a></p>
 <p><small>Request id: <code>{request_id}</code></small></p>
 </main>
 </body>
@@ -191,14 +192,76 @@ _PAGE = """<!DOCTYPE html>
 """
 
 
-def html_error_response(request: Request, status: int, title: str, detail: str) -> Response:
-    page = _PAGE.format(
+#: ``renderer(request, status, title, detail)`` returns the HTML of an error
+#: page; an add-on with a site layout sets one with ``config.set_error_page``.
+ErrorPageRenderer = Callable[["Request", int, str, str], str]
+
+#: Registry attribute holding the error page renderer an add-on set.
+_ERROR_PAGE = "pyramidion_error_page"
+
+
+def plain_error_page(
+    status: int, title: str, detail: str, request_id: str, home_url: str = "/"
+) -> str:
+    """The core's own error page: valid HTML without a site layout, with a way home."""
+    return _PAGE.format(
         status=status,
         title=html.escape(title),
         detail=html.escape(detail),
-        request_id=html.escape(request_id(request)),
+        request_id=html.escape(request_id),
+        home_url=html.escape(home_url),
     )
+
+
+def html_error_response(request: Request, status: int, title: str, detail: str) -> Response:
+    """An HTML error page: the site's (``config.set_error_page``) or the plain one.
+
+    A site page that fails to render (the database it needs may be the
+    cause of the error) falls back to the plain page, and the failure is
+    logged.
+    """
+    renderer: ErrorPageRenderer | None = getattr(request.registry, _ERROR_PAGE, None)
+    page = None
+    # A site page builds its links from the Host header, which, for a host
+    # the allowlist refused, is the attacker's: such errors get the plain
+    # page, whose links are relative.
+    if renderer is not None and _host_trusted(request):
+        try:
+            page = renderer(request, status, title, detail)
+        except Exception:
+            error_log.exception(
+                "could not render the site's %s page; showing the plain one", status
+            )
+    if page is None:
+        home = request.script_name + "/"
+        page = plain_error_page(status, title, detail, request_id(request), home)
     return Response(body=page.encode(), status=status, content_type="text/html", charset="utf-8")
+
+
+def _host_trusted(request: Request) -> bool:
+    allowed = app_state(request.registry).core.allowed_hosts
+    if not allowed:
+        return True
+    host = request.environ.get("HTTP_HOST") or request.environ.get("SERVER_NAME", "")
+    return host_allowed(host, allowed)
+
+
+def set_error_page(config: Configurator, renderer: ErrorPageRenderer | str) -> None:
+    """Directive: ``config.set_error_page(renderer)``.
+
+    ``renderer(request, status, title, detail)`` returns the HTML that
+    browsers get for an error (API clients still get problem+json). The
+    forms add-on sets one that shows errors in the site's layout; two
+    add-ons setting one conflict at start-up.
+    """
+    resolved: ErrorPageRenderer = config.maybe_dotted(renderer)
+
+    def register() -> None:
+        setattr(config.registry, _ERROR_PAGE, resolved)
+
+    intr = config.introspectable("pyramidion error page", None, repr(resolved), "error page")
+    intr["renderer"] = resolved
+    config.action("pyramidion.error_page", register, introspectables=(intr,))
 
 
 def error_response(request: Request, status: int, title: str, detail: str) -> Response:
@@ -337,6 +400,42 @@ def server_error_view(exc: Exception, request: Request) -> Response:
     return error_response(request, 500, "Internal Server Error", _DEFAULT_DETAILS[500])
 
 
+# -- pyramid_debugtoolbar in development --------------------------------------
+
+#: Where pyramid_debugtoolbar serves its own pages and assets.
+TOOLBAR_PREFIX = "/_debug_toolbar/"
+
+#: The toolbar's pages run inline scripts and styles, which the default
+#: policy forbids (dozens of violations and empty panels); only its own
+#: paths get this policy, and only in development.
+TOOLBAR_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+)
+
+
+def toolbar_included(settings: Any, plain_includes: tuple[str, ...]) -> bool:
+    """Whether pyramid_debugtoolbar is included (``pyramid.includes`` or
+    a dotted name in ``pyramidion.addons``)."""
+    from pyramid.settings import aslist
+
+    includes = [*aslist(settings.get("pyramid.includes", "")), *plain_includes]
+    return any(
+        i == "pyramid_debugtoolbar" or i.startswith("pyramid_debugtoolbar.") for i in includes
+    )
+
+
+def toolbar_csp_subscriber(event: Any) -> None:
+    """``NewResponse``: the toolbar's own pages get :data:`TOOLBAR_CSP`."""
+    request = event.request
+    headers = event.response.headers
+    # The security-headers tween has put the default policy on by now; the
+    # toolbar sets none of its own, so the toolbar's policy replaces it.
+    if request.path_info.startswith(TOOLBAR_PREFIX):
+        headers["Content-Security-Policy"] = TOOLBAR_CSP
+
+
 # -- health -------------------------------------------------------------------
 
 #: Registry attribute: the readiness problems last logged, so a load
@@ -412,10 +511,13 @@ def includeme(config: Configurator) -> None:
     """Register error views, health routes, the host tween and request.request_id.
 
     In development, also a welcome page at ``/`` that any add-on's own
-    ``/`` route or root view replaces.
+    ``/`` route or root view replaces, and, when pyramid_debugtoolbar is
+    included, a Content-Security-Policy for the toolbar's own pages that
+    lets them run (:data:`TOOLBAR_CSP`).
     """
 
     config.add_request_method(request_id, "request_id", property=True)
+    config.add_directive("set_error_page", set_error_page)
     config.add_tween("pyramidion.web.host_allowlist_tween_factory", under=INGRESS)
     config.add_exception_view(http_error_view, context=HTTPError)
     for exc_type in (
@@ -431,5 +533,12 @@ def includeme(config: Configurator) -> None:
     config.add_view(healthz_view, route_name="pyramidion.healthz", permission=PUBLIC)
     config.add_route("pyramidion.readyz", "/readyz")
     config.add_view(readyz_view, route_name="pyramidion.readyz", permission=PUBLIC)
-    if app_state(config.registry).core.development:
+    state = app_state(config.registry)
+    if state.core.development:
         config.add_view(welcome_view, context=Root, name="", permission=PUBLIC)
+        # A subscriber makes Pyramid dispatch events on every request, so
+        # it is there only while the toolbar is; production stays strict.
+        if toolbar_included(config.registry.settings, state.plain_includes):
+            from pyramid.events import NewResponse
+
+            config.add_subscriber(toolbar_csp_subscriber, NewResponse)

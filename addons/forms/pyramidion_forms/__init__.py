@@ -146,20 +146,25 @@ def includeme(config: Configurator) -> None:
     """Wire the forms add-on into the app.
 
     Reads the ``forms.*`` settings. Includes pyramid_chameleon; serves
-    deform's assets (Bootstrap 5 included) at ``PREFIX/deform/`` and this
-    add-on's at ``PREFIX/static/``; serves ``.pt`` templates through
-    pyramid_chameleon with ``layout``, ``nav`` and the other layout names
-    added (:class:`~pyramidion_forms.layout.LayoutTemplateRenderer`); the directives
-    ``add_nav_item``, ``set_user_menu`` and ``add_crud``; the view option ``form_limits``
-    and the deriver that enforces the size limits; and the exception view
-    that answers :class:`ValidationFailed` with 422 problem+json.
+    deform's assets (Bootstrap 5 included) at ``PREFIX/deform/``, except
+    the libraries with published advisories (:mod:`pyramidion_forms.assets`),
+    and this add-on's (a current jQuery included) at ``PREFIX/static/``;
+    serves ``.pt`` templates through pyramid_chameleon with ``layout``,
+    ``nav`` and the other layout names added
+    (:class:`~pyramidion_forms.layout.LayoutTemplateRenderer`); the
+    directives ``add_nav_item``, ``set_user_menu`` and ``add_crud``; the
+    view option ``form_limits`` and the deriver that enforces the size limits; the exception view
+    that answers :class:`ValidationFailed` with 422 problem+json; and,
+    through the core's ``set_error_page``, error pages (403, 404, 500, ...)
+    for browsers in the site's layout.
     """
     from importlib.resources import files
 
     from pyramidion import PUBLIC
 
+    from .assets import WITHHELD, WithheldAssets
     from .crud import add_crud
-    from .layout import add_nav_item, layout_renderer_factory, set_user_menu
+    from .layout import add_nav_item, layout_renderer_factory, render_error_page, set_user_menu
     from .limits import form_limits_deriver
     from .schemas import ValidationFailed, validation_failed_view
     from .views import make_renderer, set_renderer
@@ -177,7 +182,14 @@ def includeme(config: Configurator) -> None:
             ]
         ),
     )
-    config.add_static_view("deform", "deform:static/", permission=PUBLIC, cache_max_age=3600)
+    config.add_route_predicate("withheld_assets", WithheldAssets)
+    config.add_static_view(
+        "deform",
+        "deform:static/",
+        permission=PUBLIC,
+        cache_max_age=3600,
+        withheld_assets=WITHHELD,
+    )
     config.add_static_view(
         "static", "pyramidion_forms:static/", permission=PUBLIC, cache_max_age=3600
     )
@@ -188,6 +200,7 @@ def includeme(config: Configurator) -> None:
         form_limits_deriver, "pyramidion_forms.limits", under="secured_view", over="csrf_view"
     )
     config.add_exception_view(validation_failed_view, context=ValidationFailed)
+    config.set_error_page(render_error_page)
 
 
 addon = Addon(

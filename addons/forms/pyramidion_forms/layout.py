@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pyramid.interfaces import IRootFactory, ISessionFactory
-from pyramid.renderers import get_renderer
+from pyramid.renderers import get_renderer, render
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid_chameleon.interfaces import ITemplateRenderer
 from zope.interface import implementer
@@ -40,6 +40,9 @@ __all__ = [
 
 #: The asset spec of the template that defines the ``layout`` macro.
 LAYOUT_TEMPLATE = "pyramidion_forms:templates/layout.pt"
+
+#: The asset spec of the error page template.
+ERROR_TEMPLATE = "pyramidion_forms:templates/error.pt"
 
 #: Registry attribute holding the registered navigation items, by name.
 _NAV_ITEMS = "pyramidion_forms_nav_items"
@@ -277,6 +280,19 @@ def layout_macro(registry: Any) -> Any:
     return macro
 
 
+def with_doctype(page: Any) -> Any:
+    """``page`` with ``<!DOCTYPE html>`` in front when it is an HTML document without one.
+
+    A template that fills the layout (``<html metal:use-macro="layout">``)
+    gets the macro's ``<html>`` element but not the doctype above it, and
+    a page without a doctype is rendered in quirks mode. Adding it here
+    covers every add-on's templates, whether or not they write it.
+    """
+    if isinstance(page, str) and page.lstrip()[:5].lower() == "<html":
+        return "<!DOCTYPE html>\n" + page.lstrip()
+    return page
+
+
 @implementer(ITemplateRenderer)
 class LayoutTemplateRenderer:
     """pyramid_chameleon's renderer for one ``.pt`` template, plus the layout's names.
@@ -295,10 +311,20 @@ class LayoutTemplateRenderer:
         request = system.get("request")
         if request is not None:
             add_layout_names(system, request)
-        return self._template(value, system)
+        return with_doctype(self._template(value, system))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._template, name)
+
+
+def render_error_page(request: Request, status: int, title: str, detail: str) -> str:
+    """An error page in the site's layout (the core's ``set_error_page`` renderer).
+
+    It has the navigation bar and user menu of every page, the error's
+    title and detail, a link home and the request id.
+    """
+    values = {"page_title": title, "status": status, "detail": detail}
+    return str(render(ERROR_TEMPLATE, values, request=request))
 
 
 def layout_renderer_factory(info: Any) -> LayoutTemplateRenderer:

@@ -12,6 +12,7 @@ from pyramid.renderers import render_to_response
 from pyramid.response import Response
 
 from ._deform import deform
+from .assets import JQUERY
 from .layout import flash
 from .schemas import SchemaSource, bind_schema
 
@@ -198,8 +199,9 @@ class FormView:
         static_url = self.request.static_url
         scripts = list(resources.get("js", ()))
         if scripts:
-            # deform's scripts expect the jQuery it ships, and do not list it.
-            scripts.insert(0, "deform:static/scripts/jquery-2.0.3.min.js")
+            # deform's scripts expect jQuery and do not list it; the copy
+            # deform ships has advisories, so the add-on's own is given.
+            scripts.insert(0, JQUERY)
         values = {
             "form": html,
             "view": self,

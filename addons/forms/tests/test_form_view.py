@@ -128,3 +128,21 @@ def test_a_post_with_a_wrong_csrf_token_is_refused_and_writes_nothing(
 
     assert "This form has expired or was not sent from this site." in response.text
     assert messages(db_connection) == []
+
+
+def test_refused_fields_name_their_error_and_required_fields_are_marked(
+    testapp: PyramidionTestApp,
+) -> None:
+    form = testapp.get("/formstest/contact").forms[0]
+    form["name"] = "Ada"
+    page = form.submit("submit", status=422)
+
+    name = page.html.select_one("input[name=name]")
+    assert name.get("aria-invalid") is None
+    assert name["aria-required"] == "true"
+    email = page.html.select_one("input[name=email]")
+    assert email["aria-invalid"] == "true"
+    message = page.html.select_one("#" + email["aria-describedby"])
+    assert message.text.strip() == "Required"
+    label = page.html.select_one(f"label[for={email['id']}]")
+    assert "required" in label["class"]

@@ -27,12 +27,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from pyramid.interfaces import ISessionFactory
 from sqlalchemy import delete, select
 from transaction.interfaces import ISavepointDataManager
 from zope.interface import implementer
 
-from pyramidion import app_state, get_settings
+from pyramidion import app_state, get_settings, independent_session
 
 from .backends import StagedFile, StorageBackend, new_key
 from .models import StoredFile, utcnow
@@ -62,9 +61,6 @@ log = logging.getLogger("pyramidion_storage")
 
 #: Default of ``owner_id``: the request's authenticated user.
 CURRENT_USER: Any = object()
-
-#: Where the upload token is kept when the app has a session factory.
-SESSION_KEY = "pyramidion_storage.upload_token"
 
 
 def get_backend(request: Request) -> StorageBackend:
@@ -250,11 +246,34 @@ class FileStorage:
         Only :meth:`temporary_upload` with the same client finds it, until
         ``storage.upload_expiry`` passes; :meth:`keep` makes it permanent
         and ``storage gc`` removes it once expired.
+
+        Unlike :meth:`save`, the upload outlives the request's transaction:
+        a form that is refused is shown again with its file, and its
+        request is aborted, so the bytes are published at once and, when
+        the request aborts, the row is written again in a transaction of
+        its own. Bytes whose row is lost anyway are orphans that gc removes.
         """
-        row = self._store(data, filename, content_type, None)
+        row = self._store(data, filename, content_type, None, publish=True)
         row.upload_token = self._client_token_hash()
         row.expires_at = utcnow() + self.settings.upload_expiry
         self.request.dbsession.add(row)
+        values = {
+            column.key: getattr(row, column.key)
+            for column in StoredFile.__table__.columns
+            if column.key != "id"
+        }
+        registry = self.request.registry
+
+        def keep_after_abort() -> None:
+            try:
+                with independent_session(registry) as session:
+                    session.add(StoredFile(**values))
+            except Exception:
+                log.exception(
+                    "could not keep temporary upload %s after the request aborted", row.key
+                )
+
+        self.request.tm.get().addAfterAbortHook(keep_after_abort)
         return row
 
     def temporary_upload(self, key: str) -> StoredFile | None:
@@ -325,6 +344,8 @@ class FileStorage:
         filename: str,
         content_type: str | None,
         max_size: int | None,
+        *,
+        publish: bool = False,
     ) -> StoredFile:
         name = sanitize_filename(filename)
         limit = self.settings.max_upload_size if max_size is None else max_size
@@ -333,10 +354,12 @@ class FileStorage:
         stored_type = check_content_type(
             name, content_type, head, self.settings.allowed_content_types
         )
-        manager = self._join()
         key = new_key()
         staged = self.backend.stage(key, chunks)
-        manager.add(staged)
+        if publish:
+            staged.publish()
+        else:
+            self._join().add(staged)
         return StoredFile(
             key=key,
             filename=name,
@@ -361,37 +384,37 @@ class FileStorage:
         return owner_id
 
     def _client_token_hash(self) -> str:
-        return hashlib.sha256(client_token(self.request, self.settings).encode()).hexdigest()
+        # The user is part of it, so whoever logs in next on the same
+        # browser does not find the previous user's uploads.
+        user = self.request.authenticated_userid
+        seed = (
+            client_token(self.request, self.settings) + "\0" + ("" if user is None else str(user))
+        )
+        return hashlib.sha256(seed.encode()).hexdigest()
 
 
 def client_token(request: Request, settings: StorageSettings) -> str:
     """A random token that identifies this client's temporary uploads.
 
-    Kept in ``request.session`` when the app has a session factory, and
-    otherwise in an HttpOnly cookie (``storage.upload_cookie_name``).
+    Kept in an HttpOnly cookie (``storage.upload_cookie_name``), not in the
+    session: a refused form's request is aborted, and a session changed by
+    an aborted request is not saved, while its response's cookies are.
     """
     cached: str | None = request.__dict__.get("_pyramidion_storage_token")
     if cached is not None:
         return cached
-    token: str
-    if request.registry.queryUtility(ISessionFactory) is not None:
-        token = request.session.get(SESSION_KEY) or ""
-        if not token:
-            token = secrets.token_urlsafe(32)
-            request.session[SESSION_KEY] = token
-    else:
-        name = settings.upload_cookie_name
-        token = request.cookies.get(name, "")
-        if len(token) < 32 or len(token) > 64:
-            token = secrets.token_urlsafe(32)
-            secure = not app_state(request.registry).core.development
+    name = settings.upload_cookie_name
+    token: str = request.cookies.get(name, "")
+    if len(token) < 32 or len(token) > 64:
+        token = secrets.token_urlsafe(32)
+        secure = not app_state(request.registry).core.development
 
-            def set_cookie(request: Request, response: Any) -> None:
-                response.set_cookie(
-                    name, token, httponly=True, secure=secure, samesite="Lax", path="/"
-                )
+        def set_cookie(request: Request, response: Any) -> None:
+            response.set_cookie(
+                name, token, httponly=True, secure=secure, samesite="Lax", path="/"
+            )
 
-            request.add_response_callback(set_cookie)
+        request.add_response_callback(set_cookie)
     request.__dict__["_pyramidion_storage_token"] = token
     return token
 

@@ -85,5 +85,6 @@ class StorageSettings:
     )
     upload_cookie_name: str = setting(
         "storage_upload",
-        doc="Cookie that ties temporary uploads to a browser when the app has no session factory.",
+        doc="HttpOnly cookie that ties temporary uploads (a form's file, kept while "
+        "the form is corrected) to a browser.",
     )

@@ -15,8 +15,9 @@ add-on::
     stored = request.storage.keep(appstruct["attachment"])
 
 The uploaded file is stored at once as a temporary upload tied to the
-client (its session, or an HttpOnly cookie), so a form that fails
-validation keeps it without the user choosing it again; its id is the
+client (an HttpOnly cookie, and the logged-in user), so a form that fails
+validation keeps it without the user choosing it again, even when the
+refused request's transaction is aborted; its id is the
 file's unguessable key, and only the same client can refer to it until
 ``storage.upload_expiry`` passes.
 """

@@ -4,6 +4,7 @@ from typing import Any
 
 import colander
 from pyramid.authorization import Allow, Everyone
+from pyramid.httpexceptions import HTTPTooManyRequests
 
 from pyramidion import PUBLIC
 from pyramidion_forms import FormError, FormView, model_schema, validate_json
@@ -93,8 +94,17 @@ class Library:
         self.request = request
 
 
+def fail(request: Any) -> Any:
+    """Fail the way ``/fail/STATUS`` says: 429 (throttled) or 500 (a bug)."""
+    if request.matchdict["status"] == "429":
+        raise HTTPTooManyRequests(headers={"Retry-After": "60"})
+    raise RuntimeError("the example view failed")
+
+
 def includeme(config: Any) -> None:
     config.set_identity_source(HeaderIdentity())
+    config.add_route("formstest.fail", "/fail/{status}")
+    config.add_view(fail, route_name="formstest.fail", permission=PUBLIC)
     config.add_route("formstest.contact", "/contact")
     config.add_view(ContactForm, route_name="formstest.contact", permission=PUBLIC)
     config.add_route("formstest.thanks", "/thanks")

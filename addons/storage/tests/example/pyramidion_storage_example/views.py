@@ -61,7 +61,7 @@ def form_page(request: Any) -> Response:
         try:
             appstruct = form.validate(request.POST.items())
         except deform.ValidationFailure as failure:
-            return _page(failure.render(), status=200)
+            return _page(failure.render(), status=422)
         stored = request.storage.keep(appstruct["attachment"], public=True)
         request.dbsession.flush()
         url = request.storage.url(stored)
