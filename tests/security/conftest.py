@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from pyramidion.db import metadata
 from pyramidion.discovery import discover_addons
 from pyramidion.testing import PyramidionTestApp
-from pyramidion_auth.services import create_user
+from pyramidion_auth.accounts import create_user
 
 PASSWORD = "correct horse battery staple"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})

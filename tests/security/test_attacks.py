@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from pyramidion.testing import MakeApp, PyramidionTestApp
-from pyramidion_auth.services import create_user
+from pyramidion_auth.accounts import create_user
 from pyramidion_storage.models import StoredFile
 
 from .conftest import PASSWORD

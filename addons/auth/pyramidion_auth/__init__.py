@@ -76,23 +76,25 @@ def includeme(config: Configurator) -> None:
     """Wire the auth add-on into the app.
 
     Reads every ``auth.*`` setting (see :class:`AuthSettings`) and the
-    core's ``pyramidion.environment``. Registers the identity source, the
+    core's ``pyramidion.environment``. Registers the add-on's services
+    (clock, password hasher, throttle, mailer: see
+    :mod:`pyramidion_auth.interfaces`) with pyramid_services, the identity source, the
     session factory, ``request.user``, the CSRF exemption for requests
     authenticated by an API token, the permission ``auth.account.edit``,
     the routes and views of :mod:`pyramidion_auth.routes`, an "Account"
     navigation entry and the layout's user menu (name and logout button,
     or a login link).
     """
-    from .services import (
+    from .security_policy import (
         AuthIdentitySource,
-        make_auth,
         request_user,
-        session_factory,
         token_authenticated,
         user_menu,
     )
+    from .services import register_services
+    from .sessions import session_factory
 
-    config.registry.pyramidion_auth = make_auth(config.registry)
+    register_services(config)
     config.set_identity_source(AuthIdentitySource())
     config.set_session_factory(session_factory)
     config.add_request_method(request_user, "user", property=True)

@@ -2,7 +2,7 @@
 
 Each handler runs inside the bootstrapped request's transaction (the core
 commits it when the handler returns and aborts it when it raises) and
-calls a plain function from :mod:`pyramidion_auth.services`. Importing
+calls a plain function from :mod:`pyramidion_auth.accounts`. Importing
 this module imports nothing heavy: the descriptor refers to it.
 """
 
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 def install(context: LifecycleContext) -> None:
     """Seed the ``admin`` group, whose members may do everything."""
+    from .accounts import ensure_group
     from .models import ADMIN_GROUP
-    from .services import ensure_group
 
     ensure_group(context.dbsession, ADMIN_GROUP, "May do everything")
 
@@ -68,7 +68,7 @@ def create_user_command(request: Request, args: argparse.Namespace) -> int:
     """``pyramidion auth create-user CONFIG EMAIL [--admin] [--password-stdin]``."""
     from pyramidion.errors import CommandError
 
-    from .services import AccountError, create_user
+    from .accounts import AccountError, create_user
 
     password = read_password(args.password_stdin)
     try:
@@ -91,7 +91,7 @@ def set_password_command(request: Request, args: argparse.Namespace) -> int:
     """``pyramidion auth set-password CONFIG EMAIL --password-stdin``."""
     from pyramidion.errors import CommandError
 
-    from .services import AccountError, find_user, set_password
+    from .accounts import AccountError, find_user, set_password
 
     user = find_user(request.dbsession, args.email)
     if user is None:
@@ -144,7 +144,7 @@ def ensure_admin_command(request: Request, args: argparse.Namespace) -> int:
     """``pyramidion auth ensure-admin CONFIG [--base-url URL]``."""
     from pyramidion.errors import CommandError
 
-    from .services import AccountError, ensure_admin
+    from .accounts import AccountError, ensure_admin
 
     base = args.base_url.rstrip("/")
     login = base + request.route_path("auth.login")
@@ -175,7 +175,7 @@ def ensure_admin_command(request: Request, args: argparse.Namespace) -> int:
 
 def purge_command(request: Request, args: argparse.Namespace) -> int:
     """``pyramidion auth purge CONFIG``: delete expired sessions and tokens."""
-    from .services import purge_expired
+    from .purge import purge_expired
 
     removed = purge_expired(request.registry, request.dbsession)
     print(", ".join(f"{count} {name}" for name, count in removed.items()) + " removed")

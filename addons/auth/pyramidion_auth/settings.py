@@ -129,3 +129,9 @@ class AuthSettings:
     smtp_username: str | None = setting(None, doc="SMTP user name, if the server needs one.")
     smtp_password: str | None = setting(None, doc="SMTP password.", secret=True)
     smtp_tls: bool = setting(True, doc="Whether to use STARTTLS.")
+    clock: str = setting(
+        "pyramidion_auth.clock:SystemClock",
+        doc="Dotted name of the clock class every time-based decision reads "
+        "(sessions, tokens, throttling); pyramidion_auth.clock:ManualClock "
+        "lets tests freeze and move time.",
+    )

@@ -26,6 +26,17 @@ from sqlalchemy import delete
 from pyramidion.web import wants_json
 from pyramidion_forms import FormError, FormView, flash, validate_json
 
+from .accounts import (
+    AccountError,
+    authenticate,
+    create_user,
+    find_user,
+    log_in,
+    safe_came_from,
+    set_password,
+)
+from .interfaces import Clock, PasswordHasher, Throttle, ThrottleKey
+from .mail import send_mail
 from .models import ApiToken, OneTimeToken, User, normalize_email
 from .schemas import (
     ChangePasswordSchema,
@@ -37,24 +48,15 @@ from .schemas import (
     ResetRequestSchema,
     ResetSchema,
 )
-from .services import (
-    AccountError,
-    DatabaseSession,
-    Identity,
+from .security_policy import Identity, bearer_token
+from .services import auth_settings
+from .sessions import DatabaseSession
+from .tokens import (
     api_tokens_of,
-    authenticate,
-    bearer_token,
     create_api_token,
-    create_user,
     digest,
     find_one_time_token,
-    find_user,
-    get_auth,
     issue_one_time_token,
-    log_in,
-    safe_came_from,
-    send_mail,
-    set_password,
     token_json,
 )
 
@@ -113,7 +115,7 @@ class LoginView(FormView):
         return {"came_from": safe_came_from(self.request, self.request.GET.get("came_from")) or ""}
 
     def page_values(self) -> dict[str, Any]:
-        return {"allow_registration": get_auth(self.request.registry).settings.allow_registration}
+        return {"allow_registration": auth_settings(self.request.registry).allow_registration}
 
     def on_success(self, appstruct: dict[str, Any]) -> Response:
         request = self.request
@@ -134,7 +136,7 @@ class LoginView(FormView):
         if user is None:  # deleted between the check and now
             raise FormError(LOGIN_FAILED)
         log_in(request, user, appstruct["password"])
-        settings = get_auth(request.registry).settings
+        settings = auth_settings(request.registry)
         target = safe_came_from(request, appstruct["came_from"]) or settings.login_redirect
         return HTTPSeeOther(location=target)
 
@@ -176,8 +178,8 @@ class ChangePasswordView(FormView):
     def on_success(self, appstruct: dict[str, Any]) -> str:
         request = self.request
         user: User = self.context
-        auth = get_auth(request.registry)
-        if not auth.passwords.verify(user.password_hash, appstruct["current_password"]):
+        passwords: PasswordHasher = request.find_service(PasswordHasher)
+        if not passwords.verify(user.password_hash, appstruct["current_password"]):
             raise FormError("This is not your current password.", field="current_password")
         session = request.session
         keep = session if isinstance(session, DatabaseSession) else None
@@ -208,20 +210,19 @@ class ResetRequestView(FormView):
 
     def on_success(self, appstruct: dict[str, Any]) -> str:
         request = self.request
-        auth = get_auth(request.registry)
+        settings = auth_settings(request.registry)
         address = normalize_email(appstruct["email"])
-        # Counted first, outside the request's transaction: see LoginThrottle.
-        allowed = auth.throttle.count(
-            request.registry,
-            f"reset:{digest(address)}",
-            auth.settings.reset_emails_per_window,
-            auth.clock(),
+        # Counted first, outside the request's transaction: see DatabaseThrottle.
+        throttle: Throttle = request.find_service(Throttle)
+        allowed = throttle.count(
+            ThrottleKey(f"reset:{digest(address)}", settings.reset_emails_per_window),
+            request.find_service(Clock).now(),
         )
         user = find_user(request.dbsession, address)
         if allowed and user is not None and user.is_active:
             token = issue_one_time_token(request.registry, request.dbsession, user, "reset")
             link = request.route_url("auth.reset", _query={"token": token})
-            minutes = int(auth.settings.reset_token_lifetime.total_seconds() // 60)
+            minutes = int(settings.reset_token_lifetime.total_seconds() // 60)
             send_mail(
                 request,
                 user.email,
@@ -230,7 +231,7 @@ class ResetRequestView(FormView):
                 f"within {minutes} minutes:\n\n{link}\n\nIf you did not ask for it, "
                 "ignore this email: your password stays as it is.\n",
             )
-        minutes = int(auth.settings.reset_token_lifetime.total_seconds() // 60)
+        minutes = int(settings.reset_token_lifetime.total_seconds() // 60)
         flash(request, RESET_SENT.format(minutes=minutes), "info")
         return str(request.route_url("auth.login"))
 
@@ -280,7 +281,7 @@ class ResetView(_TokenFormView):
             raise FormError(str(exc), field="new_password") from None
         if user.email_verified_at is None:
             # Following the emailed link proves the address works.
-            user.email_verified_at = get_auth(request.registry).clock()
+            user.email_verified_at = request.find_service(Clock).now()
         return str(request.route_url("auth.login"))
 
 
@@ -300,19 +301,20 @@ class RegisterView(FormView):
     submit_title = "Create account"
 
     def __call__(self) -> Response:
-        if not get_auth(self.request.registry).settings.allow_registration:
+        if not auth_settings(self.request.registry).allow_registration:
             raise HTTPNotFound()
         return super().__call__()
 
     def on_success(self, appstruct: dict[str, Any]) -> str:
         request = self.request
-        auth = get_auth(request.registry)
+        settings = auth_settings(request.registry)
         address = normalize_email(appstruct["email"])
-        problem = auth.passwords.problem(appstruct["password"], email=address)
+        passwords: PasswordHasher = request.find_service(PasswordHasher)
+        problem = passwords.problem(appstruct["password"], email=address)
         if problem:
             raise FormError(problem, field="password")
         existing = find_user(request.dbsession, address)
-        verify = auth.settings.require_email_verification
+        verify = settings.require_email_verification
         if existing is not None:
             if not verify:
                 # Without email verification, saying so is unavoidable: the
@@ -373,7 +375,7 @@ class VerifyView(_TokenFormView):
         row = self.one_time_token()
         if row is None:
             raise FormError("This link has expired or was already used.")
-        now = get_auth(self.request.registry).clock()
+        now = self.request.find_service(Clock).now()
         row.used_at = now
         row.user.email_verified_at = now
         return str(self.request.route_url("auth.login"))
@@ -396,10 +398,9 @@ class TokensView(FormView):
     new_token: str | None = None
 
     def page_values(self) -> dict[str, Any]:
-        auth = get_auth(self.request.registry)
         return {
             "tokens": api_tokens_of(self.request.dbsession, self.context),
-            "now": auth.clock(),
+            "now": self.request.find_service(Clock).now(),
             "new_token": self.new_token,
         }
 
@@ -446,7 +447,7 @@ def api_me(context: User, request: Request) -> dict[str, Any]:
 
 def api_list_tokens(context: User, request: Request) -> dict[str, Any]:
     """``GET /auth/api/tokens``: the user's tokens (never the tokens themselves)."""
-    now = get_auth(request.registry).clock()
+    now = request.find_service(Clock).now()
     return {"tokens": [token_json(t, now) for t in api_tokens_of(request.dbsession, context)]}
 
 
@@ -471,7 +472,7 @@ def api_create_token(context: User, request: Request) -> dict[str, Any]:
         datetime.timedelta(days=days) if days else None,
     )
     request.response.status_int = 201
-    return {"token": token, **token_json(row, get_auth(request.registry).clock())}
+    return {"token": token, **token_json(row, request.find_service(Clock).now())}
 
 
 def api_revoke_token(context: User, request: Request) -> Response:

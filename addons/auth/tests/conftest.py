@@ -17,8 +17,8 @@ from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from pyramidion.testing import PyramidionTestApp
+from pyramidion_auth.accounts import create_user
 from pyramidion_auth.models import User
-from pyramidion_auth.services import create_user
 
 #: A password that satisfies the policy in every test.
 PASSWORD = "correct horse battery staple"

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from pyramidion.app import get_database
-from pyramidion_auth.services import create_user
+from pyramidion_auth.accounts import create_user
 
 
 def test_log_in_see_name_log_out(page: Any, live_server: Any, password: str) -> None:

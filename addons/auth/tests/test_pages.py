@@ -11,7 +11,8 @@ from sqlalchemy import Connection, select
 
 from pyramidion.testing import PyramidionTestApp
 from pyramidion_auth.models import ApiToken, User
-from pyramidion_auth.services import create_api_token, get_auth
+from pyramidion_auth.services import auth_settings
+from pyramidion_auth.tokens import create_api_token
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -172,9 +173,7 @@ def test_reset_emails_per_address_are_limited(
     for _ in range(5):
         assert request_reset(second_client(testapp), user.email).status_int == 303
 
-    assert (
-        len(mailbox(user.email)) == get_auth(testapp.app.registry).settings.reset_emails_per_window
-    )
+    assert len(mailbox(user.email)) == auth_settings(testapp.app.registry).reset_emails_per_window
 
 
 def test_registration_is_off_by_default(testapp: PyramidionTestApp) -> None:

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from pyramidion.cli import main
 from pyramidion_auth.models import ApiToken, OneTimeToken, ServerSession, ThrottleCounter, utcnow
-from pyramidion_auth.services import get_auth, purge_expired
+from pyramidion_auth.purge import purge_expired
+from pyramidion_auth.services import auth_settings
 
 
 def token_hash() -> str:
@@ -23,7 +24,7 @@ def test_purge_deletes_only_what_can_no_longer_be_used(
     testapp: Any, dbsession: Session, make_user: Any
 ) -> None:
     registry = testapp.app.registry
-    settings = get_auth(registry).settings
+    settings = auth_settings(registry)
     now = utcnow()
     user = make_user()
     long_ago = now - settings.session_absolute_timeout - datetime.timedelta(hours=1)

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from pyramidion.testing import PyramidionTestApp
+from pyramidion_auth.interfaces import Throttle, ThrottleKey
 from pyramidion_auth.models import ThrottleCounter
-from pyramidion_auth.services import LoginThrottle, ThrottleKey, get_auth
+from pyramidion_auth.services import auth_settings, find
 
 
 def throttled_app(
@@ -134,24 +135,24 @@ def test_counts_are_committed_although_the_request_is_aborted(
 def test_throttle_decisions_follow_the_clock(testapp: PyramidionTestApp) -> None:
     """The throttle on its own, with times chosen by the test."""
     registry = testapp.app.registry
-    settings = get_auth(registry).settings
-    throttle = LoginThrottle(settings)
+    settings = auth_settings(registry)
+    throttle = find(registry, Throttle)
     key = [ThrottleKey("account:clock-test", limit=4, free=2)]
     start = datetime.datetime(2030, 1, 1, 12, 0, 0)
     second = datetime.timedelta(seconds=1)
 
-    assert throttle.attempt(registry, key, start) is None
-    assert throttle.attempt(registry, key, start) is None
+    assert throttle.attempt(key, start) is None
+    assert throttle.attempt(key, start) is None
     # Two failures counted: the third attempt must wait 2**0 = 1 second.
-    refusal = throttle.attempt(registry, key, start)
+    refusal = throttle.attempt(key, start)
     assert refusal is not None
     assert refusal.retry_after == 1
-    assert throttle.attempt(registry, key, start + second) is None
+    assert throttle.attempt(key, start + second) is None
     # Three: wait 2 seconds.
-    assert throttle.attempt(registry, key, start + 2 * second) is not None
-    assert throttle.attempt(registry, key, start + 3 * second) is None
+    assert throttle.attempt(key, start + 2 * second) is not None
+    assert throttle.attempt(key, start + 3 * second) is None
     # Four, the limit: refused until the window has passed.
-    refusal = throttle.attempt(registry, key, start + 60 * second)
+    refusal = throttle.attempt(key, start + 60 * second)
     assert refusal is not None
     assert refusal.retry_after == 15 * 60 - 60
-    assert throttle.attempt(registry, key, start + settings.throttle_window) is None
+    assert throttle.attempt(key, start + settings.throttle_window) is None

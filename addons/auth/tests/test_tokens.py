@@ -12,8 +12,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import Connection, select
 
 from pyramidion.testing import PyramidionTestApp
+from pyramidion_auth.interfaces import PasswordHasher as PasswordHasherService
 from pyramidion_auth.models import ApiToken, User
-from pyramidion_auth.services import create_api_token, get_auth
+from pyramidion_auth.services import find
+from pyramidion_auth.tokens import create_api_token
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -179,7 +181,7 @@ def test_login_rehashes_when_the_parameters_changed(
 
 
 def test_over_long_password_is_refused_before_hashing(testapp: PyramidionTestApp) -> None:
-    passwords = get_auth(testapp.app.registry).passwords
+    passwords = find(testapp.app.registry, PasswordHasherService)
 
     with pytest.raises(ValueError, match="byte limit"):
         passwords.hash("é" * 513)

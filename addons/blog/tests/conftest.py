@@ -13,8 +13,8 @@ from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from pyramidion.testing import PyramidionTestApp
+from pyramidion_auth.accounts import create_user
 from pyramidion_auth.models import User
-from pyramidion_auth.services import create_user
 from pyramidion_blog.models import Post
 
 #: A password the auth add-on accepts.

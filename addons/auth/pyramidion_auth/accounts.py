@@ -1,0 +1,282 @@
+"""Accounts: users, groups, membership, passwords and logging in.
+
+The Python API that add-ons building on auth use (see the add-on's
+README): :func:`create_user`, :func:`find_user`, :func:`ensure_group`,
+:func:`add_to_group`, :func:`remove_from_group`, :func:`groups_of`,
+:func:`set_password`. Each works in the caller's transaction
+(``request.dbsession`` in a view, the command's session in a command).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from pyramid.security import remember
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from pyramidion.db import independent_session
+
+from .interfaces import Clock, PasswordHasher, Refusal, Throttle, ThrottleKey
+from .models import ADMIN_GROUP, ApiToken, Group, OneTimeToken, User, normalize_email
+from .services import auth_settings, current_time, find
+from .sessions import DatabaseSession, revoke_sessions
+from .settings import AuthSettings
+from .tokens import digest
+
+if TYPE_CHECKING:
+    from pyramid.registry import Registry
+    from pyramid.request import Request
+
+__all__ = [
+    "AccountError",
+    "AdminOutcome",
+    "LoginOutcome",
+    "authenticate",
+    "client_address",
+    "create_user",
+    "ensure_admin",
+    "ensure_group",
+    "find_user",
+    "log_in",
+    "safe_came_from",
+    "set_password",
+]
+
+log = logging.getLogger("pyramidion_auth")
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """What :func:`authenticate` decided."""
+
+    user_id: int | None = None
+    refusal: Refusal | None = None
+    unverified: bool = False
+
+
+def login_keys(settings: AuthSettings, email: str, address: str | None) -> list[ThrottleKey]:
+    """The counters a login attempt for ``email`` from ``address`` is counted in.
+
+    The account's comes first: a successful login clears it.
+    """
+    return [
+        ThrottleKey(
+            f"account:{digest(normalize_email(email))}",
+            settings.throttle_account_limit,
+            settings.throttle_free_attempts,
+        ),
+        ThrottleKey(f"address:{(address or 'unknown')[:80]}", settings.throttle_address_limit),
+    ]
+
+
+def client_address(request: Request) -> str | None:
+    """The address throttling counts by: ``REMOTE_ADDR``, never a header a client sets."""
+    address: str | None = request.environ.get("REMOTE_ADDR")
+    return address
+
+
+def authenticate(request: Request, email: str, password: str) -> LoginOutcome:
+    """Check an email and password, counting failures in the throttle.
+
+    Returns the user's id on success. An unknown email, a wrong password,
+    an inactive account and an over-long password are the same failure,
+    and take the same time. Does not use ``request.dbsession``, so a
+    failure leaves the request's transaction untouched.
+    """
+    throttle: Throttle = request.find_service(Throttle)
+    keys = login_keys(auth_settings(request.registry), email, client_address(request))
+    refusal = throttle.attempt(keys, request.find_service(Clock).now())
+    if refusal is not None:
+        log.info("login refused by the throttle for %s seconds", refusal.retry_after)
+        return LoginOutcome(refusal=refusal)
+    with independent_session(request.registry) as session:
+        row = session.execute(
+            select(User.id, User.password_hash, User.is_active, User.email_verified_at).where(
+                User.email == normalize_email(email)
+            )
+        ).one_or_none()
+    password_hash = row.password_hash if row is not None else None
+    matches = request.find_service(PasswordHasher).verify(password_hash, password)
+    if row is None or not matches or not row.is_active:
+        log.info("login failed")
+        return LoginOutcome()
+    account, *others = keys
+    throttle.succeeded(forget=[account], take_back=others)
+    if (
+        auth_settings(request.registry).require_email_verification
+        and row.email_verified_at is None
+    ):
+        log.info("login of user %s refused: email not verified", row.id)
+        return LoginOutcome(unverified=True)
+    return LoginOutcome(user_id=row.id)
+
+
+def log_in(request: Request, user: User, password: str) -> None:
+    """Start a logged-in session for ``user`` (new session id), rehashing
+    the password if the hashing parameters changed since it was stored."""
+    passwords: PasswordHasher = request.find_service(PasswordHasher)
+    if user.password_hash is None or passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash(password)
+        log.info("password of user %s rehashed with the current parameters", user.id)
+    remember(request, str(user.id))
+    log.info("user %s logged in", user.id)
+
+
+# -- accounts ------------------------------------------------------------------
+
+
+class AccountError(ValueError):
+    """A request about an account that cannot be done, with a sentence saying why."""
+
+
+def find_user(dbsession: Session, email: str) -> User | None:
+    return dbsession.scalars(select(User).where(User.email == normalize_email(email))).first()
+
+
+def ensure_group(dbsession: Session, name: str, description: str = "") -> Group:
+    group = dbsession.scalars(select(Group).where(Group.name == name)).first()
+    if group is None:
+        group = Group(name=name, description=description)
+        dbsession.add(group)
+        dbsession.flush()
+    return group
+
+
+def create_user(
+    registry: Registry,
+    dbsession: Session,
+    *,
+    email: str,
+    password: str | None,
+    display_name: str = "",
+    admin: bool = False,
+    verified: bool = True,
+) -> User:
+    """Create an account; raises :class:`AccountError` for a taken email or weak password."""
+    passwords: PasswordHasher = find(registry, PasswordHasher)
+    address = normalize_email(email)
+    if "@" not in address or len(address) > 254:
+        raise AccountError(f"'{email}' is not an email address.")
+    if find_user(dbsession, address) is not None:
+        raise AccountError(f"An account for {address} already exists.")
+    if password is not None:
+        problem = passwords.problem(password, email=address)
+        if problem:
+            raise AccountError(f"Password refused: {problem}")
+    now = current_time(registry)
+    user = User(
+        email=address,
+        display_name=display_name.strip() or address.split("@", 1)[0],
+        password_hash=passwords.hash(password) if password is not None else None,
+        password_changed_at=now if password is not None else None,
+        email_verified_at=now if verified else None,
+    )
+    if admin:
+        user.groups.append(ensure_group(dbsession, ADMIN_GROUP, "May do everything"))
+    dbsession.add(user)
+    dbsession.flush()
+    log.info("user %s created", user.id)
+    return user
+
+
+@dataclass(frozen=True)
+class AdminOutcome:
+    """What :func:`ensure_admin` found or did."""
+
+    email: str
+    created: bool
+    #: The password made up for a new account, when the settings gave none.
+    generated_password: str | None = None
+
+
+def ensure_admin(registry: Registry, dbsession: Session) -> AdminOutcome:
+    """Make sure an active admin exists; create one if none does.
+
+    Does nothing when an active member of the ``admin`` group exists (the
+    first such account, by id, is reported). Otherwise creates
+    ``auth.initial_admin_email`` with ``auth.initial_admin_password``, or
+    with a generated password of 24 random characters when that setting is
+    unset. Raises :class:`AccountError` when that address already has an
+    account that is not an admin (it is never promoted silently) or the
+    configured password is refused.
+    """
+    settings = auth_settings(registry)
+    existing = dbsession.scalars(
+        select(User)
+        .join(User.groups)
+        .where(Group.name == ADMIN_GROUP, User.is_active.is_(True))
+        .order_by(User.id)
+        .limit(1)
+    ).first()
+    if existing is not None:
+        return AdminOutcome(email=existing.email, created=False)
+    address = normalize_email(settings.initial_admin_email)
+    if find_user(dbsession, address) is not None:
+        raise AccountError(
+            f"There is no active admin, and {address} (auth.initial_admin_email) "
+            "already has an account that is not one."
+        )
+    generated = None
+    password = settings.initial_admin_password
+    if not password:
+        generated = password = secrets.token_urlsafe(18)
+    user = create_user(registry, dbsession, email=address, password=password, admin=True)
+    return AdminOutcome(email=user.email, created=True, generated_password=generated)
+
+
+def set_password(
+    request_or_registry: Request | Registry,
+    dbsession: Session,
+    user: User,
+    password: str,
+    *,
+    keep: DatabaseSession | None = None,
+) -> None:
+    """Give ``user`` a new password, end every other session of theirs and
+    revoke their API tokens.
+
+    Whoever knew the old password could have made a token, and a token
+    would outlive the change that is meant to lock them out, so none does;
+    the user makes new ones. Raises :class:`AccountError` for a weak
+    password. Unused reset links stop working too.
+    """
+    registry = getattr(request_or_registry, "registry", request_or_registry)
+    passwords: PasswordHasher = find(registry, PasswordHasher)
+    problem = passwords.problem(password, email=user.email)
+    if problem:
+        raise AccountError(problem)
+    user.password_hash = passwords.hash(password)
+    user.password_changed_at = current_time(registry)
+    dbsession.flush()
+    revoke_sessions(dbsession, user.id, keep=keep)
+    dbsession.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    dbsession.execute(
+        delete(OneTimeToken).where(
+            OneTimeToken.user_id == user.id, OneTimeToken.purpose == "reset"
+        )
+    )
+    log.info("password of user %s changed; other sessions ended, API tokens revoked", user.id)
+
+
+def safe_came_from(request: Request, came_from: str | None) -> str | None:
+    """``came_from`` if it is a path on this site, else None.
+
+    Only a path that starts with one ``/`` qualifies: absolute URLs (even
+    to this host), scheme-relative ``//evil``, backslashes that browsers
+    read as slashes, and control characters are all refused.
+    """
+    if not came_from or len(came_from) > 2000:
+        return None
+    if not came_from.startswith("/") or came_from.startswith("//"):
+        return None
+    if "\\" in came_from or any(ord(c) < 32 or ord(c) == 127 for c in came_from):
+        return None
+    parts = urlsplit(came_from)
+    if parts.scheme or parts.netloc:
+        return None
+    return came_from
