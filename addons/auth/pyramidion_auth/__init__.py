@@ -50,7 +50,13 @@ What it gives an application:
   --password-stdin``, ``pyramidion auth list-users CONFIG``,
   ``pyramidion auth ensure-admin CONFIG [--base-url URL]`` (creates an
   admin from ``auth.initial_admin_email`` / ``_password`` when there is
-  none, generating and printing a password if none is set; idempotent).
+  none, generating and printing a password if none is set; idempotent),
+  ``pyramidion auth add-to-group CONFIG EMAIL GROUP``,
+  ``pyramidion auth remove-from-group CONFIG EMAIL GROUP``,
+  ``pyramidion auth list-groups CONFIG [GROUP]``.
+- **A Python API for users and groups** in :mod:`pyramidion_auth.accounts`
+  (``create_user``, ``find_user``, ``add_to_group``, ...) and **pytest
+  fixtures** that create users and log them in (:mod:`pyramidion_auth.testing`).
 
 Other add-ons check permissions as usual (``permission="blog.edit"`` on a
 view, ``__acl__`` on contexts) and declare them with
@@ -63,7 +69,13 @@ from typing import TYPE_CHECKING
 
 from pyramidion import Addon, Command
 
-from .commands import create_user_arguments, ensure_admin_arguments, set_password_arguments
+from .commands import (
+    create_user_arguments,
+    ensure_admin_arguments,
+    list_groups_arguments,
+    membership_arguments,
+    set_password_arguments,
+)
 from .settings import AuthSettings
 
 if TYPE_CHECKING:
@@ -138,6 +150,24 @@ addon = Addon(
             name="list-users",
             help="List every account with its groups.",
             handler="pyramidion_auth.commands:list_users_command",
+        ),
+        Command(
+            name="add-to-group",
+            help="Make an account a member of a group (created if missing).",
+            handler="pyramidion_auth.commands:add_to_group_command",
+            arguments=membership_arguments,
+        ),
+        Command(
+            name="remove-from-group",
+            help="End an account's membership of a group.",
+            handler="pyramidion_auth.commands:remove_from_group_command",
+            arguments=membership_arguments,
+        ),
+        Command(
+            name="list-groups",
+            help="List the groups with their member counts, or one group's members.",
+            handler="pyramidion_auth.commands:list_groups_command",
+            arguments=list_groups_arguments,
         ),
         Command(
             name="purge",

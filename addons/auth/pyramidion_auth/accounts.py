@@ -1,28 +1,39 @@
 """Accounts: users, groups, membership, passwords and logging in.
 
 The Python API that add-ons building on auth use (see the add-on's
-README): :func:`create_user`, :func:`find_user`, :func:`ensure_group`,
-:func:`add_to_group`, :func:`remove_from_group`, :func:`groups_of`,
-:func:`set_password`. Each works in the caller's transaction
-(``request.dbsession`` in a view, the command's session in a command).
+README): :func:`create_user`, :func:`find_user`, :func:`set_password`;
+:func:`ensure_group`, :func:`find_group`, :func:`list_groups`,
+:func:`add_to_group`, :func:`remove_from_group`, :func:`groups_of`. Each
+works in the caller's transaction (``request.dbsession`` in a view, the
+command's session in a command).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pyramid.security import remember
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from pyramidion.db import independent_session
 
 from .interfaces import Clock, PasswordHasher, Refusal, Throttle, ThrottleKey
-from .models import ADMIN_GROUP, ApiToken, Group, OneTimeToken, User, normalize_email
+from .models import (
+    ADMIN_GROUP,
+    ApiToken,
+    Group,
+    Membership,
+    OneTimeToken,
+    User,
+    normalize_email,
+)
 from .services import auth_settings, current_time, find
 from .sessions import DatabaseSession, revoke_sessions
 from .settings import AuthSettings
@@ -36,18 +47,27 @@ __all__ = [
     "AccountError",
     "AdminOutcome",
     "LoginOutcome",
+    "add_to_group",
     "authenticate",
+    "check_group_name",
     "client_address",
     "create_user",
     "ensure_admin",
     "ensure_group",
+    "find_group",
     "find_user",
+    "groups_of",
+    "list_groups",
     "log_in",
+    "remove_from_group",
     "safe_came_from",
     "set_password",
 ]
 
 log = logging.getLogger("pyramidion_auth")
+
+#: What a group name may be (it becomes the principal ``group:<name>``).
+GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -135,16 +155,93 @@ class AccountError(ValueError):
 
 
 def find_user(dbsession: Session, email: str) -> User | None:
+    """The account of ``email`` (compared in its normalised form), or None."""
     return dbsession.scalars(select(User).where(User.email == normalize_email(email))).first()
 
 
+def find_group(dbsession: Session, name: str) -> Group | None:
+    """The group called ``name``, or None."""
+    return dbsession.scalars(select(Group).where(Group.name == name)).first()
+
+
+def check_group_name(name: str) -> str:
+    """``name`` if it may name a group; raises :class:`AccountError` otherwise.
+
+    Group names become principals (``group:<name>``) and appear in ACLs,
+    so they are short words: letters, digits, ``.``, ``_`` and ``-``.
+    """
+    if not GROUP_NAME.fullmatch(name):
+        raise AccountError(
+            f"'{name}' cannot name a group: use 1 to 64 letters, digits, '.', '_' or '-'."
+        )
+    return name
+
+
 def ensure_group(dbsession: Session, name: str, description: str = "") -> Group:
-    group = dbsession.scalars(select(Group).where(Group.name == name)).first()
+    """The group called ``name``, created (with ``description``) if missing."""
+    group = find_group(dbsession, check_group_name(name))
     if group is None:
         group = Group(name=name, description=description)
         dbsession.add(group)
         dbsession.flush()
     return group
+
+
+def list_groups(dbsession: Session) -> list[tuple[Group, int]]:
+    """Every group with its number of members, by name."""
+    rows = dbsession.execute(
+        select(Group, func.count(Membership.user_id))
+        .outerjoin(Membership, Membership.group_id == Group.id)
+        .group_by(Group.id)
+        .order_by(Group.name)
+    ).all()
+    return [(group, int(count)) for group, count in rows]
+
+
+def groups_of(user: User) -> list[str]:
+    """The names of ``user``'s groups, sorted."""
+    return [group.name for group in user.groups]
+
+
+def add_to_group(dbsession: Session, user: User, name: str) -> bool:
+    """Make ``user`` a member of group ``name`` (created if missing).
+
+    Returns whether anything changed (False when already a member). The
+    user's sessions see the new principal ``group:<name>`` at their next
+    request.
+    """
+    group = ensure_group(dbsession, name)
+    if group in user.groups:
+        return False
+    user.groups.append(group)
+    dbsession.flush()
+    log.info("user %s added to group %s", user.id, name)
+    return True
+
+
+def remove_from_group(dbsession: Session, user: User, name: str) -> bool:
+    """End ``user``'s membership of group ``name``; whether they were a member.
+
+    Removing the last active member of ``admin`` is refused with
+    :class:`AccountError`: nobody could manage the site any more.
+    """
+    group = find_group(dbsession, name)
+    if group is None or group not in user.groups:
+        return False
+    if name == ADMIN_GROUP:
+        admins = dbsession.scalar(
+            select(func.count(User.id))
+            .join(User.groups)
+            .where(Group.name == ADMIN_GROUP, User.is_active.is_(True), User.id != user.id)
+        )
+        if not admins:
+            raise AccountError(
+                f"{user.email} is the last active admin; make another account an admin first."
+            )
+    user.groups.remove(group)
+    dbsession.flush()
+    log.info("user %s removed from group %s", user.id, name)
+    return True
 
 
 def create_user(
@@ -156,8 +253,11 @@ def create_user(
     display_name: str = "",
     admin: bool = False,
     verified: bool = True,
+    groups: Iterable[str] = (),
 ) -> User:
-    """Create an account; raises :class:`AccountError` for a taken email or weak password."""
+    """Create an account, a member of ``groups`` (and of ``admin`` with
+    ``admin=True``); raises :class:`AccountError` for a taken email, a weak
+    password or a bad group name."""
     passwords: PasswordHasher = find(registry, PasswordHasher)
     address = normalize_email(email)
     if "@" not in address or len(address) > 254:
@@ -178,6 +278,10 @@ def create_user(
     )
     if admin:
         user.groups.append(ensure_group(dbsession, ADMIN_GROUP, "May do everything"))
+    for name in groups:
+        group = ensure_group(dbsession, name)
+        if group not in user.groups:
+            user.groups.append(group)
     dbsession.add(user)
     dbsession.flush()
     log.info("user %s created", user.id)

@@ -9,18 +9,22 @@ from pyramidion.app import get_database
 from pyramidion_auth.accounts import create_user
 
 
-def test_log_in_see_name_log_out(page: Any, live_server: Any, password: str) -> None:
+def test_log_in_see_name_log_out(page: Any, live_server: Any, auth_password: str) -> None:
     address = f"browser-{uuid.uuid4().hex[:8]}@example.com"
     registry = live_server.app.registry
     # The live server commits for real, so the user is committed too.
     with get_database(registry).session_factory.begin() as session:
         create_user(
-            registry, session, email=address, password=password, display_name="Katherine Johnson"
+            registry,
+            session,
+            email=address,
+            password=auth_password,
+            display_name="Katherine Johnson",
         )
 
     page.goto(f"{live_server.url}/auth/account")
     page.fill('input[name="email"]', address)
-    page.fill('input[name="password"]', password)
+    page.fill('input[name="password"]', auth_password)
     page.click('button[type="submit"]')
 
     page.wait_for_selector('[data-user-menu="name"]')

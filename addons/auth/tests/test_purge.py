@@ -21,12 +21,12 @@ def token_hash() -> str:
 
 
 def test_purge_deletes_only_what_can_no_longer_be_used(
-    testapp: Any, dbsession: Session, make_user: Any
+    testapp: Any, dbsession: Session, auth_make_user: Any
 ) -> None:
     registry = testapp.app.registry
     settings = auth_settings(registry)
     now = utcnow()
-    user = make_user()
+    user = auth_make_user()
     long_ago = now - settings.session_absolute_timeout - datetime.timedelta(hours=1)
     idle = now - settings.session_idle_timeout - datetime.timedelta(minutes=1)
     dbsession.add_all(

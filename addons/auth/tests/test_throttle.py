@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import time
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from pyramidion.testing import PyramidionTestApp
-from pyramidion_auth.interfaces import Throttle, ThrottleKey
+from pyramidion_auth.clock import ManualClock
+from pyramidion_auth.interfaces import Clock, Throttle, ThrottleKey
 from pyramidion_auth.models import ThrottleCounter
 from pyramidion_auth.services import auth_settings, find
 
@@ -23,99 +23,115 @@ def throttled_app(
     return PyramidionTestApp(app)
 
 
+def frozen_clock(app: PyramidionTestApp) -> ManualClock:
+    """The app's clock, stopped: time moves only when the test says so."""
+    clock = find(app.app.registry, Clock)
+    assert isinstance(clock, ManualClock)
+    clock.freeze()
+    return clock
+
+
 def test_lockout_after_the_limit_and_recovery_after_the_window(
-    make_pyramidion_app: Any, db_connection: Connection, make_user: Any, log_in: Any
+    make_pyramidion_app: Any, db_connection: Connection, auth_make_user: Any, auth_log_in: Any
 ) -> None:
     app = throttled_app(
         make_pyramidion_app,
         db_connection,
-        throttle_window="1",
+        throttle_window="60",
         throttle_free_attempts="3",
         throttle_account_limit="3",
     )
-    user = make_user()
+    clock = frozen_clock(app)
+    user = auth_make_user()
     for _ in range(3):
-        assert log_in(app, user.email, "wrong password, again").status_int == 422
+        assert auth_log_in(app, user.email, "wrong password, again").status_int == 422
 
-    refused = log_in(app, user.email)  # even the right password
+    refused = auth_log_in(app, user.email)  # even the right password
 
     assert refused.status_int == 429
-    assert refused.headers["Retry-After"] == "1"
+    assert refused.headers["Retry-After"] == "60"
     assert "Too many failed logins" in refused.text
     assert "session" not in app.cookies
 
-    time.sleep(1.05)
-    assert log_in(app, user.email).status_int == 303
+    clock.advance(seconds=59)
+    assert auth_log_in(app, user.email).status_int == 429
+    clock.advance(seconds=1)
+    assert auth_log_in(app, user.email).status_int == 303
 
 
 def test_unknown_email_is_throttled_like_a_known_one(
-    make_pyramidion_app: Any, db_connection: Connection, log_in: Any
+    make_pyramidion_app: Any, db_connection: Connection, auth_log_in: Any
 ) -> None:
     app = throttled_app(
         make_pyramidion_app, db_connection, throttle_free_attempts="2", throttle_account_limit="2"
     )
     for _ in range(2):
-        assert log_in(app, "nobody@example.com", "guess guess guess").status_int == 422
+        assert auth_log_in(app, "nobody@example.com", "guess guess guess").status_int == 422
 
-    refused = log_in(app, "nobody@example.com", "guess guess guess")
+    refused = auth_log_in(app, "nobody@example.com", "guess guess guess")
 
     assert refused.status_int == 429
     assert int(refused.headers["Retry-After"]) > 800
 
 
 def test_failures_beyond_the_free_ones_must_wait(
-    make_pyramidion_app: Any, db_connection: Connection, make_user: Any, log_in: Any
+    make_pyramidion_app: Any, db_connection: Connection, auth_make_user: Any, auth_log_in: Any
 ) -> None:
     app = throttled_app(
         make_pyramidion_app, db_connection, throttle_free_attempts="2", throttle_account_limit="10"
     )
-    user = make_user()
+    clock = frozen_clock(app)
+    user = auth_make_user()
     for _ in range(2):
-        assert log_in(app, user.email, "wrong password, again").status_int == 422
+        assert auth_log_in(app, user.email, "wrong password, again").status_int == 422
 
-    slowed = log_in(app, user.email)
+    slowed = auth_log_in(app, user.email)
 
     assert slowed.status_int == 429
     assert slowed.headers["Retry-After"] == "1"
-    time.sleep(1.05)
-    assert log_in(app, user.email).status_int == 303
+    clock.advance(seconds=1)
+    assert auth_log_in(app, user.email).status_int == 303
 
 
 def test_one_address_is_refused_across_accounts(
-    make_pyramidion_app: Any, db_connection: Connection, log_in: Any
+    make_pyramidion_app: Any, db_connection: Connection, auth_log_in: Any
 ) -> None:
     app = throttled_app(make_pyramidion_app, db_connection, throttle_address_limit="3")
     for n in range(3):
-        assert log_in(app, f"victim{n}@example.com", "guess guess guess").status_int == 422
+        assert auth_log_in(app, f"victim{n}@example.com", "guess guess guess").status_int == 422
 
-    refused = log_in(app, "victim9@example.com", "guess guess guess")
+    refused = auth_log_in(app, "victim9@example.com", "guess guess guess")
 
     assert refused.status_int == 429
     other_address = PyramidionTestApp(
         app.app, extra_environ={"REMOTE_ADDR": "192.0.2.7", "HTTP_HOST": "localhost"}
     )
-    assert log_in(other_address, "victim9@example.com", "guess").status_int == 422
+    assert auth_log_in(other_address, "victim9@example.com", "guess").status_int == 422
 
 
 def test_forwarded_for_header_does_not_escape_the_address_limit(
-    make_pyramidion_app: Any, db_connection: Connection, log_in: Any
+    make_pyramidion_app: Any, db_connection: Connection, auth_log_in: Any
 ) -> None:
     app = throttled_app(make_pyramidion_app, db_connection, throttle_address_limit="2")
     for n in range(2):
-        log_in(app, f"v{n}@example.com", "guess", headers={"X-Forwarded-For": f"203.0.113.{n}"})
+        auth_log_in(
+            app, f"v{n}@example.com", "guess", headers={"X-Forwarded-For": f"203.0.113.{n}"}
+        )
 
-    refused = log_in(app, "v5@example.com", "guess", headers={"X-Forwarded-For": "203.0.113.9"})
+    refused = auth_log_in(
+        app, "v5@example.com", "guess", headers={"X-Forwarded-For": "203.0.113.9"}
+    )
 
     assert refused.status_int == 429
 
 
 def test_counts_are_committed_although_the_request_is_aborted(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any, db_connection: Connection
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any, db_connection: Connection
 ) -> None:
-    user = make_user()
+    user = auth_make_user()
 
     # A failed login answers 422, so the request's transaction is aborted.
-    assert log_in(testapp, user.email, "wrong password, again").status_int == 422
+    assert auth_log_in(testapp, user.email, "wrong password, again").status_int == 422
 
     counters = {
         row.key.split(":")[0]: row.failures
@@ -124,7 +140,7 @@ def test_counts_are_committed_although_the_request_is_aborted(
     assert counters == {"account": 1, "address": 1}
 
     # A success clears the account's count and takes back the address's.
-    assert log_in(testapp, user.email).status_int == 303
+    assert auth_log_in(testapp, user.email).status_int == 303
     counters = {
         row.key.split(":")[0]: row.failures
         for row in db_connection.execute(select(ThrottleCounter)).all()

@@ -15,7 +15,7 @@ def shot(page: Any, name: str) -> None:
 
 
 def test_register_log_in_post_download_edit_delete_log_out(
-    page: Any, live_server: Any, password: str
+    page: Any, live_server: Any, auth_password: str
 ) -> None:
     base = live_server.url
     address = f"reader-{uuid.uuid4().hex[:8]}@example.com"
@@ -28,8 +28,8 @@ def test_register_log_in_post_download_edit_delete_log_out(
     page.click("text=Create an account")
     page.fill('input[name="email"]', address)
     page.fill('input[name="display_name"]', "Rosalind Franklin")
-    page.fill('input[name="password"]', password)
-    page.fill('input[name="password-confirm"]', password)
+    page.fill('input[name="password"]', auth_password)
+    page.fill('input[name="password-confirm"]', auth_password)
     page.click('main button[type="submit"]')
     page.wait_for_selector("text=Welcome! Your account is ready.")
     assert page.inner_text('[data-user-menu="name"]') == "Rosalind Franklin"
@@ -42,7 +42,7 @@ def test_register_log_in_post_download_edit_delete_log_out(
     assert page.locator('[data-user-menu="name"]').count() == 0
     page.click('[data-user-menu="login"]')
     page.fill('input[name="email"]', address)
-    page.fill('input[name="password"]', password)
+    page.fill('input[name="password"]', auth_password)
     page.click('main button[type="submit"]')
     page.wait_for_selector('[data-user-menu="name"]')
     assert page.url == f"{base}/"
