@@ -29,6 +29,9 @@ What it gives an application:
   layout's user menu (``config.set_user_menu``): every page of every
   add-on shows the user's name, linking to their account, and a logout
   button, or a login link that comes back to the page.
+- **Log in first.** An anonymous browser that lacks a permission is sent
+  to the login page and back; an anonymous API client gets 401
+  (problem+json); a logged-in user still gets 403.
 - **Pages** under ``/auth`` in the forms layout: login, logout (POST),
   change password, password reset by email, registration (off unless
   ``auth.allow_registration``), email verification (when
@@ -111,7 +114,11 @@ def includeme(config: Configurator) -> None:
     config.set_session_factory(session_factory)
     config.add_request_method(request_user, "user", property=True)
     config.add_csrf_exemption("auth.api_token", token_authenticated)
-    config.declare_permission("auth.account.edit", "Change one's own password and API tokens")
+    config.declare_permission("auth.account.edit", "See and revoke one's own API tokens")
+    config.declare_permission(
+        "auth.credentials.edit",
+        "Change one's own password and create API tokens (never with an API token)",
+    )
     config.include(".routes")
     config.set_user_menu(user_menu)
 

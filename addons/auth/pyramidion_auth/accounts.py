@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from pyramid.security import remember
 from sqlalchemy import delete, func, select
@@ -65,6 +65,10 @@ __all__ = [
 ]
 
 log = logging.getLogger("pyramidion_auth")
+
+#: Characters a path keeps as they are in a Location header (RFC 3986's
+#: reserved and unreserved ones, and ``%`` of escapes already there).
+LOCATION_SAFE = "/?#[]@!$&'()*+,;=:%~-._"
 
 #: What a group name may be (it becomes the principal ``group:<name>``).
 GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -368,19 +372,25 @@ def set_password(
 
 
 def safe_came_from(request: Request, came_from: str | None) -> str | None:
-    """``came_from`` if it is a path on this site, else None.
+    """``came_from`` as a path on this site, ready for a ``Location`` header,
+    else None.
 
     Only a path that starts with one ``/`` qualifies: absolute URLs (even
     to this host), scheme-relative ``//evil``, backslashes that browsers
-    read as slashes, and control characters are all refused.
+    read as slashes, and control characters are all refused. Characters
+    outside ASCII are percent-encoded as UTF-8 (a header holds only
+    ASCII); text that is not valid Unicode is refused.
     """
     if not came_from or len(came_from) > 2000:
         return None
     if not came_from.startswith("/") or came_from.startswith("//"):
         return None
-    if "\\" in came_from or any(ord(c) < 32 or ord(c) == 127 for c in came_from):
+    if "\\" in came_from or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in came_from):
         return None
     parts = urlsplit(came_from)
     if parts.scheme or parts.netloc:
         return None
-    return came_from
+    try:
+        return quote(came_from, safe=LOCATION_SAFE)
+    except UnicodeEncodeError:
+        return None

@@ -15,12 +15,13 @@ from pyramid.authorization import Authenticated
 from sqlalchemy import select
 
 from .interfaces import Clock
-from .models import ApiToken, User
+from .models import BEARER_PRINCIPAL, ApiToken, User
 from .sessions import DatabaseSession
 from .tokens import digest
 
 if TYPE_CHECKING:
     from pyramid.request import Request
+    from pyramid.response import Response
 
     from pyramidion_forms import UserMenu
 
@@ -28,6 +29,7 @@ __all__ = [
     "AuthIdentitySource",
     "Identity",
     "bearer_token",
+    "no_store",
     "request_user",
     "token_authenticated",
     "user_menu",
@@ -66,8 +68,14 @@ class AuthIdentitySource:
     def identity(self, request: Request) -> Identity | None:
         token = bearer_token(request)
         if token is not None:
-            return self.token_identity(request, token)
-        return self.session_identity(request)
+            identity = self.token_identity(request, token)
+        else:
+            identity = self.session_identity(request)
+        if identity is not None:
+            # What an authenticated request sees is that user's: no shared
+            # or browser cache may keep it (a new API token, account pages).
+            request.add_response_callback(no_store)
+        return identity
 
     def session_identity(self, request: Request) -> Identity | None:
         """The active user the request's session is logged in as, or None."""
@@ -101,11 +109,14 @@ class AuthIdentitySource:
 
     def principals(self, request: Request, identity: Identity) -> list[str]:
         user = identity.user
-        return [
+        principals = [
             Authenticated,
             f"user:{user.id}",
             *(f"group:{group.name}" for group in user.groups),
         ]
+        if identity.via == "token":
+            principals.append(BEARER_PRINCIPAL)
+        return principals
 
     def remember(self, request: Request, userid: str, **kw: Any) -> list[tuple[str, str]]:
         """Log ``userid`` in: the session continues under a new id."""
@@ -118,6 +129,13 @@ class AuthIdentitySource:
         """Log out: the session is deleted, server-side, and its cookie cleared."""
         request.session.invalidate()
         return []
+
+
+def no_store(request: Request, response: Response) -> None:
+    """Response callback: the response must not be stored by any cache."""
+    response.cache_control.no_store = True
+    response.cache_control.max_age = None
+    response.cache_control.public = False
 
 
 def request_user(request: Request) -> User | None:

@@ -23,7 +23,7 @@ from pyramid.response import Response
 from pyramid.security import forget
 from sqlalchemy import delete
 
-from pyramidion.web import wants_json
+from pyramidion.web import problem_response, wants_json
 from pyramidion_forms import FormError, FormView, flash, validate_json
 
 from .accounts import (
@@ -48,7 +48,7 @@ from .schemas import (
     ResetRequestSchema,
     ResetSchema,
 )
-from .security_policy import Identity, bearer_token
+from .security_policy import bearer_token
 from .services import auth_settings
 from .sessions import DatabaseSession
 from .tokens import (
@@ -79,6 +79,27 @@ def account_factory(request: Request) -> User:
         login = request.route_url("auth.login", _query={"came_from": request.path_qs})
         raise HTTPSeeOther(location=login)
     return user
+
+
+def forbidden_anonymous(exc: HTTPForbidden, request: Request) -> Response:
+    """An anonymous request lacks a permission: log in first.
+
+    Browsers are sent to the login page, which brings them back to a page
+    they asked for with GET; API clients (JSON, or an ``Authorization:
+    Bearer`` header) get 401 as problem+json. Registered only for anonymous
+    requests: logged-in users who lack a permission get the core's 403.
+    """
+    if wants_json(request) or bearer_token(request) is not None:
+        response = problem_response(
+            request,
+            401,
+            "Unauthorized",
+            "Log in, or send an API token: Authorization: Bearer <token>.",
+        )
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+    query = {"came_from": request.path_qs} if request.method in ("GET", "HEAD") else {}
+    return HTTPSeeOther(location=request.route_url("auth.login", _query=query))
 
 
 def message_page(
@@ -454,14 +475,12 @@ def api_list_tokens(context: User, request: Request) -> dict[str, Any]:
 def api_create_token(context: User, request: Request) -> dict[str, Any]:
     """``POST /auth/api/tokens`` ``{"name", "days"}``: 201 with the token, shown once.
 
-    Only a logged-in session may create tokens, so a leaked token cannot
-    mint itself successors.
+    Only a logged-in session may create tokens (the view's permission,
+    ``auth.credentials.edit``, is denied to token-authenticated requests),
+    so a leaked token cannot mint itself successors.
     """
     import datetime
 
-    identity = request.identity
-    if isinstance(identity, Identity) and identity.via == "token":
-        raise HTTPForbidden()
     data = validate_json(request, NewTokenJsonSchema)
     days = data.get("days")
     row, token = create_api_token(

@@ -149,8 +149,20 @@ def test_anonymous_visitors_cannot_edit_or_delete(
 ) -> None:
     post = make_post(auth_make_user())
 
-    testapp.get(f"/posts/{post.id}/edit", status=403)
-    testapp.post(f"/posts/{post.id}/delete", {"csrf_token": testapp.csrf_token()}, status=403)
+    # Sent to log in first (and back to the edit page afterwards).
+    edit = testapp.get(f"/posts/{post.id}/edit", status=303)
+    assert edit.location.startswith("http://localhost/auth/login?came_from=")
+    deleted = testapp.post(
+        f"/posts/{post.id}/delete", {"csrf_token": testapp.csrf_token()}, status=303
+    )
+    assert deleted.location == "http://localhost/auth/login"
+    api = testapp.post(
+        f"/posts/{post.id}/delete",
+        {"csrf_token": testapp.csrf_token()},
+        headers={"Accept": "application/json"},
+        status=401,
+    )
+    assert api.content_type == "application/problem+json"
     assert post_count(dbsession) == 1
 
 
