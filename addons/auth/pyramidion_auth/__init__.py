@@ -38,11 +38,14 @@ What it gives an application:
   ``auth.require_email_verification``), and API tokens. Messages never
   say whether an email is registered; ``came_from`` only leads to paths
   on this site.
-- **Throttling.** Failed logins per account and per client address are
+- **Throttling.** Failed logins per (account, client address), per
+  address, and per account from addresses it never logged in from are
   counted in the database (committed at once, shared by all processes):
   after ``throttle_free_attempts`` each attempt must wait longer, after a
   limit they are refused with 429 and ``Retry-After`` until the window
-  has passed.
+  has passed. The owner at a known address is never locked out by
+  attempts elsewhere. Registrations and reset requests are limited per
+  address; password hashing runs at most ``max_concurrent_hashes`` at once.
 - **API tokens.** ``Authorization: Bearer <token>`` authenticates JSON
   clients; tokens are stored as SHA-256, expire, are named, and are
   listed and revoked by their owner (``/auth/api/tokens`` and

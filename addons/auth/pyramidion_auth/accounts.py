@@ -83,19 +83,42 @@ class LoginOutcome:
     unverified: bool = False
 
 
-def login_keys(settings: AuthSettings, email: str, address: str | None) -> list[ThrottleKey]:
+def login_keys(
+    settings: AuthSettings, email: str, address: str | None, *, known_address: bool
+) -> list[ThrottleKey]:
     """The counters a login attempt for ``email`` from ``address`` is counted in.
 
-    The account's comes first: a successful login clears it.
+    - the pair (account, address): waits after the free attempts, refused
+      at ``throttle_account_limit``; a successful login clears it;
+    - the address, across accounts: refused at ``throttle_address_limit``;
+    - the account, from addresses it never logged in from: refused at
+      ``throttle_account_ceiling`` per ``throttle_ceiling_window``. The owner
+      at a known address is not counted there, so nobody elsewhere can
+      lock them out.
     """
-    return [
+    account = normalize_email(email)
+    keys = [
         ThrottleKey(
-            f"account:{digest(normalize_email(email))}",
+            f"login:{digest(account + chr(10) + (address or 'unknown'))}",
             settings.throttle_account_limit,
             settings.throttle_free_attempts,
         ),
         ThrottleKey(f"address:{(address or 'unknown')[:80]}", settings.throttle_address_limit),
     ]
+    if not known_address:
+        keys.append(
+            ThrottleKey(
+                f"account:{digest(account)}",
+                settings.throttle_account_ceiling,
+                window=settings.throttle_ceiling_window,
+            )
+        )
+    return keys
+
+
+def known_address_key(email: str, address: str | None) -> str:
+    """The mark left by a successful login of ``email`` from ``address``."""
+    return f"known:{digest(normalize_email(email) + chr(10) + (address or 'unknown'))}"
 
 
 def client_address(request: Request) -> str | None:
@@ -113,8 +136,14 @@ def authenticate(request: Request, email: str, password: str) -> LoginOutcome:
     failure leaves the request's transaction untouched.
     """
     throttle: Throttle = request.find_service(Throttle)
-    keys = login_keys(auth_settings(request.registry), email, client_address(request))
-    refusal = throttle.attempt(keys, request.find_service(Clock).now())
+    settings = auth_settings(request.registry)
+    address = client_address(request)
+    now = request.find_service(Clock).now()
+    known = throttle.seen(
+        known_address_key(email, address), now - settings.throttle_known_address_lifetime
+    )
+    keys = login_keys(settings, email, address, known_address=known)
+    refusal = throttle.attempt(keys, now)
     if refusal is not None:
         log.info("login refused by the throttle for %s seconds", refusal.retry_after)
         return LoginOutcome(refusal=refusal)
@@ -129,12 +158,10 @@ def authenticate(request: Request, email: str, password: str) -> LoginOutcome:
     if row is None or not matches or not row.is_active:
         log.info("login failed")
         return LoginOutcome()
-    account, *others = keys
-    throttle.succeeded(forget=[account], take_back=others)
-    if (
-        auth_settings(request.registry).require_email_verification
-        and row.email_verified_at is None
-    ):
+    pair, *others = keys
+    throttle.succeeded(forget=[pair], take_back=others)
+    throttle.note(known_address_key(email, address), now)
+    if settings.require_email_verification and row.email_verified_at is None:
         log.info("login of user %s refused: email not verified", row.id)
         return LoginOutcome(unverified=True)
     return LoginOutcome(user_id=row.id)

@@ -89,8 +89,16 @@ class Throttle(Protocol):
         failure back from ``take_back``."""
         ...
 
-    def count(self, key: ThrottleKey, now: datetime.datetime) -> bool:
-        """Count one use of ``key``; whether it is within its limit."""
+    def count(self, key: ThrottleKey, now: datetime.datetime) -> Refusal | None:
+        """Count one use of ``key``; a refusal when that is over its limit."""
+        ...
+
+    def note(self, key: str, now: datetime.datetime) -> None:
+        """Remember that ``key`` happened at ``now`` (a login from an address)."""
+        ...
+
+    def seen(self, key: str, since: datetime.datetime) -> bool:
+        """Whether ``key`` was noted at or after ``since``."""
         ...
 
 

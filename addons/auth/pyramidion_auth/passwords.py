@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import threading
 from importlib.resources import files
 
 from argon2 import PasswordHasher, Type
@@ -31,6 +32,10 @@ class Passwords:
     """
 
     def __init__(self, settings: AuthSettings) -> None:
+        # Each hash holds argon2_memory_cost of memory for its duration; a
+        # burst of logins or registrations waits here instead of adding
+        # that much memory per request.
+        self.slots = threading.BoundedSemaphore(settings.max_concurrent_hashes)
         self.min_length = settings.password_min_length
         self.max_bytes = settings.password_max_bytes
         self.hasher = PasswordHasher(
@@ -62,7 +67,8 @@ class Passwords:
     def hash(self, password: str) -> str:
         if self.too_long(password):
             raise ValueError("password is over the byte limit")
-        return self.hasher.hash(password)
+        with self.slots:
+            return self.hasher.hash(password)
 
     def verify(self, password_hash: str | None, password: str) -> bool:
         """Whether ``password`` matches; always spends one hash's time.
@@ -86,10 +92,11 @@ class Passwords:
 
     @functools.cached_property
     def dummy_hash(self) -> str:
-        return self.hasher.hash(secrets.token_urlsafe(32))
+        return self.hash(secrets.token_urlsafe(32))
 
     def _verify_quietly(self, password_hash: str, password: str) -> bool:
-        try:
-            return self.hasher.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
+        with self.slots:
+            try:
+                return self.hasher.verify(password_hash, password)
+            except (VerificationError, InvalidHashError):
+                return False

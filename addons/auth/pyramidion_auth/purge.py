@@ -26,6 +26,7 @@ def purge_expired(registry: Registry, dbsession: Session) -> dict[str, int]:
     """
     settings = auth_settings(registry)
     now = current_time(registry)
+    longest_window = max(settings.throttle_window, settings.throttle_ceiling_window)
     statements = {
         "sessions": delete(ServerSession).where(
             or_(
@@ -38,7 +39,15 @@ def purge_expired(registry: Registry, dbsession: Session) -> dict[str, int]:
         ),
         "API tokens": delete(ApiToken).where(ApiToken.expires_at <= now),
         "throttle counters": delete(ThrottleCounter).where(
-            ThrottleCounter.window_started_at < now - settings.throttle_window
+            or_(
+                ThrottleCounter.key.like("known:%")
+                & (
+                    ThrottleCounter.last_failure_at
+                    < now - settings.throttle_known_address_lifetime
+                ),
+                ~ThrottleCounter.key.like("known:%")
+                & (ThrottleCounter.window_started_at < now - longest_window),
+            )
         ),
     }
     return {

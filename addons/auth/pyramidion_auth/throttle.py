@@ -72,10 +72,27 @@ class DatabaseThrottle:
                     .values(failures=ThrottleCounter.failures - 1)
                 )
 
-    def count(self, key: ThrottleKey, now: datetime.datetime) -> bool:
-        """Count one use of ``key``; whether it is within its limit per window."""
+    def count(self, key: ThrottleKey, now: datetime.datetime) -> Refusal | None:
+        """Count one use of ``key``; a refusal (until its window ends) when
+        that is over its limit."""
+        window = self._window(key)
         with independent_session(self.registry) as session:
-            return increment(session, key.key, now, now - self._window(key)) <= key.limit
+            if increment(session, key.key, now, now - window) <= key.limit:
+                return None
+            row = session.get(ThrottleCounter, key.key)
+        started = row.window_started_at if row is not None else now
+        return Refusal(self._seconds(started + window - now))
+
+    def note(self, key: str, now: datetime.datetime) -> None:
+        """Remember ``key`` at ``now`` (kept until ``purge`` finds it old)."""
+        with independent_session(self.registry) as session:
+            increment(session, key, now, now)
+
+    def seen(self, key: str, since: datetime.datetime) -> bool:
+        """Whether ``key`` was noted at or after ``since``."""
+        with independent_session(self.registry) as session:
+            row = session.get(ThrottleCounter, key)
+            return row is not None and row.last_failure_at >= since
 
     def _window(self, key: ThrottleKey) -> datetime.timedelta:
         return key.window if key.window is not None else self.window

@@ -29,6 +29,7 @@ from pyramidion_forms import FormError, FormView, flash, validate_json
 from .accounts import (
     AccountError,
     authenticate,
+    client_address,
     create_user,
     find_user,
     log_in,
@@ -222,6 +223,23 @@ RESET_SENT = (
 )
 
 
+def check_signup_throttle(request: Request) -> None:
+    """Count a registration or reset request from the client's address;
+    429 with ``Retry-After`` past ``auth.throttle_signup_limit``."""
+    settings = auth_settings(request.registry)
+    throttle: Throttle = request.find_service(Throttle)
+    key = ThrottleKey(
+        f"signup:{(client_address(request) or 'unknown')[:80]}", settings.throttle_signup_limit
+    )
+    refusal = throttle.count(key, request.find_service(Clock).now())
+    if refusal is not None:
+        raise HTTPTooManyRequests(
+            detail=f"Too many requests from your address. Try again in "
+            f"{refusal.retry_after} seconds.",
+            headers={"Retry-After": str(refusal.retry_after)},
+        )
+
+
 class ResetRequestView(FormView):
     """``/auth/reset``: email me a link to choose a new password."""
 
@@ -233,14 +251,15 @@ class ResetRequestView(FormView):
         request = self.request
         settings = auth_settings(request.registry)
         address = normalize_email(appstruct["email"])
+        check_signup_throttle(request)
         # Counted first, outside the request's transaction: see DatabaseThrottle.
         throttle: Throttle = request.find_service(Throttle)
-        allowed = throttle.count(
+        refusal = throttle.count(
             ThrottleKey(f"reset:{digest(address)}", settings.reset_emails_per_window),
             request.find_service(Clock).now(),
         )
         user = find_user(request.dbsession, address)
-        if allowed and user is not None and user.is_active:
+        if refusal is None and user is not None and user.is_active:
             token = issue_one_time_token(request.registry, request.dbsession, user, "reset")
             link = request.route_url("auth.reset", _query={"token": token})
             minutes = int(settings.reset_token_lifetime.total_seconds() // 60)
@@ -309,6 +328,11 @@ class ResetView(_TokenFormView):
 # -- registration and verification -----------------------------------------------
 
 
+REGISTERED_LOG_IN = (
+    "Thank you. If this address had no account, it has one now: log in with the "
+    "password you chose. We have sent an email to the address."
+)
+
 REGISTERED_CHECK_EMAIL = (
     "Check your email: we have sent a link to confirm your address. Follow it, then log in."
 )
@@ -334,16 +358,15 @@ class RegisterView(FormView):
         problem = passwords.problem(appstruct["password"], email=address)
         if problem:
             raise FormError(problem, field="password")
+        check_signup_throttle(request)
         existing = find_user(request.dbsession, address)
         verify = settings.require_email_verification
+        answer = REGISTERED_CHECK_EMAIL if verify else REGISTERED_LOG_IN
         if existing is not None:
-            if not verify:
-                # Without email verification, saying so is unavoidable: the
-                # alternative would be logging a stranger into the account.
-                raise FormError(
-                    "This address already has an account: log in, or reset your password.",
-                    field="email",
-                )
+            # The same answer, and the same hashing time, as for a new
+            # address: only the address's owner learns, by email, that it
+            # already had an account.
+            passwords.hash(appstruct["password"])
             send_mail(
                 request,
                 existing.email,
@@ -352,7 +375,7 @@ class RegisterView(FormView):
                 "address, which already has one. To get in, reset your password:\n\n"
                 f"{request.route_url('auth.reset_request')}\n",
             )
-            flash(request, REGISTERED_CHECK_EMAIL, "info")
+            flash(request, answer, "info")
             return str(request.route_url("auth.login"))
         try:
             user = create_user(
@@ -377,9 +400,15 @@ class RegisterView(FormView):
             )
             flash(request, REGISTERED_CHECK_EMAIL, "info")
             return str(request.route_url("auth.login"))
-        log_in(request, user, appstruct["password"])
-        flash(request, "Welcome! Your account is ready.")
-        return str(request.route_url("auth.account"))
+        send_mail(
+            request,
+            user.email,
+            "Your account is ready",
+            f"Hello {user.display_name},\n\nYour account is ready. Log in with the "
+            f"password you chose:\n\n{request.route_url('auth.login')}\n",
+        )
+        flash(request, answer, "info")
+        return str(request.route_url("auth.login"))
 
 
 class VerifyView(_TokenFormView):

@@ -3,6 +3,7 @@ tried again the way an attacker or a user would."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -190,3 +191,79 @@ def test_authenticated_pages_are_never_cached(
     shown = form.submit("submit")
     assert "pyr_" in shown.text
     assert "no-store" in shown.headers["Cache-Control"]
+
+
+# -- registration says nothing about which addresses have accounts -------------------
+
+
+def test_registration_answers_the_same_for_a_taken_address(
+    make_pyramidion_app: Any, db_connection: Connection, auth_make_user: Any, mailbox: Any
+) -> None:
+    app = PyramidionTestApp(
+        make_pyramidion_app({"auth.allow_registration": "true"}, connection=db_connection)
+    )
+    taken = auth_make_user(email="taken@example.com")
+
+    def register(address: str) -> Any:
+        client = PyramidionTestApp(app.app)
+        form = client.get("/auth/register").forms["deform"]
+        form["email"] = address
+        form["display_name"] = "Newcomer"
+        form["password"] = form["password-confirm"] = "a brand new passphrase"
+        response = form.submit("submit", status="*")
+        return response, response.follow()
+
+    new, new_page = register("fresh@example.com")
+    old, old_page = register(taken.email)
+
+    assert new.status_int == old.status_int == 303
+    assert new.location == old.location
+    assert new_page.html.select_one("main").text == old_page.html.select_one("main").text
+    assert "already has one" in mailbox(taken.email)[0]
+    assert "Your account is ready" in mailbox("fresh@example.com")[0]
+
+
+# -- password hashing is bounded per process -------------------------------------------
+
+
+def test_concurrent_hashing_is_bounded_by_the_setting(
+    make_pyramidion_app: Any, db_connection: Connection
+) -> None:
+    from pyramidion_auth.interfaces import PasswordHasher
+    from pyramidion_auth.services import find
+
+    app = make_pyramidion_app({"auth.max_concurrent_hashes": "1"}, connection=db_connection)
+    passwords = find(app.registry, PasswordHasher)
+    started = threading.Barrier(4)
+    inside = 0
+    peak = 0
+    lock = threading.Lock()
+    real = passwords.hasher
+
+    class Watched:
+        """The real Argon2 hasher, counting the threads inside it at once."""
+
+        def hash(self, password: str) -> str:
+            nonlocal inside, peak
+            with lock:
+                inside += 1
+                peak = max(peak, inside)
+            try:
+                return str(real.hash(password))
+            finally:
+                with lock:
+                    inside -= 1
+
+    passwords.hasher = Watched()
+
+    def work() -> None:
+        started.wait()
+        passwords.hash("a brand new passphrase")
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert peak == 1

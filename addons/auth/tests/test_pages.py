@@ -191,7 +191,7 @@ def register(app: PyramidionTestApp, address: str, password: str = NEW_PASSWORD)
 
 
 def test_registration_when_enabled(
-    make_pyramidion_app: Any, db_connection: Connection, auth_make_user: Any
+    make_pyramidion_app: Any, db_connection: Connection, auth_make_user: Any, auth_log_in: Any
 ) -> None:
     app = PyramidionTestApp(
         make_pyramidion_app({"auth.allow_registration": "true"}, connection=db_connection)
@@ -203,8 +203,9 @@ def test_registration_when_enabled(
     assert "one of the most common passwords" in weak.text
 
     page = register(app, "new@example.com").maybe_follow()
-    assert "Welcome! Your account is ready." in page.text
-    assert "Newcomer" in page.text
+    assert "If this address had no account, it has one now" in page.text
+    assert auth_log_in(app, "new@example.com", NEW_PASSWORD).status_int == 303
+    assert "Newcomer" in app.get("/auth/account").text
 
 
 def test_registration_with_email_verification(

@@ -76,8 +76,15 @@ def test_purge_deletes_only_what_can_no_longer_be_used(
             ThrottleCounter(
                 key=f"address:{uuid.uuid4().hex}",
                 failures=3,
-                window_started_at=now - settings.throttle_window * 2,
-                last_failure_at=now - settings.throttle_window * 2,
+                window_started_at=now - settings.throttle_ceiling_window * 2,
+                last_failure_at=now - settings.throttle_ceiling_window * 2,
+            ),
+            # A login from this address is recent: it stays known.
+            ThrottleCounter(
+                key=f"known:{uuid.uuid4().hex}",
+                failures=1,
+                window_started_at=now - settings.throttle_ceiling_window * 2,
+                last_failure_at=now - datetime.timedelta(days=1),
             ),
         ]
     )

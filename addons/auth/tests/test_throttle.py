@@ -137,15 +137,16 @@ def test_counts_are_committed_although_the_request_is_aborted(
         row.key.split(":")[0]: row.failures
         for row in db_connection.execute(select(ThrottleCounter)).all()
     }
-    assert counters == {"account": 1, "address": 1}
+    assert counters == {"login": 1, "account": 1, "address": 1}
 
-    # A success clears the account's count and takes back the address's.
+    # A success clears the (account, address) count, takes back the
+    # address's and the account's, and makes the address known.
     assert auth_log_in(testapp, user.email).status_int == 303
     counters = {
         row.key.split(":")[0]: row.failures
         for row in db_connection.execute(select(ThrottleCounter)).all()
     }
-    assert counters == {"address": 1}
+    assert counters == {"account": 1, "address": 1, "known": 1}
 
 
 def test_throttle_decisions_follow_the_clock(testapp: PyramidionTestApp) -> None:
@@ -172,3 +173,83 @@ def test_throttle_decisions_follow_the_clock(testapp: PyramidionTestApp) -> None
     assert refusal is not None
     assert refusal.retry_after == 15 * 60 - 60
     assert throttle.attempt(key, start + settings.throttle_window) is None
+
+
+def client_at(app: PyramidionTestApp, address: str) -> PyramidionTestApp:
+    """Another browser on the same app, at another client address."""
+    return PyramidionTestApp(app.app, extra_environ={"REMOTE_ADDR": address})
+
+
+def test_an_attacker_elsewhere_cannot_lock_the_owner_out(
+    make_pyramidion_app: Any, db_connection: Connection, auth_make_user: Any, auth_log_in: Any
+) -> None:
+    app = throttled_app(
+        make_pyramidion_app,
+        db_connection,
+        throttle_free_attempts="100",
+        throttle_account_limit="3",
+        throttle_account_ceiling="5",
+    )
+    frozen_clock(app)
+    user = auth_make_user()
+    owner = client_at(app, "198.51.100.7")
+    assert auth_log_in(owner, user.email).status_int == 303  # their usual address
+
+    # Attackers at many addresses: each pair is refused at its limit, and
+    # the account's ceiling stops everyone who never logged in.
+    answers = [
+        auth_log_in(client_at(app, f"203.0.113.{n % 4}"), user.email, "guess guess").status_int
+        for n in range(12)
+    ]
+    assert answers[:5] == [422] * 5
+    assert set(answers[5:]) == {429}
+    assert auth_log_in(client_at(app, "203.0.113.99"), user.email).status_int == 429
+
+    # The owner, from their usual address, still gets in.
+    assert auth_log_in(client_at(app, "198.51.100.7"), user.email).status_int == 303
+
+
+def test_the_same_address_is_refused_at_the_pair_limit(
+    make_pyramidion_app: Any, db_connection: Connection, auth_make_user: Any, auth_log_in: Any
+) -> None:
+    app = throttled_app(
+        make_pyramidion_app,
+        db_connection,
+        throttle_free_attempts="100",
+        throttle_account_limit="3",
+    )
+    frozen_clock(app)
+    user = auth_make_user()
+    assert auth_log_in(app, user.email).status_int == 303
+    guesser = client_at(app, "127.0.0.1")  # the owner's address, another browser
+    for _ in range(3):
+        assert auth_log_in(guesser, user.email, "guess guess").status_int == 422
+
+    assert auth_log_in(guesser, user.email, "guess guess").status_int == 429
+
+
+def test_registrations_and_resets_are_throttled_per_address(
+    make_pyramidion_app: Any, db_connection: Connection
+) -> None:
+    app = throttled_app(
+        make_pyramidion_app, db_connection, allow_registration="true", throttle_signup_limit="3"
+    )
+    frozen_clock(app)
+
+    def register(client: PyramidionTestApp, n: int) -> int:
+        form = client.get("/auth/register").forms["deform"]
+        form["email"] = f"new{n}@example.com"
+        form["display_name"] = "Newcomer"
+        form["password"] = form["password-confirm"] = "a brand new passphrase"
+        return int(form.submit("submit", status="*").status_int)
+
+    def reset(client: PyramidionTestApp, n: int) -> int:
+        form = client.get("/auth/reset").forms["deform"]
+        form["email"] = f"someone{n}@example.com"
+        return int(form.submit("submit", status="*").status_int)
+
+    answers = [register(app, 1), reset(app, 2), register(app, 3), register(app, 4), reset(app, 5)]
+
+    assert answers == [303, 303, 303, 429, 429]
+    other = client_at(app, "192.0.2.44")
+    assert register(other, 6) == 303
