@@ -54,7 +54,7 @@ def test_a_planted_session_id_is_replaced_at_login_and_dead_after_logout(
 
 
 def test_guessing_passwords_locks_the_account_even_for_the_right_one(
-    testapp: PyramidionTestApp, dbsession: Session, tm: Any
+    testapp: PyramidionTestApp, dbsession: Session, tm: Any, auth_clock: Any
 ) -> None:
     email = _user(testapp, dbsession, tm)
     statuses = [_log_in(testapp, email, f"guess {n}").status_int for n in range(20)]

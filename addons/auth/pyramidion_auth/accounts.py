@@ -49,6 +49,7 @@ __all__ = [
     "LoginOutcome",
     "add_to_group",
     "authenticate",
+    "check_email",
     "check_group_name",
     "client_address",
     "create_user",
@@ -185,6 +186,23 @@ class AccountError(ValueError):
     """A request about an account that cannot be done, with a sentence saying why."""
 
 
+def check_email(email: str) -> str:
+    """``email`` in its stored form if it is one deliverable-looking address;
+    raises :class:`AccountError` with the reason otherwise.
+
+    Checked by email-validator's syntax rules (no DNS lookup): commas,
+    line breaks, several recipients, display names and addresses without
+    a proper domain are all refused.
+    """
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        result = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise AccountError(f"'{email[:254]!s}' is not an email address: {exc}") from None
+    return normalize_email(result.normalized)
+
+
 def find_user(dbsession: Session, email: str) -> User | None:
     """The account of ``email`` (compared in its normalised form), or None."""
     return dbsession.scalars(select(User).where(User.email == normalize_email(email))).first()
@@ -290,9 +308,7 @@ def create_user(
     ``admin=True``); raises :class:`AccountError` for a taken email, a weak
     password or a bad group name."""
     passwords: PasswordHasher = find(registry, PasswordHasher)
-    address = normalize_email(email)
-    if "@" not in address or len(address) > 254:
-        raise AccountError(f"'{email}' is not an email address.")
+    address = check_email(email)
     if find_user(dbsession, address) is not None:
         raise AccountError(f"An account for {address} already exists.")
     if password is not None:

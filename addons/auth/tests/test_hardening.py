@@ -267,3 +267,54 @@ def test_concurrent_hashing_is_bounded_by_the_setting(
         thread.join()
 
     assert peak == 1
+
+
+# -- email addresses -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "victim@example.com,attacker@evil.example",
+        "victim@example.com, attacker@evil.example",
+        "victim@example.com\r\nBcc: attacker@evil.example",
+        "victim@example.com\nattacker@evil.example",
+        "Victim <victim@example.com>",
+        "victim@example.com;attacker@evil.example",
+        "@example.com",
+        "victim@",
+        "victim@@example.com",
+        "victim@example",
+    ],
+)
+def test_reset_and_registration_refuse_what_is_not_one_address(
+    make_pyramidion_app: Any, db_connection: Connection, mail_directory: Any, address: str
+) -> None:
+    app = PyramidionTestApp(
+        make_pyramidion_app({"auth.allow_registration": "true"}, connection=db_connection)
+    )
+    before = set(mail_directory.glob("*.eml"))
+
+    form = app.get("/auth/reset").forms["deform"]
+    form["email"] = address
+    reset = form.submit("submit", status="*")
+    form = app.get("/auth/register").forms["deform"]
+    form["email"] = address
+    form["display_name"] = "Mallory"
+    form["password"] = form["password-confirm"] = "a brand new passphrase"
+    register = form.submit("submit", status="*")
+
+    assert reset.status_int == register.status_int == 422
+    assert "Enter one email address" in reset.text
+    assert "Enter one email address" in register.text
+    assert set(mail_directory.glob("*.eml")) == before
+
+
+@pytest.mark.parametrize("address", ["a,b@example.com", "x@example.com\nBcc: y@example.com"])
+def test_the_users_api_refuses_what_is_not_one_address(
+    testapp: PyramidionTestApp, dbsession: Any, address: str
+) -> None:
+    from pyramidion_auth.accounts import AccountError, create_user
+
+    with pytest.raises(AccountError, match="is not an email address"):
+        create_user(testapp.app.registry, dbsession, email=address, password=None)
