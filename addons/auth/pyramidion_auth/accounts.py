@@ -22,7 +22,7 @@ from pyramid.security import remember
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from pyramidion.db import independent_session
+from pyramidion import independent_session
 
 from .interfaces import Clock, PasswordHasher, Refusal, Throttle, ThrottleKey
 from .models import (

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyramid_services import find_service_factory
 
-from pyramidion.settings import CoreSettings, get_settings
+from pyramidion import CoreSettings, get_settings
 
 from .interfaces import Clock, Mailer, PasswordHasher, Throttle
 from .settings import AuthSettings

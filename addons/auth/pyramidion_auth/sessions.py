@@ -14,7 +14,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 from zope.interface import implementer
 
-from pyramidion.settings import CoreSettings, get_settings
+from pyramidion import CoreSettings, get_settings
 
 from .interfaces import Clock
 from .models import ServerSession

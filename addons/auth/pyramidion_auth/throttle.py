@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
-from pyramidion.db import independent_session
+from pyramidion import independent_session
 
 from .interfaces import Refusal, ThrottleKey
 from .models import ThrottleCounter

@@ -30,8 +30,7 @@ from pyramid.httpexceptions import (
 )
 from pyramid.response import Response
 
-from pyramidion import get_settings
-from pyramidion.security import csrf_check_required
+from pyramidion import csrf_check_required, get_settings
 
 from .backends import CHUNK_SIZE, StorageBackend
 from .models import StoredFile, as_utc

@@ -17,19 +17,37 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import pkgutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import import_quietly
+from ..discovery import discover_addons
 from ..errors import CommandError, PyramidionError
+from ..state import CORE_VERSION as __version__
+from ..state import app_state, get_database
 
 if TYPE_CHECKING:
     from pyramid.registry import Registry
     from pyramid.request import Request
 
     from ..addon import Addon, Command
+
+__all__ = [
+    "CORE_GROUPS",
+    "AppEnv",
+    "add_config_argument",
+    "bootstrap_app",
+    "build_parser",
+    "main",
+]
+
+# The first import of Pyramid by the command, made quietly (see import_quietly).
+paster = import_quietly("pyramid.paster")
 
 #: Core command groups, in the order ``--help`` lists them.
 CORE_GROUPS = ("check", "db", "addons", "settings", "new")
@@ -53,13 +71,12 @@ def bootstrap_app(config_uri: str) -> Iterator[AppEnv]:
 
     Logging is configured from the ini's logging sections when it has them.
     """
-    from pyramid.paster import bootstrap, setup_logging
 
     _require_file(config_uri)
     # An ini without logging sections is fine: logging stays as it is.
     with contextlib.suppress(Exception):
-        setup_logging(config_uri)
-    env = bootstrap(config_uri)
+        paster.setup_logging(config_uri)
+    env = paster.bootstrap(config_uri)
     if not hasattr(env["registry"], "pyramidion"):
         env["closer"]()
         raise CommandError(
@@ -73,12 +90,10 @@ def bootstrap_app(config_uri: str) -> Iterator[AppEnv]:
         env["closer"]()
         # The command is over: close the pooled connections now rather than
         # at garbage collection (psycopg warns about connections left open).
-        env["registry"].pyramidion_database.engine.dispose()
+        get_database(env["registry"]).engine.dispose()
 
 
 def _require_file(config_uri: str) -> None:
-    from pathlib import Path
-
     path = config_uri.split("#", 1)[0]
     if "://" not in path and not Path(path).is_file():
         raise CommandError(f"config file {path!r} does not exist")
@@ -89,8 +104,6 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser(addons: Sequence[Addon] = ()) -> argparse.ArgumentParser:
-    from .. import __version__
-
     parser = argparse.ArgumentParser(
         prog="pyramidion",
         description="Manage a Pyramidion application: check its configuration, "
@@ -127,8 +140,6 @@ def _register_addon_commands(groups: Any, addon: Addon) -> None:
 def _addon_handler(addon: Addon, command: Command) -> Handler:
     def run(args: argparse.Namespace) -> int | None:
         with bootstrap_app(args.config) as env:
-            from ..app import app_state
-
             if addon.name not in app_state(env.registry).resolution:
                 raise CommandError(
                     f"add-on '{addon.name}' is installed but not enabled in "
@@ -136,9 +147,7 @@ def _addon_handler(addon: Addon, command: Command) -> Handler:
                 )
             handler = command.handler
             if isinstance(handler, str):
-                from pyramid.path import DottedNameResolver
-
-                handler = DottedNameResolver().resolve(handler)
+                handler = pkgutil.resolve_name(handler)
             if not command.transactional:
                 return handler(env.request, args)
             with env.request.tm:
@@ -149,7 +158,6 @@ def _addon_handler(addon: Addon, command: Command) -> Handler:
 
 def _installed_addons_with_commands(argv: Sequence[str]) -> list[Addon]:
     """Load descriptors only when the command line may name an add-on."""
-    from ..discovery import discover_addons
 
     wanted = next((a for a in argv if not a.startswith("-")), None)
     if wanted in CORE_GROUPS:
