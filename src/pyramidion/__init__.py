@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from .db import Base, Database, independent_session, metadata
     from .inputs import column_value, integer_bounds, json_body
     from .resources import model_factory
-    from .security import ADMIN_PRINCIPAL, PUBLIC
+    from .security import ADMIN_PRINCIPAL, PUBLIC, csrf_check_required
     from .web import problem_response, wants_json
 
 __all__ = [
@@ -75,6 +75,7 @@ __all__ = [
     "__version__",
     "app_state",
     "column_value",
+    "csrf_check_required",
     "get_database",
     "get_settings",
     "includeme",
@@ -96,6 +97,7 @@ __all__ = [
 _LOADED_ON_USE = {
     "ADMIN_PRINCIPAL": "security",
     "PUBLIC": "security",
+    "csrf_check_required": "security",
     "Base": "db",
     "Database": "db",
     "includeme": "app",

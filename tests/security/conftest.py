@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from pyramidion.db import metadata
 from pyramidion.discovery import discover_addons
 from pyramidion.testing import PyramidionTestApp
-from pyramidion_auth.services import create_user
+from pyramidion_auth.accounts import create_user
 
 PASSWORD = "correct horse battery staple"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -45,6 +45,9 @@ def pyramidion_extra_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[
         "auth.argon2_memory_cost": "19456",
         "auth.argon2_time_cost": "2",
         "auth.argon2_parallelism": "1",
+        # A clock the throttle tests stop (auth_clock), so they never
+        # depend on how busy the machine is.
+        "auth.clock": "pyramidion_auth.clock:ManualClock",
         "auth.allow_registration": "true",
         "auth.mail_directory": str(tmp_path_factory.mktemp("mail")),
         "storage.local_root": str(tmp_path_factory.mktemp("files")),

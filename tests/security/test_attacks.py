@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from pyramidion.testing import MakeApp, PyramidionTestApp
-from pyramidion_auth.services import create_user
+from pyramidion_auth.accounts import create_user
 from pyramidion_storage.models import StoredFile
 
 from .conftest import PASSWORD
@@ -54,7 +54,7 @@ def test_a_planted_session_id_is_replaced_at_login_and_dead_after_logout(
 
 
 def test_guessing_passwords_locks_the_account_even_for_the_right_one(
-    testapp: PyramidionTestApp, dbsession: Session, tm: Any
+    testapp: PyramidionTestApp, dbsession: Session, tm: Any, auth_clock: Any
 ) -> None:
     email = _user(testapp, dbsession, tm)
     statuses = [_log_in(testapp, email, f"guess {n}").status_int for n in range(20)]

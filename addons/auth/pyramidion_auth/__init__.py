@@ -29,17 +29,23 @@ What it gives an application:
   layout's user menu (``config.set_user_menu``): every page of every
   add-on shows the user's name, linking to their account, and a logout
   button, or a login link that comes back to the page.
+- **Log in first.** An anonymous browser that lacks a permission is sent
+  to the login page and back; an anonymous API client gets 401
+  (problem+json); a logged-in user still gets 403.
 - **Pages** under ``/auth`` in the forms layout: login, logout (POST),
   change password, password reset by email, registration (off unless
   ``auth.allow_registration``), email verification (when
   ``auth.require_email_verification``), and API tokens. Messages never
   say whether an email is registered; ``came_from`` only leads to paths
   on this site.
-- **Throttling.** Failed logins per account and per client address are
+- **Throttling.** Failed logins per (account, client address), per
+  address, and per account from addresses it never logged in from are
   counted in the database (committed at once, shared by all processes):
   after ``throttle_free_attempts`` each attempt must wait longer, after a
   limit they are refused with 429 and ``Retry-After`` until the window
-  has passed.
+  has passed. The owner at a known address is never locked out by
+  attempts elsewhere. Registrations and reset requests are limited per
+  address; password hashing runs at most ``max_concurrent_hashes`` at once.
 - **API tokens.** ``Authorization: Bearer <token>`` authenticates JSON
   clients; tokens are stored as SHA-256, expire, are named, and are
   listed and revoked by their owner (``/auth/api/tokens`` and
@@ -50,7 +56,13 @@ What it gives an application:
   --password-stdin``, ``pyramidion auth list-users CONFIG``,
   ``pyramidion auth ensure-admin CONFIG [--base-url URL]`` (creates an
   admin from ``auth.initial_admin_email`` / ``_password`` when there is
-  none, generating and printing a password if none is set; idempotent).
+  none, generating and printing a password if none is set; idempotent),
+  ``pyramidion auth add-to-group CONFIG EMAIL GROUP``,
+  ``pyramidion auth remove-from-group CONFIG EMAIL GROUP``,
+  ``pyramidion auth list-groups CONFIG [GROUP]``.
+- **A Python API for users and groups** in :mod:`pyramidion_auth.accounts`
+  (``create_user``, ``find_user``, ``add_to_group``, ...) and **pytest
+  fixtures** that create users and log them in (:mod:`pyramidion_auth.testing`).
 
 Other add-ons check permissions as usual (``permission="blog.edit"`` on a
 view, ``__acl__`` on contexts) and declare them with
@@ -63,7 +75,13 @@ from typing import TYPE_CHECKING
 
 from pyramidion import Addon, Command
 
-from .commands import create_user_arguments, ensure_admin_arguments, set_password_arguments
+from .commands import (
+    create_user_arguments,
+    ensure_admin_arguments,
+    list_groups_arguments,
+    membership_arguments,
+    set_password_arguments,
+)
 from .settings import AuthSettings
 
 if TYPE_CHECKING:
@@ -76,28 +94,34 @@ def includeme(config: Configurator) -> None:
     """Wire the auth add-on into the app.
 
     Reads every ``auth.*`` setting (see :class:`AuthSettings`) and the
-    core's ``pyramidion.environment``. Registers the identity source, the
+    core's ``pyramidion.environment``. Registers the add-on's services
+    (clock, password hasher, throttle, mailer: see
+    :mod:`pyramidion_auth.interfaces`) with pyramid_services, the identity source, the
     session factory, ``request.user``, the CSRF exemption for requests
     authenticated by an API token, the permission ``auth.account.edit``,
     the routes and views of :mod:`pyramidion_auth.routes`, an "Account"
     navigation entry and the layout's user menu (name and logout button,
     or a login link).
     """
-    from .services import (
+    from .security_policy import (
         AuthIdentitySource,
-        make_auth,
         request_user,
-        session_factory,
         token_authenticated,
         user_menu,
     )
+    from .services import register_services
+    from .sessions import session_factory
 
-    config.registry.pyramidion_auth = make_auth(config.registry)
+    register_services(config)
     config.set_identity_source(AuthIdentitySource())
     config.set_session_factory(session_factory)
     config.add_request_method(request_user, "user", property=True)
     config.add_csrf_exemption("auth.api_token", token_authenticated)
-    config.declare_permission("auth.account.edit", "Change one's own password and API tokens")
+    config.declare_permission("auth.account.edit", "See and revoke one's own API tokens")
+    config.declare_permission(
+        "auth.credentials.edit",
+        "Change one's own password and create API tokens (never with an API token)",
+    )
     config.include(".routes")
     config.set_user_menu(user_menu)
 
@@ -136,6 +160,24 @@ addon = Addon(
             name="list-users",
             help="List every account with its groups.",
             handler="pyramidion_auth.commands:list_users_command",
+        ),
+        Command(
+            name="add-to-group",
+            help="Make an account a member of a group (created if missing).",
+            handler="pyramidion_auth.commands:add_to_group_command",
+            arguments=membership_arguments,
+        ),
+        Command(
+            name="remove-from-group",
+            help="End an account's membership of a group.",
+            handler="pyramidion_auth.commands:remove_from_group_command",
+            arguments=membership_arguments,
+        ),
+        Command(
+            name="list-groups",
+            help="List the groups with their member counts, or one group's members.",
+            handler="pyramidion_auth.commands:list_groups_command",
+            arguments=list_groups_arguments,
         ),
         Command(
             name="purge",

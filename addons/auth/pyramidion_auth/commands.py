@@ -2,7 +2,7 @@
 
 Each handler runs inside the bootstrapped request's transaction (the core
 commits it when the handler returns and aborts it when it raises) and
-calls a plain function from :mod:`pyramidion_auth.services`. Importing
+calls a plain function from :mod:`pyramidion_auth.accounts`. Importing
 this module imports nothing heavy: the descriptor refers to it.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pyramid.request import Request
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 def install(context: LifecycleContext) -> None:
     """Seed the ``admin`` group, whose members may do everything."""
+    from .accounts import ensure_group
     from .models import ADMIN_GROUP
-    from .services import ensure_group
 
     ensure_group(context.dbsession, ADMIN_GROUP, "May do everything")
 
@@ -68,7 +68,7 @@ def create_user_command(request: Request, args: argparse.Namespace) -> int:
     """``pyramidion auth create-user CONFIG EMAIL [--admin] [--password-stdin]``."""
     from pyramidion import CommandError
 
-    from .services import AccountError, create_user
+    from .accounts import AccountError, create_user
 
     password = read_password(args.password_stdin)
     try:
@@ -91,7 +91,7 @@ def set_password_command(request: Request, args: argparse.Namespace) -> int:
     """``pyramidion auth set-password CONFIG EMAIL --password-stdin``."""
     from pyramidion import CommandError
 
-    from .services import AccountError, find_user, set_password
+    from .accounts import AccountError, find_user, set_password
 
     user = find_user(request.dbsession, args.email)
     if user is None:
@@ -144,7 +144,7 @@ def ensure_admin_command(request: Request, args: argparse.Namespace) -> int:
     """``pyramidion auth ensure-admin CONFIG [--base-url URL]``."""
     from pyramidion import CommandError
 
-    from .services import AccountError, ensure_admin
+    from .accounts import AccountError, ensure_admin
 
     base = args.base_url.rstrip("/")
     login = base + request.route_path("auth.login")
@@ -173,9 +173,101 @@ def ensure_admin_command(request: Request, args: argparse.Namespace) -> int:
     return 0
 
 
+def membership_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("email", help="the account's email address")
+    parser.add_argument("group", help="the group's name (add-to-group creates it if missing)")
+
+
+def list_groups_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "group", nargs="?", help="list this group's members instead of every group"
+    )
+
+
+def _user_or_error(request: Request, args: argparse.Namespace) -> Any:
+    from pyramidion import CommandError
+
+    from .accounts import find_user
+
+    user = find_user(request.dbsession, args.email)
+    if user is None:
+        raise CommandError(
+            f"there is no account for {args.email}; `pyramidion auth list-users "
+            f"{args.config}` lists them."
+        )
+    return user
+
+
+def add_to_group_command(request: Request, args: argparse.Namespace) -> int:
+    """``pyramidion auth add-to-group CONFIG EMAIL GROUP``."""
+    from pyramidion import CommandError
+
+    from .accounts import AccountError, add_to_group
+
+    user = _user_or_error(request, args)
+    try:
+        added = add_to_group(request.dbsession, user, args.group)
+    except AccountError as exc:
+        raise CommandError(f"{exc} Nothing was changed.") from None
+    if added:
+        print(f"{user.email} is now a member of {args.group}")
+    else:
+        print(f"{user.email} was already a member of {args.group}; nothing changed")
+    return 0
+
+
+def remove_from_group_command(request: Request, args: argparse.Namespace) -> int:
+    """``pyramidion auth remove-from-group CONFIG EMAIL GROUP``."""
+    from pyramidion import CommandError
+
+    from .accounts import AccountError, remove_from_group
+
+    user = _user_or_error(request, args)
+    try:
+        removed = remove_from_group(request.dbsession, user, args.group)
+    except AccountError as exc:
+        raise CommandError(f"{exc} Nothing was changed.") from None
+    if not removed:
+        raise CommandError(
+            f"{user.email} is not a member of {args.group}; `pyramidion auth list-groups "
+            f"{args.config}` lists the groups."
+        )
+    print(f"{user.email} is no longer a member of {args.group}")
+    return 0
+
+
+def list_groups_command(request: Request, args: argparse.Namespace) -> int:
+    """``pyramidion auth list-groups CONFIG [GROUP]``: groups with their member
+    counts, or one group's members."""
+    from pyramidion import CommandError
+
+    from .accounts import find_group, list_groups
+
+    if args.group:
+        group = find_group(request.dbsession, args.group)
+        if group is None:
+            raise CommandError(
+                f"there is no group {args.group}; `pyramidion auth list-groups "
+                f"{args.config}` lists them."
+            )
+        for user in sorted(group.members, key=lambda member: member.id):
+            print(f"{user.id}\t{user.email}\t{user.display_name}")
+        if not group.members:
+            print(f"group {group.name} has no members")
+        return 0
+    groups = list_groups(request.dbsession)
+    if not groups:
+        print(
+            f"no groups yet; `pyramidion auth add-to-group {args.config} EMAIL GROUP` creates one"
+        )
+    for group, members in groups:
+        print(f"{group.name}\t{members} member{'' if members == 1 else 's'}\t{group.description}")
+    return 0
+
+
 def purge_command(request: Request, args: argparse.Namespace) -> int:
     """``pyramidion auth purge CONFIG``: delete expired sessions and tokens."""
-    from .services import purge_expired
+    from .purge import purge_expired
 
     removed = purge_expired(request.registry, request.dbsession)
     print(", ".join(f"{count} {name}" for name, count in removed.items()) + " removed")

@@ -13,7 +13,7 @@ import datetime
 import unicodedata
 from typing import Any
 
-from pyramid.authorization import Allow
+from pyramid.authorization import Allow, Deny
 from sqlalchemy import (
     Boolean,
     DateTime,
@@ -28,6 +28,12 @@ from pyramidion import Base
 
 #: The group whose members may do everything (``group:admin``).
 ADMIN_GROUP = "admin"
+
+#: The permission to create API tokens and change one's password.
+CREDENTIALS_PERMISSION = "auth.credentials.edit"
+
+#: The principal of a request authenticated by an API token.
+BEARER_PRINCIPAL = "auth:bearer"
 
 
 def utcnow() -> datetime.datetime:
@@ -77,7 +83,12 @@ class User(Base):
     def __acl__(self) -> list[tuple[str, str, Any]]:
         # A user may see and change their own account; admins may do
         # everything through the root's ACL.
-        return [(Allow, f"user:{self.id}", ("view", "auth.account.edit"))]
+        # Creating API tokens and changing the password take a session:
+        # a request authenticated by an API token never gets new credentials.
+        return [
+            (Deny, BEARER_PRINCIPAL, CREDENTIALS_PERMISSION),
+            (Allow, f"user:{self.id}", ("view", "auth.account.edit", CREDENTIALS_PERMISSION)),
+        ]
 
     def __repr__(self) -> str:
         return f"<User {self.id}>"

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pyramid.httpexceptions import HTTPForbidden
+
 from pyramidion import PUBLIC
+
+from .models import CREDENTIALS_PERMISSION
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
@@ -33,8 +37,15 @@ _ACCOUNT_ROUTES = frozenset(
 
 
 def includeme(config: Configurator) -> None:
-    """Add the routes and their views, and the "Account" navigation entry."""
+    """Add the routes and their views, and the view that sends anonymous
+    browsers to the login page when they lack a permission."""
     from . import views
+
+    # Only for anonymous requests: a logged-in user who lacks a permission
+    # gets the core's 403 page.
+    config.add_exception_view(
+        views.forbidden_anonymous, context=HTTPForbidden, is_authenticated=False
+    )
 
     for name, pattern in ROUTES:
         factory = views.account_factory if name in _ACCOUNT_ROUTES else None
@@ -58,13 +69,13 @@ def includeme(config: Configurator) -> None:
         permission="view",
     )
     config.add_view(
-        views.ChangePasswordView, route_name="auth.password", permission="auth.account.edit"
+        views.ChangePasswordView, route_name="auth.password", permission=CREDENTIALS_PERMISSION
     )
     config.add_view(views.ResetRequestView, route_name="auth.reset_request", permission=PUBLIC)
     config.add_view(views.ResetView, route_name="auth.reset", permission=PUBLIC)
     config.add_view(views.RegisterView, route_name="auth.register", permission=PUBLIC)
     config.add_view(views.VerifyView, route_name="auth.verify", permission=PUBLIC)
-    config.add_view(views.TokensView, route_name="auth.tokens", permission="auth.account.edit")
+    config.add_view(views.TokensView, route_name="auth.tokens", permission=CREDENTIALS_PERMISSION)
     config.add_view(
         views.revoke_token,
         route_name="auth.token_revoke",
@@ -84,7 +95,7 @@ def includeme(config: Configurator) -> None:
         route_name="auth.api.tokens",
         request_method="POST",
         renderer="json",
-        permission="auth.account.edit",
+        permission=CREDENTIALS_PERMISSION,
     )
     config.add_view(
         views.api_revoke_token,

@@ -1,7 +1,7 @@
 """Form and JSON schemas of the auth pages.
 
 Password fields carry no length rule of their own: the password policy in
-:mod:`pyramidion_auth.services` decides, so that the form and the
+:mod:`pyramidion_auth.passwords` decides, so that the form and the
 commands refuse the same passwords with the same reasons.
 """
 
@@ -28,11 +28,24 @@ def _password(title: str, *, confirm: bool = False) -> colander.SchemaNode:
     )
 
 
-def _email(title: str = "Email") -> colander.SchemaNode:
+def valid_address(node: colander.SchemaNode, value: str) -> None:
+    """Colander validator: one email address (see ``accounts.check_email``)."""
+    from .accounts import AccountError, check_email
+
+    try:
+        check_email(value)
+    except AccountError:
+        raise colander.Invalid(
+            node, "Enter one email address, such as name@example.com."
+        ) from None
+
+
+def _email(title: str = "Email", *, checked: bool = False) -> colander.SchemaNode:
+    length = colander.Length(max=EMAIL_MAX)
     return colander.SchemaNode(
         colander.String(),
         title=title,
-        validator=colander.Length(max=EMAIL_MAX),
+        validator=colander.All(length, valid_address) if checked else length,
         widget=deform.widget.TextInputWidget(
             attributes={"type": "email", "autocomplete": "username"}
         ),
@@ -56,7 +69,7 @@ class ChangePasswordSchema(colander.Schema):  # type: ignore[misc]
 
 
 class ResetRequestSchema(colander.Schema):  # type: ignore[misc]
-    email = _email()
+    email = _email(checked=True)
 
 
 class ResetSchema(colander.Schema):  # type: ignore[misc]
@@ -64,7 +77,7 @@ class ResetSchema(colander.Schema):  # type: ignore[misc]
 
 
 class RegisterSchema(colander.Schema):  # type: ignore[misc]
-    email = _email()
+    email = _email(checked=True)
     display_name = colander.SchemaNode(
         colander.String(), title="Your name", validator=colander.Length(min=1, max=200)
     )

@@ -68,15 +68,47 @@ class AuthSettings:
     )
     throttle_free_attempts: int = setting(
         3,
-        doc="Failed logins per account within the window before each further "
-        "attempt must wait (1s, 2s, 4s, ... doubling, at most the window).",
+        doc="Failed logins per account and client address within the window "
+        "before each further attempt must wait (1s, 2s, 4s, ... doubling, at "
+        "most the window).",
         min=1,
     )
     throttle_account_limit: int = setting(
         10,
-        doc="Failed logins per account within the window after which logins "
-        "to it are refused (429) until the window has passed.",
+        doc="Failed logins per account and client address within the window "
+        "after which logins to it from that address are refused (429) until "
+        "the window has passed.",
         min=1,
+    )
+    throttle_account_ceiling: int = setting(
+        50,
+        doc="Failed logins per account from addresses it has never logged in "
+        "from, within throttle_ceiling_window, after which such logins are "
+        "refused (429). The owner at an address they logged in from before "
+        "is not counted, so nobody elsewhere can lock them out.",
+        min=1,
+    )
+    throttle_ceiling_window: datetime.timedelta = setting(  # noqa: RUF009
+        datetime.timedelta(hours=1),
+        doc="The window of throttle_account_ceiling.",
+    )
+    throttle_known_address_lifetime: datetime.timedelta = setting(  # noqa: RUF009
+        datetime.timedelta(days=90),
+        doc="How long an address an account logged in from stays known "
+        "(exempt from throttle_account_ceiling).",
+    )
+    throttle_signup_limit: int = setting(
+        10,
+        doc="Registrations and password-reset requests per client address "
+        "within throttle_window, after which they are refused (429).",
+        min=1,
+    )
+    max_concurrent_hashes: int = setting(
+        2,
+        doc="Password hashes computed at once per process (each takes "
+        "argon2_memory_cost of memory); further logins and registrations wait.",
+        min=1,
+        max=64,
     )
     throttle_address_limit: int = setting(
         100,
@@ -129,3 +161,9 @@ class AuthSettings:
     smtp_username: str | None = setting(None, doc="SMTP user name, if the server needs one.")
     smtp_password: str | None = setting(None, doc="SMTP password.", secret=True)
     smtp_tls: bool = setting(True, doc="Whether to use STARTTLS.")
+    clock: str = setting(
+        "pyramidion_auth.clock:SystemClock",
+        doc="Dotted name of the clock class every time-based decision reads "
+        "(sessions, tokens, throttling); pyramidion_auth.clock:ManualClock "
+        "lets tests freeze and move time.",
+    )

@@ -23,9 +23,21 @@ from pyramid.response import Response
 from pyramid.security import forget
 from sqlalchemy import delete
 
-from pyramidion import column_value, wants_json
+from pyramidion import column_value, problem_response, wants_json
 from pyramidion_forms import FormError, FormView, flash, validate_json
 
+from .accounts import (
+    AccountError,
+    authenticate,
+    client_address,
+    create_user,
+    find_user,
+    log_in,
+    safe_came_from,
+    set_password,
+)
+from .interfaces import Clock, PasswordHasher, Throttle, ThrottleKey
+from .mail import send_mail
 from .models import ApiToken, OneTimeToken, User, normalize_email
 from .schemas import (
     ChangePasswordSchema,
@@ -37,24 +49,15 @@ from .schemas import (
     ResetRequestSchema,
     ResetSchema,
 )
-from .services import (
-    AccountError,
-    DatabaseSession,
-    Identity,
+from .security_policy import bearer_token
+from .services import auth_settings
+from .sessions import DatabaseSession
+from .tokens import (
     api_tokens_of,
-    authenticate,
-    bearer_token,
     create_api_token,
-    create_user,
     digest,
     find_one_time_token,
-    find_user,
-    get_auth,
     issue_one_time_token,
-    log_in,
-    safe_came_from,
-    send_mail,
-    set_password,
     token_json,
 )
 
@@ -77,6 +80,27 @@ def account_factory(request: Request) -> User:
         login = request.route_url("auth.login", _query={"came_from": request.path_qs})
         raise HTTPSeeOther(location=login)
     return user
+
+
+def forbidden_anonymous(exc: HTTPForbidden, request: Request) -> Response:
+    """An anonymous request lacks a permission: log in first.
+
+    Browsers are sent to the login page, which brings them back to a page
+    they asked for with GET; API clients (JSON, or an ``Authorization:
+    Bearer`` header) get 401 as problem+json. Registered only for anonymous
+    requests: logged-in users who lack a permission get the core's 403.
+    """
+    if wants_json(request) or bearer_token(request) is not None:
+        response = problem_response(
+            request,
+            401,
+            "Unauthorized",
+            "Log in, or send an API token: Authorization: Bearer <token>.",
+        )
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+    query = {"came_from": request.path_qs} if request.method in ("GET", "HEAD") else {}
+    return HTTPSeeOther(location=request.route_url("auth.login", _query=query))
 
 
 def message_page(
@@ -113,7 +137,7 @@ class LoginView(FormView):
         return {"came_from": safe_came_from(self.request, self.request.GET.get("came_from")) or ""}
 
     def page_values(self) -> dict[str, Any]:
-        return {"allow_registration": get_auth(self.request.registry).settings.allow_registration}
+        return {"allow_registration": auth_settings(self.request.registry).allow_registration}
 
     def on_success(self, appstruct: dict[str, Any]) -> Response:
         request = self.request
@@ -134,7 +158,7 @@ class LoginView(FormView):
         if user is None:  # deleted between the check and now
             raise FormError(LOGIN_FAILED)
         log_in(request, user, appstruct["password"])
-        settings = get_auth(request.registry).settings
+        settings = auth_settings(request.registry)
         target = safe_came_from(request, appstruct["came_from"]) or settings.login_redirect
         return HTTPSeeOther(location=target)
 
@@ -176,8 +200,8 @@ class ChangePasswordView(FormView):
     def on_success(self, appstruct: dict[str, Any]) -> str:
         request = self.request
         user: User = self.context
-        auth = get_auth(request.registry)
-        if not auth.passwords.verify(user.password_hash, appstruct["current_password"]):
+        passwords: PasswordHasher = request.find_service(PasswordHasher)
+        if not passwords.verify(user.password_hash, appstruct["current_password"]):
             raise FormError("This is not your current password.", field="current_password")
         session = request.session
         keep = session if isinstance(session, DatabaseSession) else None
@@ -199,6 +223,23 @@ RESET_SENT = (
 )
 
 
+def check_signup_throttle(request: Request) -> None:
+    """Count a registration or reset request from the client's address;
+    429 with ``Retry-After`` past ``auth.throttle_signup_limit``."""
+    settings = auth_settings(request.registry)
+    throttle: Throttle = request.find_service(Throttle)
+    key = ThrottleKey(
+        f"signup:{(client_address(request) or 'unknown')[:80]}", settings.throttle_signup_limit
+    )
+    refusal = throttle.count(key, request.find_service(Clock).now())
+    if refusal is not None:
+        raise HTTPTooManyRequests(
+            detail=f"Too many requests from your address. Try again in "
+            f"{refusal.retry_after} seconds.",
+            headers={"Retry-After": str(refusal.retry_after)},
+        )
+
+
 class ResetRequestView(FormView):
     """``/auth/reset``: email me a link to choose a new password."""
 
@@ -208,20 +249,20 @@ class ResetRequestView(FormView):
 
     def on_success(self, appstruct: dict[str, Any]) -> str:
         request = self.request
-        auth = get_auth(request.registry)
+        settings = auth_settings(request.registry)
         address = normalize_email(appstruct["email"])
-        # Counted first, outside the request's transaction: see LoginThrottle.
-        allowed = auth.throttle.count(
-            request.registry,
-            f"reset:{digest(address)}",
-            auth.settings.reset_emails_per_window,
-            auth.clock(),
+        check_signup_throttle(request)
+        # Counted first, outside the request's transaction: see DatabaseThrottle.
+        throttle: Throttle = request.find_service(Throttle)
+        refusal = throttle.count(
+            ThrottleKey(f"reset:{digest(address)}", settings.reset_emails_per_window),
+            request.find_service(Clock).now(),
         )
         user = find_user(request.dbsession, address)
-        if allowed and user is not None and user.is_active:
+        if refusal is None and user is not None and user.is_active:
             token = issue_one_time_token(request.registry, request.dbsession, user, "reset")
             link = request.route_url("auth.reset", _query={"token": token})
-            minutes = int(auth.settings.reset_token_lifetime.total_seconds() // 60)
+            minutes = int(settings.reset_token_lifetime.total_seconds() // 60)
             send_mail(
                 request,
                 user.email,
@@ -230,7 +271,7 @@ class ResetRequestView(FormView):
                 f"within {minutes} minutes:\n\n{link}\n\nIf you did not ask for it, "
                 "ignore this email: your password stays as it is.\n",
             )
-        minutes = int(auth.settings.reset_token_lifetime.total_seconds() // 60)
+        minutes = int(settings.reset_token_lifetime.total_seconds() // 60)
         flash(request, RESET_SENT.format(minutes=minutes), "info")
         return str(request.route_url("auth.login"))
 
@@ -280,12 +321,17 @@ class ResetView(_TokenFormView):
             raise FormError(str(exc), field="new_password") from None
         if user.email_verified_at is None:
             # Following the emailed link proves the address works.
-            user.email_verified_at = get_auth(request.registry).clock()
+            user.email_verified_at = request.find_service(Clock).now()
         return str(request.route_url("auth.login"))
 
 
 # -- registration and verification -----------------------------------------------
 
+
+REGISTERED_LOG_IN = (
+    "Thank you. If this address had no account, it has one now: log in with the "
+    "password you chose. We have sent an email to the address."
+)
 
 REGISTERED_CHECK_EMAIL = (
     "Check your email: we have sent a link to confirm your address. Follow it, then log in."
@@ -300,27 +346,27 @@ class RegisterView(FormView):
     submit_title = "Create account"
 
     def __call__(self) -> Response:
-        if not get_auth(self.request.registry).settings.allow_registration:
+        if not auth_settings(self.request.registry).allow_registration:
             raise HTTPNotFound()
         return super().__call__()
 
     def on_success(self, appstruct: dict[str, Any]) -> str:
         request = self.request
-        auth = get_auth(request.registry)
+        settings = auth_settings(request.registry)
         address = normalize_email(appstruct["email"])
-        problem = auth.passwords.problem(appstruct["password"], email=address)
+        passwords: PasswordHasher = request.find_service(PasswordHasher)
+        problem = passwords.problem(appstruct["password"], email=address)
         if problem:
             raise FormError(problem, field="password")
+        check_signup_throttle(request)
         existing = find_user(request.dbsession, address)
-        verify = auth.settings.require_email_verification
+        verify = settings.require_email_verification
+        answer = REGISTERED_CHECK_EMAIL if verify else REGISTERED_LOG_IN
         if existing is not None:
-            if not verify:
-                # Without email verification, saying so is unavoidable: the
-                # alternative would be logging a stranger into the account.
-                raise FormError(
-                    "This address already has an account: log in, or reset your password.",
-                    field="email",
-                )
+            # The same answer, and the same hashing time, as for a new
+            # address: only the address's owner learns, by email, that it
+            # already had an account.
+            passwords.hash(appstruct["password"])
             send_mail(
                 request,
                 existing.email,
@@ -329,7 +375,7 @@ class RegisterView(FormView):
                 "address, which already has one. To get in, reset your password:\n\n"
                 f"{request.route_url('auth.reset_request')}\n",
             )
-            flash(request, REGISTERED_CHECK_EMAIL, "info")
+            flash(request, answer, "info")
             return str(request.route_url("auth.login"))
         try:
             user = create_user(
@@ -354,9 +400,15 @@ class RegisterView(FormView):
             )
             flash(request, REGISTERED_CHECK_EMAIL, "info")
             return str(request.route_url("auth.login"))
-        log_in(request, user, appstruct["password"])
-        flash(request, "Welcome! Your account is ready.")
-        return str(request.route_url("auth.account"))
+        send_mail(
+            request,
+            user.email,
+            "Your account is ready",
+            f"Hello {user.display_name},\n\nYour account is ready. Log in with the "
+            f"password you chose:\n\n{request.route_url('auth.login')}\n",
+        )
+        flash(request, answer, "info")
+        return str(request.route_url("auth.login"))
 
 
 class VerifyView(_TokenFormView):
@@ -373,7 +425,7 @@ class VerifyView(_TokenFormView):
         row = self.one_time_token()
         if row is None:
             raise FormError("This link has expired or was already used.")
-        now = get_auth(self.request.registry).clock()
+        now = self.request.find_service(Clock).now()
         row.used_at = now
         row.user.email_verified_at = now
         return str(self.request.route_url("auth.login"))
@@ -396,10 +448,9 @@ class TokensView(FormView):
     new_token: str | None = None
 
     def page_values(self) -> dict[str, Any]:
-        auth = get_auth(self.request.registry)
         return {
             "tokens": api_tokens_of(self.request.dbsession, self.context),
-            "now": auth.clock(),
+            "now": self.request.find_service(Clock).now(),
             "new_token": self.new_token,
         }
 
@@ -447,21 +498,19 @@ def api_me(context: User, request: Request) -> dict[str, Any]:
 
 def api_list_tokens(context: User, request: Request) -> dict[str, Any]:
     """``GET /auth/api/tokens``: the user's tokens (never the tokens themselves)."""
-    now = get_auth(request.registry).clock()
+    now = request.find_service(Clock).now()
     return {"tokens": [token_json(t, now) for t in api_tokens_of(request.dbsession, context)]}
 
 
 def api_create_token(context: User, request: Request) -> dict[str, Any]:
     """``POST /auth/api/tokens`` ``{"name", "days"}``: 201 with the token, shown once.
 
-    Only a logged-in session may create tokens, so a leaked token cannot
-    mint itself successors.
+    Only a logged-in session may create tokens (the view's permission,
+    ``auth.credentials.edit``, is denied to token-authenticated requests),
+    so a leaked token cannot mint itself successors.
     """
     import datetime
 
-    identity = request.identity
-    if isinstance(identity, Identity) and identity.via == "token":
-        raise HTTPForbidden()
     data = validate_json(request, NewTokenJsonSchema)
     days = data.get("days")
     row, token = create_api_token(
@@ -472,7 +521,7 @@ def api_create_token(context: User, request: Request) -> dict[str, Any]:
         datetime.timedelta(days=days) if days else None,
     )
     request.response.status_int = 201
-    return {"token": token, **token_json(row, get_auth(request.registry).clock())}
+    return {"token": token, **token_json(row, request.find_service(Clock).now())}
 
 
 def api_revoke_token(context: User, request: Request) -> Response:

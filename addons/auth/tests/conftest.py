@@ -1,33 +1,22 @@
 """Fixtures for the auth add-on's tests.
 
-The app enables ``auth`` with the cheapest Argon2id parameters the add-on
-accepts (OWASP's minimum), so that tests that hash stay fast.
+The app enables ``auth`` with the settings the add-on's pytest plugin
+recommends (:data:`pyramidion_auth.testing.AUTH_TEST_SETTINGS`: the cheapest
+Argon2id parameters, a clock tests can stop); users and logging in come
+from that plugin's fixtures (``auth_make_user``, ``auth_log_in``).
 """
 
 from __future__ import annotations
 
 import email
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, event
-from sqlalchemy.orm import Session
 
-from pyramidion.testing import PyramidionTestApp
-from pyramidion_auth.models import User
-from pyramidion_auth.services import create_user
-
-#: A password that satisfies the policy in every test.
-PASSWORD = "correct horse battery staple"
-
-FAST_HASHING = {
-    "auth.argon2_memory_cost": "19456",
-    "auth.argon2_time_cost": "2",
-    "auth.argon2_parallelism": "1",
-}
+from pyramidion_auth.testing import AUTH_TEST_SETTINGS
 
 
 @pytest.fixture(scope="session")
@@ -38,73 +27,15 @@ def pyramidion_addons() -> list[str]:
 @pytest.fixture(scope="session")
 def pyramidion_extra_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {
-        **FAST_HASHING,
+        **AUTH_TEST_SETTINGS,
         "auth.mail_directory": str(tmp_path_factory.mktemp("mail")),
     }
 
 
-MakeUser = Callable[..., User]
-
-
 @pytest.fixture
-def make_user(testapp: PyramidionTestApp, dbsession: Session, tm: Any) -> MakeUser:
-    """Create a committed user (visible to requests): ``make_user(admin=True)``."""
-
-    def make(
-        email: str | None = None,
-        password: str = PASSWORD,
-        *,
-        name: str = "Ada Lovelace",
-        admin: bool = False,
-        **changes: Any,
-    ) -> User:
-        user = create_user(
-            testapp.app.registry,
-            dbsession,
-            email=email or f"user-{uuid.uuid4().hex[:8]}@example.com",
-            password=password,
-            display_name=name,
-            admin=admin,
-        )
-        for key, value in changes.items():
-            setattr(user, key, value)
-        dbsession.flush()
-        tm.commit()
-        return user
-
-    return make
-
-
-LogIn = Callable[..., Any]
-
-
-@pytest.fixture
-def log_in() -> LogIn:
-    """``log_in(app, email, password=PASSWORD, came_from=None)``: submit the
-    login form as a browser would; returns the response (any status)."""
-
-    def submit(
-        app: PyramidionTestApp,
-        email: str,
-        password: str = PASSWORD,
-        *,
-        came_from: str | None = None,
-        **kw: Any,
-    ) -> Any:
-        query = {"came_from": came_from} if came_from is not None else {}
-        page = app.get("/auth/login", params=query, **kw)
-        form = page.forms["login"]
-        form["email"] = email
-        form["password"] = password
-        return form.submit("submit", status="*", **kw)
-
-    return submit
-
-
-@pytest.fixture
-def password() -> str:
-    """The password ``make_user`` gives users unless told otherwise."""
-    return PASSWORD
+def password(auth_password: str) -> str:
+    """The password ``auth_make_user`` gives users unless told otherwise."""
+    return auth_password
 
 
 @pytest.fixture

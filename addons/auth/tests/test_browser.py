@@ -6,23 +6,27 @@ import uuid
 from typing import Any
 
 from pyramidion import get_database
-from pyramidion_auth.services import create_user
+from pyramidion_auth.accounts import create_user
 
 
 def test_log_in_see_name_log_out(
-    pyramidion_page: Any, pyramidion_live_server: Any, password: str
+    pyramidion_page: Any, pyramidion_live_server: Any, auth_password: str
 ) -> None:
     address = f"browser-{uuid.uuid4().hex[:8]}@example.com"
     registry = pyramidion_live_server.app.registry
     # The live server commits for real, so the user is committed too.
     with get_database(registry).session_factory.begin() as session:
         create_user(
-            registry, session, email=address, password=password, display_name="Katherine Johnson"
+            registry,
+            session,
+            email=address,
+            password=auth_password,
+            display_name="Katherine Johnson",
         )
 
     pyramidion_page.goto(f"{pyramidion_live_server.url}/auth/account")
     pyramidion_page.fill('input[name="email"]', address)
-    pyramidion_page.fill('input[name="password"]', password)
+    pyramidion_page.fill('input[name="password"]', auth_password)
     pyramidion_page.click('button[type="submit"]')
 
     pyramidion_page.wait_for_selector('[data-user-menu="name"]')

@@ -259,3 +259,68 @@ def test_ensure_admin_never_promotes_an_existing_account(
     err = capsys.readouterr().err
     assert "admin@example.com (auth.initial_admin_email) already has an account" in err
     assert fresh_users(fresh_ini)[0][2] is False
+
+
+def test_group_membership_commands(
+    fresh_ini: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An operator puts accounts in groups and takes them out, from the shell."""
+    create = ["auth", "create-user", fresh_ini, "editor@example.com", "--password-stdin"]
+    assert run(monkeypatch, create, "a password nobody guesses\n") == 0
+    capsys.readouterr()
+
+    assert main(["auth", "add-to-group", fresh_ini, "Editor@Example.com", "editors"]) == 0
+    assert "editor@example.com is now a member of editors" in capsys.readouterr().out
+    assert main(["auth", "add-to-group", fresh_ini, "editor@example.com", "editors"]) == 0
+    assert "already a member" in capsys.readouterr().out
+
+    assert main(["auth", "list-groups", fresh_ini]) == 0
+    assert "editors\t1 member" in capsys.readouterr().out
+    assert main(["auth", "list-groups", fresh_ini, "editors"]) == 0
+    assert "editor@example.com" in capsys.readouterr().out
+
+    assert main(["auth", "remove-from-group", fresh_ini, "editor@example.com", "editors"]) == 0
+    assert "no longer a member of editors" in capsys.readouterr().out
+    assert main(["auth", "list-groups", fresh_ini]) == 0
+    assert "editors\t0 members" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["add-to-group", "nobody@example.com", "editors"], "there is no account for"),
+        (["add-to-group", "editor@example.com", "bad name"], "cannot name a group"),
+        (["remove-from-group", "editor@example.com", "editors"], "is not a member of editors"),
+        (["list-groups", "nosuchgroup"], "there is no group nosuchgroup"),
+    ],
+)
+def test_group_commands_explain_what_is_wrong(
+    fresh_ini: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    create = ["auth", "create-user", fresh_ini, "editor@example.com", "--password-stdin"]
+    assert run(monkeypatch, create, "a password nobody guesses\n") == 0
+    capsys.readouterr()
+
+    status = main(["auth", args[0], fresh_ini, *args[1:]])
+
+    captured = capsys.readouterr()
+    assert status != 0
+    assert message in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_the_last_admin_cannot_be_removed_from_admin(
+    fresh_ini: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["auth", "ensure-admin", fresh_ini]) == 0
+    capsys.readouterr()
+
+    status = main(["auth", "remove-from-group", fresh_ini, "admin@example.com", "admin"])
+
+    assert status != 0
+    assert "last active admin" in capsys.readouterr().err
+    assert fresh_users(fresh_ini)[0][2] is True

@@ -26,11 +26,11 @@ def replay(app: PyramidionTestApp, session_cookie: str | None) -> PyramidionTest
 
 
 def test_login_shows_the_user_and_logout_forgets_them(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any
 ) -> None:
-    user = make_user(name="Grace Hopper")
+    user = auth_make_user(name="Grace Hopper")
 
-    response = log_in(testapp, user.email, came_from="/auth/account")
+    response = auth_log_in(testapp, user.email, came_from="/auth/account")
 
     assert response.status_int == 303
     assert response.location == "http://localhost/auth/account"
@@ -47,9 +47,11 @@ def test_login_shows_the_user_and_logout_forgets_them(
     testapp.get("/auth/account", status=303)
 
 
-def test_logout_needs_a_post(testapp: PyramidionTestApp, make_user: Any, log_in: Any) -> None:
-    user = make_user()
-    log_in(testapp, user.email)
+def test_logout_needs_a_post(
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any
+) -> None:
+    user = auth_make_user()
+    auth_log_in(testapp, user.email)
 
     page = testapp.get("/auth/logout")
 
@@ -60,27 +62,27 @@ def test_logout_needs_a_post(testapp: PyramidionTestApp, make_user: Any, log_in:
 
 
 def test_secure_cookie_outside_development(
-    make_pyramidion_app: Any, db_connection: Any, make_user: Any, log_in: Any
+    make_pyramidion_app: Any, db_connection: Any, auth_make_user: Any, auth_log_in: Any
 ) -> None:
     app = PyramidionTestApp(
         make_pyramidion_app({"pyramidion.environment": "production"}, connection=db_connection),
         extra_environ={"wsgi.url_scheme": "https", "HTTP_HOST": "localhost"},
     )
-    user = make_user()
+    user = auth_make_user()
 
-    response = log_in(app, user.email)
+    response = auth_log_in(app, user.email)
 
     assert response.status_int == 303
     assert "; secure" in response.headers["Set-Cookie"].lower()
 
 
 def test_wrong_password_and_unknown_email_get_the_same_answer(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any
 ) -> None:
-    user = make_user(email="known@example.com")
+    user = auth_make_user(email="known@example.com")
 
-    wrong = log_in(testapp, user.email, "not the password at all")
-    unknown = log_in(testapp, "unknown@example.com", "not the password at all")
+    wrong = auth_log_in(testapp, user.email, "not the password at all")
+    unknown = auth_log_in(testapp, "unknown@example.com", "not the password at all")
     # The form shows the email typed back; make the two submissions differ
     # only in whether the account exists.
     unknown_text = unknown.text.replace("unknown@example.com", "known@example.com")
@@ -92,20 +94,20 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(
 
 
 def test_email_is_case_insensitive(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any
 ) -> None:
-    user = make_user(email="Mixed.Case@Example.COM")
+    user = auth_make_user(email="Mixed.Case@Example.COM")
 
     assert user.email == "mixed.case@example.com"
-    assert log_in(testapp, " MIXED.case@example.com").status_int == 303
+    assert auth_log_in(testapp, " MIXED.case@example.com").status_int == 303
 
 
 def test_inactive_user_cannot_log_in(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any
 ) -> None:
-    user = make_user(is_active=False)
+    user = auth_make_user(is_active=False)
 
-    response = log_in(testapp, user.email)
+    response = auth_log_in(testapp, user.email)
 
     assert response.status_int == 422
     assert "The email address or password is incorrect." in response.text
@@ -125,28 +127,28 @@ def test_inactive_user_cannot_log_in(
     ],
 )
 def test_came_from_leading_off_site_is_ignored(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any, came_from: str
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any, came_from: str
 ) -> None:
-    user = make_user()
+    user = auth_make_user()
 
-    response = log_in(testapp, user.email, came_from=came_from)
+    response = auth_log_in(testapp, user.email, came_from=came_from)
 
     assert response.status_int == 303
     assert response.location == "http://localhost/"
 
 
 def test_session_cookie_from_before_login_is_anonymous_after_it(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any
 ) -> None:
-    user = make_user()
+    user = auth_make_user()
     # A first login and logout leaves an anonymous session with a flash
     # message: a real pre-login session that an attacker could have planted.
-    log_in(testapp, user.email)
+    auth_log_in(testapp, user.email)
     testapp.post("/auth/logout", {"csrf_token": testapp.csrf_token()})
     before_login = cookie(testapp)
     assert before_login
 
-    log_in(testapp, user.email)
+    auth_log_in(testapp, user.email)
 
     after_login = cookie(testapp)
     assert after_login
@@ -156,22 +158,22 @@ def test_session_cookie_from_before_login_is_anonymous_after_it(
 
 
 def test_planted_session_id_is_not_adopted(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any
 ) -> None:
-    user = make_user()
+    user = auth_make_user()
     testapp.set_cookie("session", "chosen-by-the-attacker")
 
-    log_in(testapp, user.email)
+    auth_log_in(testapp, user.email)
 
     assert cookie(testapp) != "chosen-by-the-attacker"
     replay(testapp, "chosen-by-the-attacker").get("/auth/account", status=303)
 
 
 def test_session_cookie_from_before_logout_is_anonymous_after_it(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any
 ) -> None:
-    user = make_user()
-    log_in(testapp, user.email)
+    user = auth_make_user()
+    auth_log_in(testapp, user.email)
     stolen = cookie(testapp)
     assert replay(testapp, stolen).get("/auth/account").status_int == 200
 
@@ -185,15 +187,15 @@ def test_session_cookie_from_before_logout_is_anonymous_after_it(
 
 
 def test_idle_and_absolute_timeouts(
-    make_pyramidion_app: Any, db_connection: Any, make_user: Any, log_in: Any
+    make_pyramidion_app: Any, db_connection: Any, auth_make_user: Any, auth_log_in: Any
 ) -> None:
     import time
 
     idle = PyramidionTestApp(
         make_pyramidion_app({"auth.session_idle_timeout": "1"}, connection=db_connection)
     )
-    user = make_user()
-    log_in(idle, user.email)
+    user = auth_make_user()
+    auth_log_in(idle, user.email)
     assert idle.get("/auth/account").status_int == 200
     time.sleep(1.1)
     idle.get("/auth/account", status=303)
@@ -201,7 +203,7 @@ def test_idle_and_absolute_timeouts(
     absolute = PyramidionTestApp(
         make_pyramidion_app({"auth.session_absolute_timeout": "1"}, connection=db_connection)
     )
-    log_in(absolute, user.email)
+    auth_log_in(absolute, user.email)
     time.sleep(0.6)
     assert absolute.get("/auth/account").status_int == 200
     time.sleep(0.6)
@@ -209,10 +211,13 @@ def test_idle_and_absolute_timeouts(
 
 
 def test_access_log_carries_the_user_id(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any, caplog: pytest.LogCaptureFixture
+    testapp: PyramidionTestApp,
+    auth_make_user: Any,
+    auth_log_in: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    user = make_user()
-    log_in(testapp, user.email)
+    user = auth_make_user()
+    auth_log_in(testapp, user.email)
 
     with caplog.at_level(logging.INFO, logger="pyramidion.access"):
         testapp.get("/auth/account")
@@ -226,10 +231,10 @@ def test_access_log_carries_the_user_id(
 
 
 def test_user_is_loaded_once_and_only_when_asked(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any, queries: list[str]
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any, queries: list[str]
 ) -> None:
-    user = make_user()
-    log_in(testapp, user.email)
+    user = auth_make_user()
+    auth_log_in(testapp, user.email)
 
     queries.clear()
     testapp.get("/healthz")
@@ -267,10 +272,10 @@ def test_auth_pages_offer_anonymous_visitors_a_plain_login_link(
 
 
 def test_the_user_menu_names_the_user_and_links_their_account(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any
 ) -> None:
-    user = make_user(name="Mary Jackson")
-    log_in(testapp, user.email)
+    user = auth_make_user(name="Mary Jackson")
+    auth_log_in(testapp, user.email)
 
     page = testapp.get("/auth/password")
 

@@ -11,7 +11,8 @@ from sqlalchemy import Connection, select
 
 from pyramidion.testing import PyramidionTestApp
 from pyramidion_auth.models import ApiToken, User
-from pyramidion_auth.services import create_api_token, get_auth
+from pyramidion_auth.services import auth_settings
+from pyramidion_auth.tokens import create_api_token
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -29,19 +30,19 @@ def token_works(app: PyramidionTestApp, token: str) -> bool:
 
 def test_change_password_ends_other_sessions_and_revokes_api_tokens(
     testapp: PyramidionTestApp,
-    make_user: Any,
-    log_in: Any,
+    auth_make_user: Any,
+    auth_log_in: Any,
     password: str,
     dbsession: Any,
     tm: Any,
 ) -> None:
-    user = make_user()
+    user = auth_make_user()
     _row, token = create_api_token(testapp.app.registry, dbsession, user, "made by an intruder")
     tm.commit()
     assert token_works(testapp, token)
     other = second_client(testapp)
-    log_in(testapp, user.email)
-    log_in(other, user.email)
+    auth_log_in(testapp, user.email)
+    auth_log_in(other, user.email)
     before = testapp.cookies["session"]
 
     form = testapp.get("/auth/password").forms["deform"]
@@ -56,15 +57,15 @@ def test_change_password_ends_other_sessions_and_revokes_api_tokens(
     assert testapp.get("/auth/account").status_int == 200
     other.get("/auth/account", status=303)
     assert not token_works(testapp, token)
-    assert log_in(second_client(testapp), user.email, password).status_int == 422
-    assert log_in(second_client(testapp), user.email, NEW_PASSWORD).status_int == 303
+    assert auth_log_in(second_client(testapp), user.email, password).status_int == 422
+    assert auth_log_in(second_client(testapp), user.email, NEW_PASSWORD).status_int == 303
 
 
 def test_change_password_needs_the_current_one_and_a_good_new_one(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any, password: str
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any, password: str
 ) -> None:
-    user = make_user()
-    log_in(testapp, user.email)
+    user = auth_make_user()
+    auth_log_in(testapp, user.email)
 
     for current, new, message in [
         ("not my password!", NEW_PASSWORD, "This is not your current password."),
@@ -80,7 +81,7 @@ def test_change_password_needs_the_current_one_and_a_good_new_one(
         refused = form.submit("submit", status=422)
         assert message in refused.text
 
-    assert log_in(second_client(testapp), user.email, password).status_int == 303
+    assert auth_log_in(second_client(testapp), user.email, password).status_int == 303
 
 
 def request_reset(app: PyramidionTestApp, address: str) -> Any:
@@ -91,17 +92,17 @@ def request_reset(app: PyramidionTestApp, address: str) -> Any:
 
 def test_password_reset_by_email(
     testapp: PyramidionTestApp,
-    make_user: Any,
-    log_in: Any,
+    auth_make_user: Any,
+    auth_log_in: Any,
     mailbox: Any,
     password: str,
     dbsession: Any,
     tm: Any,
 ) -> None:
-    user = make_user()
+    user = auth_make_user()
     _row, token = create_api_token(testapp.app.registry, dbsession, user, "made by an intruder")
     tm.commit()
-    log_in(testapp, user.email)
+    auth_log_in(testapp, user.email)
     anonymous = second_client(testapp)
 
     response = request_reset(anonymous, user.email)
@@ -122,14 +123,14 @@ def test_password_reset_by_email(
     assert "It has expired or was already used." in used.text
     testapp.get("/auth/account", status=303)
     assert not token_works(testapp, token)
-    assert log_in(second_client(testapp), user.email, password).status_int == 422
-    assert log_in(second_client(testapp), user.email, NEW_PASSWORD).status_int == 303
+    assert auth_log_in(second_client(testapp), user.email, password).status_int == 422
+    assert auth_log_in(second_client(testapp), user.email, NEW_PASSWORD).status_int == 303
 
 
 def test_reset_request_answers_the_same_for_unknown_emails(
-    testapp: PyramidionTestApp, make_user: Any, mailbox: Any
+    testapp: PyramidionTestApp, auth_make_user: Any, mailbox: Any
 ) -> None:
-    user = make_user(email="someone@example.com")
+    user = auth_make_user(email="someone@example.com")
 
     client = second_client(testapp)
     known = request_reset(client, user.email)
@@ -144,14 +145,14 @@ def test_reset_request_answers_the_same_for_unknown_emails(
 
 
 def test_reset_links_expire(
-    make_pyramidion_app: Any, db_connection: Connection, make_user: Any, mailbox: Any
+    make_pyramidion_app: Any, db_connection: Connection, auth_make_user: Any, mailbox: Any
 ) -> None:
     import time
 
     app = PyramidionTestApp(
         make_pyramidion_app({"auth.reset_token_lifetime": "1"}, connection=db_connection)
     )
-    user = make_user()
+    user = auth_make_user()
     request_reset(app, user.email)
     (mail,) = mailbox(user.email)
     link = re.search(r"http://localhost(/auth/reset/confirm\?token=\S+)", mail)
@@ -165,16 +166,14 @@ def test_reset_links_expire(
 
 
 def test_reset_emails_per_address_are_limited(
-    testapp: PyramidionTestApp, make_user: Any, mailbox: Any
+    testapp: PyramidionTestApp, auth_make_user: Any, mailbox: Any
 ) -> None:
-    user = make_user()
+    user = auth_make_user()
 
     for _ in range(5):
         assert request_reset(second_client(testapp), user.email).status_int == 303
 
-    assert (
-        len(mailbox(user.email)) == get_auth(testapp.app.registry).settings.reset_emails_per_window
-    )
+    assert len(mailbox(user.email)) == auth_settings(testapp.app.registry).reset_emails_per_window
 
 
 def test_registration_is_off_by_default(testapp: PyramidionTestApp) -> None:
@@ -192,7 +191,7 @@ def register(app: PyramidionTestApp, address: str, password: str = NEW_PASSWORD)
 
 
 def test_registration_when_enabled(
-    make_pyramidion_app: Any, db_connection: Connection, make_user: Any
+    make_pyramidion_app: Any, db_connection: Connection, auth_make_user: Any, auth_log_in: Any
 ) -> None:
     app = PyramidionTestApp(
         make_pyramidion_app({"auth.allow_registration": "true"}, connection=db_connection)
@@ -204,16 +203,17 @@ def test_registration_when_enabled(
     assert "one of the most common passwords" in weak.text
 
     page = register(app, "new@example.com").maybe_follow()
-    assert "Welcome! Your account is ready." in page.text
-    assert "Newcomer" in page.text
+    assert "If this address had no account, it has one now" in page.text
+    assert auth_log_in(app, "new@example.com", NEW_PASSWORD).status_int == 303
+    assert "Newcomer" in app.get("/auth/account").text
 
 
 def test_registration_with_email_verification(
     make_pyramidion_app: Any,
     db_connection: Connection,
-    make_user: Any,
+    auth_make_user: Any,
     mailbox: Any,
-    log_in: Any,
+    auth_log_in: Any,
 ) -> None:
     app = PyramidionTestApp(
         make_pyramidion_app(
@@ -221,7 +221,7 @@ def test_registration_with_email_verification(
             connection=db_connection,
         )
     )
-    existing = make_user(email="taken@example.com")
+    existing = auth_make_user(email="taken@example.com")
 
     client = second_client(app)
     fresh = register(client, "fresh@example.com")
@@ -231,7 +231,7 @@ def test_registration_with_email_verification(
     assert fresh.status_int == taken.status_int == 303
     assert fresh_page.text == taken.follow().text
     assert "Someone, perhaps you" in mailbox(existing.email)[0]
-    refused = log_in(app, "fresh@example.com", NEW_PASSWORD)
+    refused = auth_log_in(app, "fresh@example.com", NEW_PASSWORD)
     assert refused.status_int == 422
     assert "Confirm your email address first" in refused.text
 
@@ -240,7 +240,7 @@ def test_registration_with_email_verification(
     assert link is not None
     confirmed = app.get(link.group(1)).forms["deform"].submit("submit").maybe_follow()
     assert "Your email address is confirmed." in confirmed.text
-    assert log_in(app, "fresh@example.com", NEW_PASSWORD).status_int == 303
+    assert auth_log_in(app, "fresh@example.com", NEW_PASSWORD).status_int == 303
 
 
 def unsafe_requests(app: PyramidionTestApp, token_id: int) -> list[tuple[str, str]]:
@@ -261,8 +261,8 @@ def unsafe_requests(app: PyramidionTestApp, token_id: int) -> list[tuple[str, st
 def test_csrf_is_required_on_every_unsafe_route(
     make_pyramidion_app: Any,
     db_connection: Connection,
-    make_user: Any,
-    log_in: Any,
+    auth_make_user: Any,
+    auth_log_in: Any,
     snapshot: Any,
     dbsession: Any,
     tm: Any,
@@ -270,11 +270,11 @@ def test_csrf_is_required_on_every_unsafe_route(
     app = PyramidionTestApp(
         make_pyramidion_app({"auth.allow_registration": "true"}, connection=db_connection)
     )
-    user = make_user()
+    user = auth_make_user()
     token, _secret = create_api_token(app.app.registry, dbsession, user, "kept")
     token_id = token.id
     tm.commit()
-    log_in(app, user.email)
+    auth_log_in(app, user.email)
     before = snapshot()
     requests = unsafe_requests(app, token_id)
     assert len(requests) >= 4 * 13
@@ -296,10 +296,10 @@ def test_csrf_is_required_on_every_unsafe_route(
 
 
 def test_token_page_creates_lists_and_revokes(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any, dbsession: Any
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any, dbsession: Any
 ) -> None:
-    user = make_user()
-    log_in(testapp, user.email)
+    user = auth_make_user()
+    auth_log_in(testapp, user.email)
 
     form = testapp.get("/auth/tokens").forms["deform"]
     form["name"] = "laptop"
@@ -331,10 +331,10 @@ def test_account_pages_send_anonymous_browsers_to_login(
     assert response.location == f"http://localhost/auth/login?came_from={path.replace('/', '%2F')}"
 
 
-def test_unique_email_in_the_database(dbsession: Any, make_user: Any) -> None:
+def test_unique_email_in_the_database(dbsession: Any, auth_make_user: Any) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    make_user(email="once@example.com")
+    auth_make_user(email="once@example.com")
     dbsession.add(User(email="ONCE@example.com", display_name="twin"))
     with pytest.raises(IntegrityError):
         dbsession.flush()

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from pyramidion.cli import main
 from pyramidion_auth.models import ApiToken, OneTimeToken, ServerSession, ThrottleCounter, utcnow
-from pyramidion_auth.services import get_auth, purge_expired
+from pyramidion_auth.purge import purge_expired
+from pyramidion_auth.services import auth_settings
 
 
 def token_hash() -> str:
@@ -20,12 +21,12 @@ def token_hash() -> str:
 
 
 def test_purge_deletes_only_what_can_no_longer_be_used(
-    testapp: Any, dbsession: Session, make_user: Any
+    testapp: Any, dbsession: Session, auth_make_user: Any
 ) -> None:
     registry = testapp.app.registry
-    settings = get_auth(registry).settings
+    settings = auth_settings(registry)
     now = utcnow()
-    user = make_user()
+    user = auth_make_user()
     long_ago = now - settings.session_absolute_timeout - datetime.timedelta(hours=1)
     idle = now - settings.session_idle_timeout - datetime.timedelta(minutes=1)
     dbsession.add_all(
@@ -75,8 +76,15 @@ def test_purge_deletes_only_what_can_no_longer_be_used(
             ThrottleCounter(
                 key=f"address:{uuid.uuid4().hex}",
                 failures=3,
-                window_started_at=now - settings.throttle_window * 2,
-                last_failure_at=now - settings.throttle_window * 2,
+                window_started_at=now - settings.throttle_ceiling_window * 2,
+                last_failure_at=now - settings.throttle_ceiling_window * 2,
+            ),
+            # A login from this address is recent: it stays known.
+            ThrottleCounter(
+                key=f"known:{uuid.uuid4().hex}",
+                failures=1,
+                window_started_at=now - settings.throttle_ceiling_window * 2,
+                last_failure_at=now - datetime.timedelta(days=1),
             ),
         ]
     )

@@ -12,8 +12,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import Connection, select
 
 from pyramidion.testing import PyramidionTestApp
+from pyramidion_auth.interfaces import PasswordHasher as PasswordHasherService
 from pyramidion_auth.models import ApiToken, User
-from pyramidion_auth.services import create_api_token, get_auth
+from pyramidion_auth.services import find
+from pyramidion_auth.tokens import create_api_token
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -21,15 +23,15 @@ def bearer(token: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def token_user(testapp: PyramidionTestApp, make_user: Any, dbsession: Any, tm: Any) -> Any:
-    user = make_user()
+def token_user(testapp: PyramidionTestApp, auth_make_user: Any, dbsession: Any, tm: Any) -> Any:
+    user = auth_make_user()
     _row, token = create_api_token(testapp.app.registry, dbsession, user, "ci")
     tm.commit()
     return user, token
 
 
 def test_token_authenticates_without_csrf(
-    testapp: PyramidionTestApp, token_user: Any, log_in: Any
+    testapp: PyramidionTestApp, token_user: Any, auth_log_in: Any
 ) -> None:
     user, token = token_user
 
@@ -48,12 +50,12 @@ def test_token_authenticates_without_csrf(
 def test_a_bad_token_gets_no_csrf_exemption(
     testapp: PyramidionTestApp,
     token_user: Any,
-    log_in: Any,
+    auth_log_in: Any,
     header: str,
     snapshot: Any,
 ) -> None:
     user, _token = token_user
-    log_in(testapp, user.email)  # a logged-in browser session as well
+    auth_log_in(testapp, user.email)  # a logged-in browser session as well
     before = snapshot()
 
     # Logging out is public and unsafe: exempted, this request would end
@@ -73,10 +75,10 @@ def test_a_bad_token_gets_no_csrf_exemption(
 
 
 def test_a_bearer_header_ignores_the_session_cookie(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any
 ) -> None:
-    user = make_user()
-    log_in(testapp, user.email)
+    user = auth_make_user()
+    auth_log_in(testapp, user.email)
 
     testapp.get("/auth/api/me", headers=bearer("pyr_wrong"), status=401)
     assert testapp.get("/auth/api/me", headers={"Accept": "application/json"}).json["id"] == (
@@ -97,10 +99,10 @@ def test_expired_token_is_refused(
 
 
 def test_session_creates_tokens_over_json_and_a_token_cannot(
-    testapp: PyramidionTestApp, token_user: Any, log_in: Any, db_connection: Connection
+    testapp: PyramidionTestApp, token_user: Any, auth_log_in: Any, db_connection: Connection
 ) -> None:
     user, token = token_user
-    log_in(testapp, user.email)
+    auth_log_in(testapp, user.email)
 
     created = testapp.post_json(
         "/auth/api/tokens",
@@ -120,10 +122,10 @@ def test_session_creates_tokens_over_json_and_a_token_cannot(
 
 
 def test_a_user_cannot_revoke_someone_elses_token(
-    testapp: PyramidionTestApp, token_user: Any, make_user: Any, dbsession: Any, tm: Any
+    testapp: PyramidionTestApp, token_user: Any, auth_make_user: Any, dbsession: Any, tm: Any
 ) -> None:
     _owner, token = token_user
-    other = make_user()
+    other = auth_make_user()
     _row, other_token = create_api_token(testapp.app.registry, dbsession, other, "theirs")
     tm.commit()
     victim_id = _row.id
@@ -133,9 +135,9 @@ def test_a_user_cannot_revoke_someone_elses_token(
 
 
 def test_admin_group_gives_every_permission(
-    testapp: PyramidionTestApp, make_user: Any, dbsession: Any, tm: Any
+    testapp: PyramidionTestApp, auth_make_user: Any, dbsession: Any, tm: Any
 ) -> None:
-    admin = make_user(admin=True)
+    admin = auth_make_user(admin=True)
     _row, token = create_api_token(testapp.app.registry, dbsession, admin, "admin")
     tm.commit()
 
@@ -143,9 +145,9 @@ def test_admin_group_gives_every_permission(
 
 
 def test_hashes_are_argon2id_with_the_configured_parameters(
-    testapp: PyramidionTestApp, make_user: Any
+    testapp: PyramidionTestApp, auth_make_user: Any
 ) -> None:
-    user = make_user()
+    user = auth_make_user()
 
     assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
 
@@ -161,15 +163,15 @@ def test_defaults_are_at_or_above_owasp() -> None:
 
 def test_login_rehashes_when_the_parameters_changed(
     testapp: PyramidionTestApp,
-    make_user: Any,
-    log_in: Any,
+    auth_make_user: Any,
+    auth_log_in: Any,
     password: str,
     db_connection: Connection,
 ) -> None:
     old = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=2).hash(password)
-    user = make_user(password_hash=old)
+    user = auth_make_user(password_hash=old)
 
-    assert log_in(testapp, user.email).status_int == 303
+    assert auth_log_in(testapp, user.email).status_int == 303
 
     stored = db_connection.execute(
         select(User.password_hash).where(User.id == user.id)
@@ -179,7 +181,7 @@ def test_login_rehashes_when_the_parameters_changed(
 
 
 def test_over_long_password_is_refused_before_hashing(testapp: PyramidionTestApp) -> None:
-    passwords = get_auth(testapp.app.registry).passwords
+    passwords = find(testapp.app.registry, PasswordHasherService)
 
     with pytest.raises(ValueError, match="byte limit"):
         passwords.hash("é" * 513)
@@ -188,18 +190,18 @@ def test_over_long_password_is_refused_before_hashing(testapp: PyramidionTestApp
 
 def test_no_secret_reaches_a_log_line(
     testapp: PyramidionTestApp,
-    make_user: Any,
-    log_in: Any,
+    auth_make_user: Any,
+    auth_log_in: Any,
     mailbox: Any,
     password: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     secrets: list[str] = [password, "wrong password, again", "another brand new one"]
     with caplog.at_level(logging.DEBUG):
-        user = make_user()
+        user = auth_make_user()
         secrets.append(user.password_hash)
-        log_in(testapp, user.email, "wrong password, again")
-        log_in(testapp, user.email)
+        auth_log_in(testapp, user.email, "wrong password, again")
+        auth_log_in(testapp, user.email)
         secrets.append(testapp.cookies["session"])
         form = testapp.get("/auth/tokens").forms["deform"]
         form["name"] = "logged?"

@@ -1,10 +1,10 @@
 """Fixtures for the blog's tests: an app with ``blog`` (and so ``auth``,
 ``forms`` and ``storage``), cheap password hashing, files in a temporary
-directory, and helpers that create users and posts and log people in."""
+directory, and a helper that creates posts. Users and logging in come from
+the auth add-on's pytest plugin (``auth_make_user``, ``auth_logged_in``)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,11 +14,8 @@ from sqlalchemy.orm import Session
 
 from pyramidion.testing import PyramidionTestApp
 from pyramidion_auth.models import User
-from pyramidion_auth.services import create_user
+from pyramidion_auth.testing import AUTH_TEST_SETTINGS
 from pyramidion_blog.models import Post
-
-#: A password the auth add-on accepts.
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="session")
@@ -29,43 +26,12 @@ def pyramidion_addons() -> list[str]:
 @pytest.fixture(scope="session")
 def pyramidion_extra_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {
-        # OWASP's minimum Argon2id parameters: the cheapest auth accepts.
-        "auth.argon2_memory_cost": "19456",
-        "auth.argon2_time_cost": "2",
-        "auth.argon2_parallelism": "1",
+        **AUTH_TEST_SETTINGS,
         "auth.allow_registration": "true",
         "auth.mail_directory": str(tmp_path_factory.mktemp("mail")),
         "storage.local_root": str(tmp_path_factory.mktemp("files")),
         "blog.per_page": "5",
     }
-
-
-@pytest.fixture
-def password() -> str:
-    """The password ``make_user`` gives every account."""
-    return PASSWORD
-
-
-MakeUser = Callable[..., User]
-
-
-@pytest.fixture
-def make_user(testapp: PyramidionTestApp, dbsession: Session, tm: Any) -> MakeUser:
-    """``make_user(name=..., admin=False)``: a committed account with ``PASSWORD``."""
-
-    def make(name: str = "Ada Lovelace", *, admin: bool = False) -> User:
-        user = create_user(
-            testapp.app.registry,
-            dbsession,
-            email=f"user-{uuid.uuid4().hex[:8]}@example.com",
-            password=PASSWORD,
-            display_name=name,
-            admin=admin,
-        )
-        tm.commit()
-        return user
-
-    return make
 
 
 MakePost = Callable[..., Post]
@@ -83,23 +49,6 @@ def make_post(dbsession: Session, tm: Any) -> MakePost:
         return post
 
     return make
-
-
-LogIn = Callable[[PyramidionTestApp, User], PyramidionTestApp]
-
-
-@pytest.fixture
-def log_in() -> LogIn:
-    """``log_in(app, user)``: submit the login form as a browser would."""
-
-    def submit(app: PyramidionTestApp, user: User) -> PyramidionTestApp:
-        form = app.get("/auth/login").forms["login"]
-        form["email"] = user.email
-        form["password"] = PASSWORD
-        form.submit("submit", status=303)
-        return app
-
-    return submit
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ def titles(page: Any) -> list[str]:
 
 
 @pytest.fixture
-def dated_posts(make_user: Any, dbsession: Session, tm: Any) -> list[str]:
+def dated_posts(auth_make_user: Any, dbsession: Session, tm: Any) -> list[str]:
     """Twelve posts by three authors, each with one attachment; titles
     newest first."""
-    authors = [make_user(f"Author {n}") for n in range(3)]
+    authors = [auth_make_user(f"Author {n}") for n in range(3)]
     start = datetime.datetime(2026, 1, 1)
     titles = []
     for n in range(12):
@@ -80,9 +80,9 @@ def test_the_list_costs_the_same_few_queries_however_many_posts_it_shows(
 
 
 def test_search_matches_titles_and_bodies_ignoring_case(
-    testapp: PyramidionTestApp, make_user: Any, make_post: Any
+    testapp: PyramidionTestApp, auth_make_user: Any, make_post: Any
 ) -> None:
-    author = make_user()
+    author = auth_make_user()
     make_post(author, title="Pyramid tips", body="Traversal is fun.")
     make_post(author, title="Gardening", body="Tomatoes love the sun; so does PYRAMID.")
     make_post(author, title="Cooking", body="Nothing to see here.")
@@ -101,9 +101,9 @@ def test_search_matches_titles_and_bodies_ignoring_case(
 
 
 def test_search_treats_wildcards_as_plain_text(
-    testapp: PyramidionTestApp, make_user: Any, make_post: Any
+    testapp: PyramidionTestApp, auth_make_user: Any, make_post: Any
 ) -> None:
-    author = make_user()
+    author = auth_make_user()
     make_post(author, title="100% done", body="Finished.")
     make_post(author, title="1000 done", body="Many.")
     make_post(author, title="snake_case", body="Names.")
@@ -114,9 +114,9 @@ def test_search_treats_wildcards_as_plain_text(
 
 
 def test_search_results_are_paged_and_pages_keep_the_search(
-    testapp: PyramidionTestApp, make_user: Any, make_post: Any
+    testapp: PyramidionTestApp, auth_make_user: Any, make_post: Any
 ) -> None:
-    author = make_user()
+    author = auth_make_user()
     for n in range(7):
         make_post(author, title=f"Match {n}", body="needle")
     make_post(author, title="Other", body="haystack")

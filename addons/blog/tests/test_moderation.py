@@ -19,14 +19,14 @@ def titles(page: Any) -> list[str]:
 def test_an_admin_hides_a_post_with_a_reason_and_shows_it_again(
     testapp: PyramidionTestApp,
     client: Any,
-    make_user: Any,
+    auth_make_user: Any,
     make_post: Any,
-    log_in: Any,
+    auth_logged_in: Any,
     dbsession: Session,
 ) -> None:
-    author = make_user("Author")
+    author = auth_make_user("Author")
     post = make_post(author, title="Spam, spam, spam")
-    admin = log_in(testapp, make_user("Moderator", admin=True))
+    admin = auth_logged_in(testapp, auth_make_user("Moderator", admin=True))
 
     form = admin.get(f"/posts/{post.id}").click(href="/hide$").forms["hide"]
     form["reason"] = "Advertising"
@@ -41,13 +41,13 @@ def test_an_admin_hides_a_post_with_a_reason_and_shows_it_again(
     anonymous = client()
     assert titles(anonymous.get("/")) == []
     anonymous.get(f"/posts/{post.id}", status=404)
-    stranger = log_in(client(), make_user("Stranger"))
+    stranger = auth_logged_in(client(), auth_make_user("Stranger"))
     assert titles(stranger.get("/")) == []
     stranger.get(f"/posts/{post.id}", status=404)
     stranger.get(f"/posts/{post.id}/edit", status=404)
 
     # The author still sees it, and why it is hidden.
-    owner = log_in(client(), author)
+    owner = auth_logged_in(client(), author)
     assert titles(owner.get("/")) == ["Spam, spam, spam"]
     reason = owner.get(f"/posts/{post.id}").html.select_one('[data-blog="hidden-reason"]')
     assert reason.text == "Advertising"
@@ -60,10 +60,14 @@ def test_an_admin_hides_a_post_with_a_reason_and_shows_it_again(
 
 
 def test_hiding_needs_a_reason(
-    testapp: PyramidionTestApp, make_user: Any, make_post: Any, log_in: Any, dbsession: Session
+    testapp: PyramidionTestApp,
+    auth_make_user: Any,
+    make_post: Any,
+    auth_logged_in: Any,
+    dbsession: Session,
 ) -> None:
-    post = make_post(make_user())
-    log_in(testapp, make_user(admin=True))
+    post = make_post(auth_make_user())
+    auth_logged_in(testapp, auth_make_user(admin=True))
 
     form = testapp.get(f"/posts/{post.id}/hide").forms["hide"]
     form["reason"] = ""
@@ -74,12 +78,16 @@ def test_hiding_needs_a_reason(
 
 
 def test_only_admins_may_moderate(
-    testapp: PyramidionTestApp, make_user: Any, make_post: Any, log_in: Any, dbsession: Session
+    testapp: PyramidionTestApp,
+    auth_make_user: Any,
+    make_post: Any,
+    auth_logged_in: Any,
+    dbsession: Session,
 ) -> None:
-    author = make_user()
+    author = auth_make_user()
     post = make_post(author)
     hidden = make_post(author, hidden=True, hidden_reason="Off topic")
-    log_in(testapp, author)
+    auth_logged_in(testapp, author)
 
     assert testapp.get(f"/posts/{post.id}").html.select('[data-blog="hide"]') == []
     testapp.get(f"/posts/{post.id}/hide", status=403)
@@ -95,12 +103,12 @@ def test_only_admins_may_moderate(
 def test_files_of_a_hidden_post_cannot_be_downloaded_by_others(
     testapp: PyramidionTestApp,
     client: Any,
-    make_user: Any,
-    log_in: Any,
+    auth_make_user: Any,
+    auth_logged_in: Any,
     dbsession: Session,
     tm: Any,
 ) -> None:
-    log_in(testapp, make_user())
+    auth_logged_in(testapp, auth_make_user())
     form = testapp.get("/posts/new").forms["deform"]
     form["title"] = "With a file"
     form["body"] = "See attached."
@@ -118,5 +126,5 @@ def test_files_of_a_hidden_post_cannot_be_downloaded_by_others(
 
     anonymous.get(file_url, status=404)
     assert testapp.get(file_url).body == b"numbers"
-    admin = log_in(client(), make_user(admin=True))
+    admin = auth_logged_in(client(), auth_make_user(admin=True))
     assert admin.get(file_url).body == b"numbers"

@@ -19,9 +19,9 @@ def post_count(dbsession: Session) -> int:
 
 
 def test_the_post_list_is_the_site_root_and_shows_who_is_logged_in(
-    testapp: PyramidionTestApp, make_user: Any, make_post: Any, log_in: Any
+    testapp: PyramidionTestApp, auth_make_user: Any, make_post: Any, auth_logged_in: Any
 ) -> None:
-    author = make_user("Grace Hopper")
+    author = auth_make_user("Grace Hopper")
     make_post(author, title="Hello, world", body="My first post.")
 
     anonymous = testapp.get("/")
@@ -32,7 +32,7 @@ def test_the_post_list_is_the_site_root_and_shows_who_is_logged_in(
     assert login["href"] == "http://localhost/auth/login?came_from=%2F"
     assert anonymous.html.select('[data-blog="new-post"]') == []
 
-    log_in(testapp, author)
+    auth_logged_in(testapp, author)
     page = testapp.get("/")
     assert page.html.select_one('[data-user-menu="name"]').text == "Grace Hopper"
     assert page.html.select_one('[data-user-menu="logout"]') is not None
@@ -40,10 +40,10 @@ def test_the_post_list_is_the_site_root_and_shows_who_is_logged_in(
 
 
 def test_writing_a_post_with_an_attachment(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any, dbsession: Session
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_logged_in: Any, dbsession: Session
 ) -> None:
-    author = make_user("Grace Hopper")
-    log_in(testapp, author)
+    author = auth_make_user("Grace Hopper")
+    auth_logged_in(testapp, author)
 
     form = testapp.get("/posts/new").forms["deform"]
     form["title"] = "Notes on COBOL"
@@ -81,9 +81,9 @@ def test_anonymous_visitors_are_sent_to_log_in_before_writing(
 
 
 def test_a_refused_post_keeps_what_was_typed_and_writes_nothing(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any, dbsession: Session
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_logged_in: Any, dbsession: Session
 ) -> None:
-    log_in(testapp, make_user())
+    auth_logged_in(testapp, auth_make_user())
 
     form = testapp.get("/posts/new").forms["deform"]
     form["title"] = ""
@@ -96,9 +96,9 @@ def test_a_refused_post_keeps_what_was_typed_and_writes_nothing(
 
 
 def test_the_author_edits_their_post_and_removes_an_attachment(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any, dbsession: Session
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_logged_in: Any, dbsession: Session
 ) -> None:
-    log_in(testapp, make_user())
+    auth_logged_in(testapp, auth_make_user())
     form = testapp.get("/posts/new").forms["deform"]
     form["title"] = "Draft"
     form["body"] = "Text"
@@ -122,13 +122,13 @@ def test_the_author_edits_their_post_and_removes_an_attachment(
 
 def test_another_user_cannot_edit_or_delete_a_post(
     testapp: PyramidionTestApp,
-    make_user: Any,
+    auth_make_user: Any,
     make_post: Any,
-    log_in: Any,
+    auth_logged_in: Any,
     dbsession: Session,
 ) -> None:
-    post = make_post(make_user("Owner"), title="Mine")
-    log_in(testapp, make_user("Mallory"))
+    post = make_post(auth_make_user("Owner"), title="Mine")
+    auth_logged_in(testapp, auth_make_user("Mallory"))
 
     page = testapp.get(f"/posts/{post.id}")
     assert page.html.select('[data-blog="edit"], [data-blog="delete"]') == []
@@ -145,19 +145,31 @@ def test_another_user_cannot_edit_or_delete_a_post(
 
 
 def test_anonymous_visitors_cannot_edit_or_delete(
-    testapp: PyramidionTestApp, make_user: Any, make_post: Any, dbsession: Session
+    testapp: PyramidionTestApp, auth_make_user: Any, make_post: Any, dbsession: Session
 ) -> None:
-    post = make_post(make_user())
+    post = make_post(auth_make_user())
 
-    testapp.get(f"/posts/{post.id}/edit", status=403)
-    testapp.post(f"/posts/{post.id}/delete", {"csrf_token": testapp.csrf_token()}, status=403)
+    # Sent to log in first (and back to the edit page afterwards).
+    edit = testapp.get(f"/posts/{post.id}/edit", status=303)
+    assert edit.location.startswith("http://localhost/auth/login?came_from=")
+    deleted = testapp.post(
+        f"/posts/{post.id}/delete", {"csrf_token": testapp.csrf_token()}, status=303
+    )
+    assert deleted.location == "http://localhost/auth/login"
+    api = testapp.post(
+        f"/posts/{post.id}/delete",
+        {"csrf_token": testapp.csrf_token()},
+        headers={"Accept": "application/json"},
+        status=401,
+    )
+    assert api.content_type == "application/problem+json"
     assert post_count(dbsession) == 1
 
 
 def test_the_author_deletes_their_post_and_its_files(
-    testapp: PyramidionTestApp, make_user: Any, log_in: Any, dbsession: Session
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_logged_in: Any, dbsession: Session
 ) -> None:
-    log_in(testapp, make_user())
+    auth_logged_in(testapp, auth_make_user())
     form = testapp.get("/posts/new").forms["deform"]
     form["title"] = "Short-lived"
     form["body"] = "Soon gone"
@@ -181,13 +193,13 @@ def test_the_author_deletes_their_post_and_its_files(
 
 def test_an_admin_may_edit_and_delete_any_post(
     testapp: PyramidionTestApp,
-    make_user: Any,
+    auth_make_user: Any,
     make_post: Any,
-    log_in: Any,
+    auth_logged_in: Any,
     dbsession: Session,
 ) -> None:
-    post = make_post(make_user("Author"), title="Needs a fix")
-    log_in(testapp, make_user("Admin", admin=True))
+    post = make_post(auth_make_user("Author"), title="Needs a fix")
+    auth_logged_in(testapp, auth_make_user("Admin", admin=True))
 
     edit = testapp.get(f"/posts/{post.id}/edit").forms["deform"]
     edit["title"] = "Fixed by an admin"
@@ -207,14 +219,14 @@ def test_a_post_that_does_not_exist_is_404(testapp: PyramidionTestApp) -> None:
 
 def test_forms_without_the_csrf_token_are_refused_and_change_nothing(
     testapp: PyramidionTestApp,
-    make_user: Any,
+    auth_make_user: Any,
     make_post: Any,
-    log_in: Any,
+    auth_logged_in: Any,
     dbsession: Session,
 ) -> None:
-    author = make_user()
+    author = auth_make_user()
     post = make_post(author, title="Untouched")
-    log_in(testapp, author)
+    auth_logged_in(testapp, author)
 
     for url, data in [
         ("/posts/new", {"title": "Forged", "body": "x"}),

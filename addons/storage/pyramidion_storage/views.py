@@ -11,7 +11,8 @@ and ``Content-Disposition: attachment`` for every type a browser could run
 a field named ``file`` and answers 201 with the stored file as JSON. The body
 is streamed into storage and reading stops at ``storage.max_upload_size``
 (413); the CSRF token must come in the ``X-CSRF-Token`` header, because
-looking for it in the form would read the whole body first.
+looking for it in the form would read the whole body first. Requests the
+core exempts from CSRF (an API token) need none, as everywhere else.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pyramid.httpexceptions import (
 )
 from pyramid.response import Response
 
-from pyramidion import get_settings
+from pyramidion import csrf_check_required, get_settings
 
 from .backends import CHUNK_SIZE, StorageBackend
 from .models import StoredFile, as_utc
@@ -158,8 +159,10 @@ def upload(context: UploadContext, request: Request) -> Response:
             detail=f"The file is larger than the limit of {format_size(limit)}."
         )
     # The usual check would look in the form, and so read the whole body.
-    check_csrf_origin(request)
-    check_csrf_token(request, token=None, header="X-CSRF-Token")
+    # Requests the core exempts (an API token, for one) are exempt here too.
+    if csrf_check_required(request):
+        check_csrf_origin(request)
+        check_csrf_token(request, token=None, header="X-CSRF-Token")
     content_type, options = multipart.parse_options_header(request.headers.get("Content-Type", ""))
     boundary = options.get("boundary", "")
     if content_type != "multipart/form-data" or not boundary:

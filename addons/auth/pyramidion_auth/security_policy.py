@@ -1,0 +1,188 @@
+"""Who is asking: the identity source the add-on gives the core's security
+policy (session or API token), ``request.user``, the CSRF exemption of
+token-authenticated requests, and the layout's user menu.
+
+The lookups a request pays for are :meth:`AuthIdentitySource.session_identity`
+and :meth:`AuthIdentitySource.token_identity`, one query each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pyramid.authorization import Authenticated
+from sqlalchemy import select
+
+from .interfaces import Clock
+from .models import BEARER_PRINCIPAL, ApiToken, User
+from .sessions import DatabaseSession
+from .tokens import digest
+
+if TYPE_CHECKING:
+    from pyramid.request import Request
+    from pyramid.response import Response
+
+    from pyramidion_forms import UserMenu
+
+__all__ = [
+    "AuthIdentitySource",
+    "Identity",
+    "bearer_token",
+    "no_store",
+    "request_user",
+    "token_authenticated",
+    "user_menu",
+]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is asking: the user, and how they proved it."""
+
+    user: User
+    via: Literal["session", "token"]
+    token_id: int | None = None
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, or None.
+
+    An empty string when the header says Bearer but carries nothing.
+    """
+    header = str(request.headers.get("Authorization", ""))
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip()
+
+
+class AuthIdentitySource:
+    """The identity source the add-on registers with ``config.set_identity_source``.
+
+    A request with ``Authorization: Bearer`` is identified by that token
+    alone: a wrong or expired token makes it anonymous, whatever cookies
+    it also carries. Any other request is identified by its session.
+    """
+
+    def identity(self, request: Request) -> Identity | None:
+        token = bearer_token(request)
+        if token is not None:
+            identity = self.token_identity(request, token)
+        else:
+            identity = self.session_identity(request)
+        if identity is not None:
+            # What an authenticated request sees is that user's: no shared
+            # or browser cache may keep it (a new API token, account pages).
+            request.add_response_callback(no_store)
+        return identity
+
+    def session_identity(self, request: Request) -> Identity | None:
+        """The active user the request's session is logged in as, or None."""
+        session = request.session
+        user_id = getattr(session, "user_id", None)
+        if user_id is None:
+            return None
+        # Loading the session loaded its user and the user's groups (the
+        # security policy's principals): this finds the user in the ORM
+        # session's identity map, without a query.
+        user = request.dbsession.get(User, user_id)
+        if user is None or not user.is_active:
+            return None
+        return Identity(user=user, via="session")
+
+    def token_identity(self, request: Request, token: str) -> Identity | None:
+        """The active user a valid, unexpired API token belongs to, or None."""
+        if not token or len(token) > 128:
+            return None
+        row = request.dbsession.execute(
+            select(ApiToken, User)
+            .join(User, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == digest(token))
+        ).one_or_none()
+        if row is None:
+            return None
+        api_token, user = row
+        if api_token.expires_at <= request.find_service(Clock).now() or not user.is_active:
+            return None
+        return Identity(user=user, via="token", token_id=api_token.id)
+
+    def userid(self, identity: Identity) -> str:
+        return str(identity.user.id)
+
+    def principals(self, request: Request, identity: Identity) -> list[str]:
+        user = identity.user
+        principals = [
+            Authenticated,
+            f"user:{user.id}",
+            *(f"group:{group.name}" for group in user.groups),
+        ]
+        if identity.via == "token":
+            principals.append(BEARER_PRINCIPAL)
+        return principals
+
+    def remember(self, request: Request, userid: str, **kw: Any) -> list[tuple[str, str]]:
+        """Log ``userid`` in: the session continues under a new id."""
+        session = request.session
+        if isinstance(session, DatabaseSession):
+            session.rotate(int(userid))
+        return []
+
+    def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
+        """Log out: the session is deleted, server-side, and its cookie cleared."""
+        request.session.invalidate()
+        return []
+
+
+def no_store(request: Request, response: Response) -> None:
+    """Response callback: the response must not be stored by any cache."""
+    response.cache_control.no_store = True
+    response.cache_control.max_age = None
+    response.cache_control.public = False
+
+
+def request_user(request: Request) -> User | None:
+    """``request.user``: the logged-in user, or None.
+
+    Computed from ``request.identity``, which the core's security policy
+    computes at most once per request, and only when asked for.
+    """
+    identity = request.identity
+    return identity.user if isinstance(identity, Identity) else None
+
+
+def user_menu(request: Request) -> UserMenu:
+    """The forms layout's user menu: who is logged in, or a way to log in.
+
+    Logged-in users see their name, linking to their account, and a logout
+    button. Anonymous visitors get a login link that brings them back to
+    the page they were on (the auth pages themselves excepted, where
+    coming back makes no sense).
+    """
+    from pyramidion_forms import UserMenu
+
+    user = request_user(request)
+    if user is not None:
+        return UserMenu(
+            user.display_name,
+            logout_url=request.route_url("auth.logout"),
+            account_url=request.route_url("auth.account"),
+        )
+    route = getattr(request, "matched_route", None)
+    if (route is not None and route.name.startswith("auth.")) or request.method != "GET":
+        return UserMenu(None, login_url=request.route_url("auth.login"))
+    query = {"came_from": request.path_qs}
+    return UserMenu(None, login_url=request.route_url("auth.login", _query=query))
+
+
+def token_authenticated(request: Request) -> bool:
+    """Whether the request proved who it is with a valid API token.
+
+    The CSRF exemption: browsers never attach an Authorization header on
+    their own, so a forged cross-site request cannot carry one. A missing,
+    wrong or expired token is not exempt.
+    """
+    if bearer_token(request) is None:
+        return False
+    identity = request.identity
+    return isinstance(identity, Identity) and identity.via == "token"

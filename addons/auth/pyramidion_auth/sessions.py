@@ -1,0 +1,275 @@
+"""Server-side sessions: the row in ``auth_sessions``, the cookie with its id."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import secrets
+import time
+import weakref
+from typing import TYPE_CHECKING, Any, Literal
+
+from pyramid.interfaces import ISession
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, joinedload
+from zope.interface import implementer
+
+from pyramidion import CoreSettings, get_settings
+
+from .interfaces import Clock
+from .models import ServerSession, User
+from .services import auth_settings
+from .tokens import digest, new_secret
+
+if TYPE_CHECKING:
+    from pyramid.request import Request
+    from pyramid.response import Response
+
+__all__ = ["DatabaseSession", "revoke_sessions", "session_factory"]
+
+#: Session keys under which flash messages are kept, one per queue.
+_FLASH_PREFIX = "_f_"
+
+
+@implementer(ISession)
+class DatabaseSession(dict[str, Any]):
+    """A Pyramid session kept in ``auth_sessions``; the cookie holds a random id.
+
+    Loaded when ``request.session`` is first used (one query, and none when
+    the request has no cookie); written once, just before the request's
+    transaction commits, and only when it changed or needs its last-seen
+    time refreshed. A session unused for the idle timeout, or older than
+    the absolute timeout, is gone. Data is stored as JSON, so values must be
+    JSON-serialisable.
+    """
+
+    def __init__(self, request: Request) -> None:
+        super().__init__()
+        # Weak: the request holds its session, and a strong reference back
+        # would leave a cycle per request for the garbage collector.
+        self._request_ref = weakref.ref(request)
+        self._settings = auth_settings(request.registry)
+        self._clock: Clock = request.find_service(Clock)
+        self._secure = not get_settings(request.registry, CoreSettings).development
+        self._cookie_name = self._settings.session_cookie_name
+        self._cookie_value: str | None = None
+        self._row: ServerSession | None = None
+        self._obsolete_ids: set[str] = set()
+        self._scheduled = False
+        self._dirty = False
+        self._outcome: Literal["none", "kept", "removed"] = "none"
+        self.user_id: int | None = None
+        self._user: User | None = None
+        now = self._clock.now()
+        self.created = time.time()
+        self.new = True
+        self._created_at = now
+        cookie = request.cookies.get(self._cookie_name)
+        if cookie and len(cookie) <= 128:
+            self._load(cookie, now)
+
+    @property
+    def _request(self) -> Request:
+        request = self._request_ref()
+        if request is None:
+            raise RuntimeError("this session outlived the request it belongs to")
+        return request
+
+    def _load(self, cookie: str, now: datetime.datetime) -> None:
+        settings = self._settings
+        # The session's user and the user's groups come in the same query:
+        # the identity then finds the user in the ORM session's identity
+        # map, and the security policy's principals need no query either.
+        found = (
+            self._request.dbsession.execute(
+                select(ServerSession, User)
+                .outerjoin(User, User.id == ServerSession.user_id)
+                .options(joinedload(User.groups))
+                .where(ServerSession.id == digest(cookie))
+            )
+            .unique()
+            .first()
+        )
+        if found is None:
+            return
+        row = found[0]
+        # Held for the request: the ORM's identity map holds objects weakly.
+        self._user = found[1]
+        if (
+            now - row.last_seen_at > settings.session_idle_timeout
+            or now - row.created_at > settings.session_absolute_timeout
+        ):
+            self._obsolete_ids.add(row.id)
+            self._schedule()
+            return
+        self._row = row
+        self._cookie_value = cookie
+        self.new = False
+        self.user_id = row.user_id
+        self._created_at = row.created_at
+        self.created = row.created_at.replace(tzinfo=datetime.UTC).timestamp()
+        super().update(json.loads(row.data))
+        # Refreshing last-seen on every request would write on every
+        # request; a tenth of the idle timeout (at most five minutes) keeps
+        # the idle timeout accurate enough.
+        interval = min(settings.session_idle_timeout / 10, datetime.timedelta(minutes=5))
+        if now - row.last_seen_at > interval:
+            self._schedule()
+
+    # ISession
+
+    def invalidate(self) -> None:
+        """End the session: its row is deleted and its cookie cleared.
+
+        Anything stored afterwards goes into a new session with a new id.
+        """
+        if self._row is not None:
+            self._obsolete_ids.add(self._row.id)
+        self._row = None
+        self._cookie_value = None
+        self.user_id = None
+        self.new = True
+        self._created_at = self._clock.now()
+        self.created = time.time()
+        super().clear()
+        self.changed()
+
+    def rotate(self, user_id: int | None) -> None:
+        """Continue under a new id (the old one stops working), for ``user_id``.
+
+        Used at login: a session id an attacker planted or saw before
+        login is worthless afterwards. The data is kept.
+        """
+        data = dict(self)
+        self.invalidate()
+        super().update(data)
+        self.user_id = user_id
+
+    def changed(self) -> None:
+        self._dirty = True
+        self._schedule()
+
+    def flash(self, msg: Any, queue: str = "", allow_duplicate: bool = True) -> None:
+        storage = self.setdefault(_FLASH_PREFIX + queue, [])
+        if allow_duplicate or msg not in storage:
+            storage.append(msg)
+            self.changed()
+
+    def pop_flash(self, queue: str = "") -> list[Any]:
+        messages: list[Any] = self.pop(_FLASH_PREFIX + queue, [])
+        return messages
+
+    def peek_flash(self, queue: str = "") -> list[Any]:
+        messages: list[Any] = self.get(_FLASH_PREFIX + queue, [])
+        return messages
+
+    def new_csrf_token(self) -> str:
+        token = secrets.token_hex(32)
+        self["_csrft_"] = token
+        return token
+
+    def get_csrf_token(self) -> str:
+        token = self.get("_csrft_")
+        if token is None:
+            token = self.new_csrf_token()
+        return str(token)
+
+    # dict methods that change the session
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.changed()
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self.changed()
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self.changed()
+        return super().setdefault(key, default)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        if key in self:
+            self.changed()
+        return super().pop(key, *default)
+
+    def popitem(self) -> tuple[str, Any]:
+        self.changed()
+        return super().popitem()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self.changed()
+
+    def clear(self) -> None:
+        super().clear()
+        self.changed()
+
+    # persistence
+
+    def _schedule(self) -> None:
+        if self._scheduled:
+            return
+        self._scheduled = True
+        self._request.tm.get().addBeforeCommitHook(self._save)
+        self._request.add_response_callback(self._set_cookie)
+
+    def _save(self) -> None:
+        dbsession = self._request.dbsession
+        if self._obsolete_ids:
+            dbsession.execute(
+                delete(ServerSession).where(ServerSession.id.in_(self._obsolete_ids))
+            )
+        now = self._clock.now()
+        if self._row is not None:
+            self._row.last_seen_at = now
+            self._row.user_id = self.user_id
+            if self._dirty:
+                self._row.data = json.dumps(dict(self))
+            self._outcome = "kept"
+        elif self.user_id is not None or len(self):
+            self._cookie_value = new_secret()
+            self._row = ServerSession(
+                id=digest(self._cookie_value),
+                user_id=self.user_id,
+                data=json.dumps(dict(self)),
+                created_at=self._created_at,
+                last_seen_at=now,
+            )
+            dbsession.add(self._row)
+            self._outcome = "kept"
+        elif self._obsolete_ids:
+            self._outcome = "removed"
+        dbsession.flush()
+
+    def _set_cookie(self, request: Request, response: Response) -> None:
+        # Only a committed session gets a cookie: when the transaction was
+        # aborted, _save never ran and the old cookie (if any) stays valid.
+        if self._outcome == "kept" and self._cookie_value is not None:
+            response.set_cookie(
+                self._cookie_name,
+                self._cookie_value,
+                httponly=True,
+                samesite="Lax",
+                secure=self._secure,
+                path="/",
+            )
+        elif self._outcome == "removed":
+            response.delete_cookie(self._cookie_name, path="/")
+
+
+def session_factory(request: Request) -> DatabaseSession:
+    """The session factory the add-on sets with ``config.set_session_factory``."""
+    return DatabaseSession(request)
+
+
+def revoke_sessions(
+    dbsession: Session, user_id: int, *, keep: DatabaseSession | None = None
+) -> int:
+    """End every session of ``user_id`` except ``keep``; returns how many."""
+    statement = delete(ServerSession).where(ServerSession.user_id == user_id)
+    if keep is not None and keep._row is not None:
+        statement = statement.where(ServerSession.id != keep._row.id)
+    result = dbsession.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)

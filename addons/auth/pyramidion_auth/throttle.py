@@ -1,0 +1,150 @@
+"""Attempt counters in the database, shared by every process."""
+
+from __future__ import annotations
+
+import datetime
+import math
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.orm import Session
+
+from pyramidion import independent_session
+
+from .interfaces import Refusal, ThrottleKey
+from .models import ThrottleCounter
+from .settings import AuthSettings
+
+if TYPE_CHECKING:
+    from pyramid.registry import Registry
+
+__all__ = ["DatabaseThrottle", "increment"]
+
+
+class DatabaseThrottle:
+    """The add-on's :class:`~pyramidion_auth.interfaces.Throttle`: counters in
+    ``auth_throttle``.
+
+    Every counted attempt is written with
+    :func:`pyramidion.db.independent_session`, so it is committed at once,
+    whatever happens to the request, and every process sees it.
+    """
+
+    def __init__(self, settings: AuthSettings, registry: Registry) -> None:
+        self.window = settings.throttle_window
+        self.registry = registry
+
+    def attempt(self, keys: list[ThrottleKey], now: datetime.datetime) -> Refusal | None:
+        """Refuse the attempt, or count it as a failure until :meth:`succeeded`.
+
+        Counting before the password is checked means that parallel guesses
+        cannot all slip in under the limit.
+        """
+        with independent_session(self.registry) as session:
+            rows = {
+                row.key: row
+                for row in session.scalars(
+                    select(ThrottleCounter).where(ThrottleCounter.key.in_([k.key for k in keys]))
+                )
+            }
+            refusals = [self._refusal(rows.get(k.key), k, now) for k in keys]
+            longest = max((r.retry_after for r in refusals if r is not None), default=None)
+            if longest is not None:
+                return Refusal(longest)
+            for key in keys:
+                window = self._window(key)
+                if increment(session, key.key, now, now - window) > key.limit:
+                    return Refusal(self._seconds(window))
+        return None
+
+    def succeeded(self, forget: list[ThrottleKey], take_back: list[ThrottleKey]) -> None:
+        """Clear the ``forget`` counters; take the provisional failure back
+        from the ``take_back`` ones."""
+        with independent_session(self.registry) as session:
+            if forget:
+                session.execute(
+                    delete(ThrottleCounter).where(ThrottleCounter.key.in_([k.key for k in forget]))
+                )
+            for key in take_back:
+                session.execute(
+                    update(ThrottleCounter)
+                    .where(ThrottleCounter.key == key.key, ThrottleCounter.failures > 0)
+                    .values(failures=ThrottleCounter.failures - 1)
+                )
+
+    def count(self, key: ThrottleKey, now: datetime.datetime) -> Refusal | None:
+        """Count one use of ``key``; a refusal (until its window ends) when
+        that is over its limit."""
+        window = self._window(key)
+        with independent_session(self.registry) as session:
+            if increment(session, key.key, now, now - window) <= key.limit:
+                return None
+            row = session.get(ThrottleCounter, key.key)
+        started = row.window_started_at if row is not None else now
+        return Refusal(self._seconds(started + window - now))
+
+    def note(self, key: str, now: datetime.datetime) -> None:
+        """Remember ``key`` at ``now`` (kept until ``purge`` finds it old)."""
+        with independent_session(self.registry) as session:
+            increment(session, key, now, now)
+
+    def seen(self, key: str, since: datetime.datetime) -> bool:
+        """Whether ``key`` was noted at or after ``since``."""
+        with independent_session(self.registry) as session:
+            row = session.get(ThrottleCounter, key)
+            return row is not None and row.last_failure_at >= since
+
+    def _window(self, key: ThrottleKey) -> datetime.timedelta:
+        return key.window if key.window is not None else self.window
+
+    def _refusal(
+        self, row: ThrottleCounter | None, key: ThrottleKey, now: datetime.datetime
+    ) -> Refusal | None:
+        if row is None:
+            return None
+        window_end = row.window_started_at + self._window(key)
+        if now >= window_end:
+            return None
+        if row.failures >= key.limit:
+            return Refusal(self._seconds(window_end - now))
+        if key.free is not None and row.failures >= key.free:
+            delay = datetime.timedelta(seconds=2 ** min(row.failures - key.free, 30))
+            ready_at = min(row.last_failure_at + delay, window_end)
+            if now < ready_at:
+                return Refusal(self._seconds(ready_at - now))
+        return None
+
+    @staticmethod
+    def _seconds(delta: datetime.timedelta) -> int:
+        return max(1, math.ceil(delta.total_seconds()))
+
+
+def increment(
+    session: Session, key: str, now: datetime.datetime, cutoff: datetime.datetime
+) -> int:
+    """Add one failure to ``key`` atomically; returns the count in the window.
+
+    One INSERT ... ON CONFLICT DO UPDATE, so concurrent processes never
+    lose a count; a window that started before ``cutoff`` starts again.
+    """
+    table = ThrottleCounter.__table__
+    insert: Any
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    expired = table.c.window_started_at <= cutoff
+    statement = (
+        insert(table)
+        .values(key=key, failures=1, window_started_at=now, last_failure_at=now)
+        .on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "failures": case((expired, 1), else_=table.c.failures + 1),
+                "window_started_at": case((expired, now), else_=table.c.window_started_at),
+                "last_failure_at": now,
+            },
+        )
+        .returning(table.c.failures)
+    )
+    return int(session.execute(statement).scalar_one())
