@@ -33,7 +33,10 @@ if TYPE_CHECKING:
     from ..addon import Addon, Command
 
 #: Core command groups, in the order ``--help`` lists them.
-CORE_GROUPS = ("check", "db", "addons", "settings", "new")
+CORE_GROUPS = ("check", "serve", "db", "addons", "settings", "new")
+
+#: Commands whose log lines are the point: a server logs what it serves.
+LOGGING_GROUPS = frozenset({"serve"})
 
 Handler = Callable[[argparse.Namespace], int | None]
 
@@ -274,7 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     verbose = _verbosity(args_list)
-    if verbose == 0:
+    group = next((a for a in args_list if not a.startswith("-")), None)
+    quiet = verbose == 0 and group not in LOGGING_GROUPS
+    if quiet:
         logging.disable(logging.INFO)
     args: argparse.Namespace | None = None
     try:
@@ -294,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(_unexpected(exc, getattr(args, "config", None)))
         return 2
     finally:
-        if verbose == 0:
+        if quiet:
             logging.disable(logging.NOTSET)
 
 
