@@ -259,7 +259,12 @@ def format_report(report: CheckReport, config: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    with bootstrap_app(args.config, require_server=True) as env:
+    from ..configfile import check_config_file
+
+    with bootstrap_app(args.config) as env:
+        # pserve needs [server:main]; other commands do not. Asked after the
+        # app loads, so that the app's own problems are reported first.
+        check_config_file(args.config, require_server=True)
         report = check_app(env.registry)
     print(format_report(report, args.config))
     if report.warnings and args.strict:
