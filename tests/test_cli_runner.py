@@ -128,3 +128,19 @@ def test_informational_lines_are_shown_only_with_v(tmp_path: Path) -> None:
         "addons", "list", str(ini), "-v"
     )
     assert "INFO [pyramidion] add-on auth" in run("-v", "addons", "graph", str(ini))
+
+
+def test_a_server_section_using_pserve_variables_is_left_to_pserve_by_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ini = Path(app_ini(tmp_path))
+    ini.write_text(ini.read_text().replace("localhost:6543", "127.0.0.1:%(http_port)s"))
+
+    assert main(["db", "upgrade", str(ini)]) == 0
+    assert main(["check", str(ini)]) == 2
+    err = capsys.readouterr().err
+    assert f"{ini}, [server:main] listen: %(http_port)s refers to nothing" in err
+    assert "[DEFAULT] section (pserve's http_port=VALUE argument overrides it)" in err
+
+    ini.write_text("[DEFAULT]\nhttp_port = 6543\n\n" + ini.read_text())
+    assert main(["check", str(ini)]) == 0

@@ -20,6 +20,7 @@ import importlib.metadata as md
 import logging
 import logging.config
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,12 @@ def config_path(config_uri: str) -> tuple[str, str]:
     return path, name or "main"
 
 
-def check_config_file(config_uri: str, *, require_server: bool = False) -> ConfigFile:
+def check_config_file(
+    config_uri: str,
+    *,
+    require_server: bool = False,
+    variables: Mapping[str, str] | None = None,
+) -> ConfigFile:
     """Read ``config_uri`` and raise :class:`ConfigurationError` with one
     sentence for the first problem PasteDeploy or pserve would meet.
 
@@ -61,12 +67,17 @@ def check_config_file(config_uri: str, *, require_server: bool = False) -> Confi
     installed; the server section (required with ``require_server``) names
     an installed server and valid ports; the logging sections name
     handlers, formatters and classes that exist.
+
+    ``variables`` are pserve's ``NAME=VALUE`` arguments, which ``%(NAME)s``
+    may refer to. Without ``require_server``, a reference to such a
+    variable in the server section is left to pserve: commands do not read
+    that section.
     """
     path_text, name = config_path(config_uri)
     path = Path(path_text)
     text = _read(path)
-    parser = _parse(path, text)
-    _check_interpolation(path, parser)
+    parser = _parse(path, text, variables or {})
+    unresolved = _check_interpolation(path, parser, tolerate=() if require_server else ("server",))
     app_section = _find_section(parser, APP_PREFIXES, name)
     if app_section is None:
         raise ConfigurationError(
@@ -82,7 +93,7 @@ def check_config_file(config_uri: str, *, require_server: bool = False) -> Confi
             "add one, for example '[server:main]' with 'use = egg:waitress#main' "
             "and 'listen = localhost:6543'."
         )
-    if server_section is not None:
+    if server_section is not None and server_section not in unresolved:
         _check_use(path, parser, server_section, "paste.server_runner")
         _check_server(path, parser, server_section)
     check_logging(path, parser)
@@ -127,7 +138,7 @@ def _read(path: Path) -> str:
         ) from None
 
 
-def _new_parser(path: Path) -> configparser.ConfigParser:
+def _new_parser(path: Path, variables: Mapping[str, str]) -> configparser.ConfigParser:
     absolute = path.absolute()
     parser = configparser.ConfigParser(
         defaults={"here": str(absolute.parent), "__file__": str(absolute)}, strict=True
@@ -136,8 +147,8 @@ def _new_parser(path: Path) -> configparser.ConfigParser:
     return parser
 
 
-def _parse(path: Path, text: str) -> configparser.ConfigParser:
-    parser = _new_parser(path)
+def _parse(path: Path, text: str, variables: Mapping[str, str]) -> configparser.ConfigParser:
+    parser = _new_parser(path, variables)
     try:
         parser.read_string(text, source=str(path))
     except configparser.DuplicateOptionError as exc:
@@ -176,6 +187,9 @@ def _parse(path: Path, text: str) -> configparser.ConfigParser:
             f"{path} cannot be parsed as an ini file ({type(exc).__name__}): "
             "check its sections and 'key = value' lines."
         ) from None
+    # pserve's NAME=VALUE arguments win over [DEFAULT], as in PasteDeploy.
+    for key, value in variables.items():
+        parser.set(configparser.DEFAULTSECT, key, value.replace("%", "%%"))
     return parser
 
 
@@ -208,8 +222,14 @@ def _key_before(text: str, lineno: int) -> str | None:
     return None
 
 
-def _check_interpolation(path: Path, parser: configparser.ConfigParser) -> None:
+def _check_interpolation(
+    path: Path, parser: configparser.ConfigParser, *, tolerate: tuple[str, ...]
+) -> set[str]:
+    """Raise for the first broken ``%`` in the file; return the sections of
+    kinds in ``tolerate`` whose references to undefined names were left to
+    the program that reads them (pserve, with its NAME=VALUE arguments)."""
     names = sorted(parser.defaults())
+    tolerated: set[str] = set()
     for section in parser.sections():
         for option in parser.options(section):
             if section.startswith("formatter_") and option in ("format", "datefmt"):
@@ -219,11 +239,16 @@ def _check_interpolation(path: Path, parser: configparser.ConfigParser) -> None:
             try:
                 parser.get(section, option)
             except configparser.InterpolationMissingOptionError as exc:
+                if section.partition(":")[0].strip() in tolerate:
+                    tolerated.add(section)
+                    continue
                 hint = close_matches(exc.reference, [*names, *parser.options(section)])
                 fix = (
                     f"did you mean %({hint[0]})s?"
                     if hint
-                    else "define it, or write %% for a literal %."
+                    else "give it a value in a [DEFAULT] section (pserve's "
+                    f"{exc.reference}=VALUE argument overrides it), or write %% for a "
+                    "literal %."
                 )
                 raise ConfigurationError(
                     f"{path}, [{section}] {option}: %({exc.reference})s refers to "
@@ -240,6 +265,7 @@ def _check_interpolation(path: Path, parser: configparser.ConfigParser) -> None:
                     f"{path}, [{section}] {option}: its %(name)s references go round "
                     "in a circle; make one of them a plain value."
                 ) from None
+    return tolerated
 
 
 def _find_section(
@@ -529,7 +555,7 @@ def setup_logging(config_uri: str) -> None:
     """
     path_text, _name = config_path(config_uri)
     path = Path(path_text)
-    parser = _new_parser(path)
+    parser = _new_parser(path, {})
     parser.read(path, encoding="utf-8")
     if not parser.has_section("loggers"):
         return

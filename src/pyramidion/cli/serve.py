@@ -24,7 +24,11 @@ def run(args: argparse.Namespace) -> int:
 
     from ..configfile import check_config_file, setup_logging
 
-    check_config_file(args.config, require_server=True)
+    # pserve's NAME=VALUE arguments, which %(NAME)s in the file may use.
+    variables = dict(
+        arg.split("=", 1) for arg in args.pserve_args if "=" in arg and not arg.startswith("-")
+    )
+    check_config_file(args.config, require_server=True, variables=variables)
     setup_logging(args.config)
     result = pserve(["pserve", args.config, *args.pserve_args])
     return int(result or 0)
