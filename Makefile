@@ -16,7 +16,7 @@ help:
 	@echo "make run              set everything up and serve the demo app on http://localhost:6543"
 	@echo "make test             run the whole test suite on SQLite (or on the database PYRAMIDION_TEST_DATABASE_URL names)"
 	@echo "make test-postgresql  run the suite against PostgreSQL at 127.0.0.1:5432 (database test)"
-	@echo "make lint             ruff check, ruff format --check and mypy --strict"
+	@echo "make lint             ruff check, ruff format --check, mypy --strict and the import contracts"
 	@echo "make format           apply ruff's formatting and import sorting"
 	@echo "make coverage         run the tests with branch coverage"
 	@echo "make bench            server benchmarks against bare Pyramid and Flask (needs wrk; see docs/performance.md)"
@@ -53,6 +53,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy src $(ADDON_PACKAGES) benchmarks
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff check --fix .

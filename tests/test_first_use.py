@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from webtest import TestApp
 
+from pyramidion import ensure_writable_directory
 from pyramidion.cli import main
 from pyramidion.errors import AddonConflict, SettingsError
-from pyramidion.settings import ensure_writable_directory
 from pyramidion.testing import MakeApp
 from tests.distributions import Distributions
 from tests.inifiles import write_ini

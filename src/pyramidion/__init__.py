@@ -3,49 +3,136 @@
 ``main`` is the PasteDeploy app factory (``use = egg:pyramidion``);
 ``config.include("pyramidion")`` embeds Pyramidion into an existing Pyramid
 application. Both read the same settings.
+
+This module is the public API for add-ons: every name in ``__all__`` is
+kept stable (docs/developers/contract.md lists them). Importing it to
+declare an add-on descriptor loads only the descriptor types, the settings
+declarations and the errors; the names that need the web and database
+machinery (``make_app``, ``Base``, ``wants_json``...) are imported the first
+time they are used, and importing never creates an engine or configures
+anything.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 import warnings
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-# Pyramid 2.1 imports pkg_resources, and setuptools 81 warns about that on
-# every start; the warning is Pyramid's to act on, so it is silenced while
-# Pyramidion imports Pyramid, and only then (global filters are untouched).
-with warnings.catch_warnings():
-    warnings.filterwarnings(
-        "ignore", message="pkg_resources is deprecated as an API", category=UserWarning
-    )
-    warnings.filterwarnings(
-        "ignore", message="pkg_resources is deprecated as an API", category=DeprecationWarning
-    )
-    from .addon import Addon, Command, LifecycleContext
-    from .app import CORE_VERSION as __version__
-    from .app import includeme, make_app
-    from .errors import PyramidionError
-    from .resources import model_factory
-    from .security import ADMIN_PRINCIPAL, PUBLIC
-    from .settings import get_settings, setting
+from .addon import Addon, Command, LifecycleContext
+from .errors import (
+    AddonConflict,
+    AddonError,
+    AddonImportError,
+    AddonNotFound,
+    CommandError,
+    ConfigurationError,
+    DatabaseError,
+    DependencyCycle,
+    MissingRequirement,
+    PyramidionError,
+    SettingsError,
+    VersionConflict,
+)
+from .settings import CoreSettings, ensure_writable_directory, get_settings, setting
+from .state import CORE_VERSION as __version__
+from .state import AppState, app_state, get_database
 
 if TYPE_CHECKING:
     from pyramid.router import Router
+
+    from .app import includeme, make_app
+    from .db import Base, Database, independent_session, metadata
+    from .resources import model_factory
+    from .security import ADMIN_PRINCIPAL, PUBLIC
+    from .web import problem_response, wants_json
 
 __all__ = [
     "ADMIN_PRINCIPAL",
     "PUBLIC",
     "Addon",
+    "AddonConflict",
+    "AddonError",
+    "AddonImportError",
+    "AddonNotFound",
+    "AppState",
+    "Base",
     "Command",
+    "CommandError",
+    "ConfigurationError",
+    "CoreSettings",
+    "Database",
+    "DatabaseError",
+    "DependencyCycle",
     "LifecycleContext",
+    "MissingRequirement",
+    "PyramidionError",
+    "SettingsError",
+    "VersionConflict",
     "__version__",
+    "app_state",
+    "ensure_writable_directory",
+    "get_database",
     "get_settings",
     "includeme",
+    "independent_session",
     "main",
     "make_app",
+    "metadata",
     "model_factory",
+    "problem_response",
     "setting",
+    "wants_json",
 ]
+
+# The public names whose modules import Pyramid's configurator, SQLAlchemy's
+# ORM or WebOb: imported on first use (PEP 562), so that declaring a
+# descriptor stays cheap.
+_LOADED_ON_USE = {
+    "ADMIN_PRINCIPAL": "security",
+    "PUBLIC": "security",
+    "Base": "db",
+    "Database": "db",
+    "includeme": "app",
+    "independent_session": "db",
+    "make_app": "app",
+    "metadata": "db",
+    "model_factory": "resources",
+    "problem_response": "web",
+    "wants_json": "web",
+}
+
+
+def import_quietly(name: str) -> ModuleType:
+    """Import module ``name`` without the warning Pyramid's import gives.
+
+    Pyramid 2.1 imports pkg_resources, and setuptools 81 warns about that on
+    every start; the warning is Pyramid's to act on, so it is silenced while
+    Pyramidion imports Pyramid, and only then (global filters are untouched).
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="pkg_resources is deprecated as an API", category=UserWarning
+        )
+        warnings.filterwarnings(
+            "ignore", message="pkg_resources is deprecated as an API", category=DeprecationWarning
+        )
+        return importlib.import_module(name)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LOADED_ON_USE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pyramidion' has no attribute {name!r}")
+    value = getattr(import_quietly(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def main(global_config: dict[str, Any], **settings: Any) -> Router:
@@ -55,8 +142,9 @@ def main(global_config: dict[str, Any], **settings: Any) -> Router:
     status 2 instead of a traceback, because the person reading it is
     deploying, not debugging Pyramidion.
     """
+    app = import_quietly("pyramidion.app")
     try:
-        return make_app(settings, global_config)
+        return app.make_app(settings, global_config)
     except PyramidionError as exc:
         print(f"pyramidion: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

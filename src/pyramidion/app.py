@@ -25,8 +25,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy.exc
@@ -40,6 +39,7 @@ from . import db
 from .addon import ADDON_NAME_PATTERN, Addon
 from .discovery import Candidate, discover_addons
 from .errors import AddonConflict, AddonImportError, AddonNotFound, SettingsError
+from .overrides import apply_overrides
 from .request import compile_request_extensions, skip_unobserved_events
 from .resolve import Resolution, resolve_addons
 from .security import csrf_check_required
@@ -49,67 +49,31 @@ from .settings import (
     apply_environment,
     parse_settings,
 )
+from .state import CORE_VERSION, AppState, app_state, get_database
 from .web import make_execution_policy
 
 if TYPE_CHECKING:
-    from pyramid.registry import Registry
     from pyramid.request import Request
     from pyramid.router import Router
 
-log = logging.getLogger("pyramidion")
+__all__ = [
+    "CORE_VERSION",
+    "AppState",
+    "app_state",
+    "describe_conflicts",
+    "freeze_startup_objects",
+    "get_database",
+    "includeme",
+    "make_app",
+    "make_configurator",
+]
 
-try:
-    CORE_VERSION = version("pyramidion")
-except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-    CORE_VERSION = "0"
+log = logging.getLogger("pyramidion")
 
 
 @dataclass(frozen=True)
 class _NoSettings:
     """The settings of an add-on that declares none."""
-
-
-@dataclass
-class AppState:
-    """What the core knows about the running app; ``registry.pyramidion``."""
-
-    core: CoreSettings
-    resolution: Resolution
-    installed: Mapping[str, Candidate]
-    #: Parsed settings per enabled add-on name.
-    settings: dict[str, Any]
-    settings_by_type: dict[type[Any], Any]
-    #: Dotted names from ``pyramidion.addons`` included as plain Pyramid packages.
-    plain_includes: tuple[str, ...]
-    #: Settings keys that came from the environment, with the variable name.
-    env_overrides: dict[str, str]
-    #: The route prefix each add-on was included with.
-    route_prefixes: dict[str, str] = field(default_factory=dict)
-    #: The ini file the app was loaded from, when PasteDeploy says; used to
-    #: print commands people can paste.
-    config_file: str | None = None
-
-    @property
-    def config_hint(self) -> str:
-        """The ini path to show in suggested commands, or ``CONFIG``."""
-        return self.config_file or "CONFIG"
-
-    @property
-    def addons(self) -> tuple[Addon, ...]:
-        return tuple(e.addon for e in self.resolution.addons)
-
-
-def app_state(registry: Registry) -> AppState:
-    """The :class:`AppState` of a configured registry."""
-    state: AppState | None = getattr(registry, "pyramidion", None)
-    if state is None:
-        raise LookupError("this registry was not configured with config.include('pyramidion')")
-    return state
-
-
-def get_database(registry: Registry) -> db.Database:
-    database: db.Database = registry.pyramidion_database
-    return database
 
 
 def make_app(
@@ -120,7 +84,7 @@ def make_app(
 ) -> Router:
     """Build the WSGI application; raises :class:`~pyramidion.errors.PyramidionError`."""
     app = _build_app(settings, global_config, environ)
-    if app.registry.pyramidion.core.gc_freeze:
+    if app_state(app.registry).core.gc_freeze:
         freeze_startup_objects()
     return app
 
@@ -243,8 +207,6 @@ def includeme(config: Configurator) -> None:
                 f"add-on, so it was included as a Pyramid package, and that "
                 f"failed: {exc}"
             ) from None
-
-    from .overrides import apply_overrides
 
     apply_overrides(config, state)
     try:
@@ -563,15 +525,10 @@ def _log_startup(state: AppState, settings: Mapping[str, Any]) -> None:
         )
     for key, var in sorted(state.env_overrides.items()):
         log.info("setting %s taken from environment variable %s", key, var)
-    for message in unused_settings(state, settings):
-        log.warning("%s", message)
-
-
-def unused_settings(state: AppState, settings: Mapping[str, Any]) -> list[str]:
-    """Settings of installed add-ons the app does not enable (or of misspelt
-    add-on names), each a sentence; they have no effect."""
     from .settings import settings_of_disabled_addons
 
-    return settings_of_disabled_addons(
+    unused = settings_of_disabled_addons(
         settings, state.installed, frozenset(state.resolution.names)
     )
+    for message in unused:
+        log.warning("%s", message)

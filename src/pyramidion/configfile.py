@@ -26,7 +26,13 @@ from pathlib import Path
 
 from .errors import ConfigurationError, close_matches
 
-__all__ = ["ConfigFile", "check_config_file", "check_logging", "config_path"]
+__all__ = [
+    "ConfigFile",
+    "check_config_file",
+    "check_logging",
+    "config_path",
+    "setup_logging",
+]
 
 #: Section prefixes PasteDeploy accepts for an application.
 APP_PREFIXES = ("app", "application", "composite", "pipeline", "filter-app")

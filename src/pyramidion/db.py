@@ -44,6 +44,32 @@ if TYPE_CHECKING:
 
     from .resolve import Resolution
 
+__all__ = [
+    "CORE_TABLE_PREFIX",
+    "NAMING_CONVENTION",
+    "PING_AFTER_IDLE_SECONDS",
+    "SQLITE_BUSY_SNAPSHOT",
+    "TRANSACTION_MANAGER_KEY",
+    "Base",
+    "Database",
+    "LazyTransactionManager",
+    "check_table_ownership",
+    "commit_veto",
+    "independent_session",
+    "is_conflict",
+    "is_sqlite",
+    "lazy_transaction_manager",
+    "make_engine",
+    "make_session_factory",
+    "mark_changed",
+    "metadata",
+    "reads_only",
+    "redacted_url",
+    "request_dbsession",
+    "table_owner",
+    "tables_of",
+]
+
 #: The database drivers zope.sqlalchemy imports, when it is imported, to
 #: recognise their conflict errors.
 _DRIVERS_ZOPE_SQLALCHEMY_PROBES = ("psycopg", "psycopg2", "cx_Oracle", "pymysql")

@@ -15,6 +15,11 @@ from dataclasses import dataclass
 from .addon import ADDON_NAME_PATTERN, ENTRY_POINT_GROUP, Addon, DescriptorError
 from .errors import AddonError, AddonImportError
 
+__all__ = [
+    "Candidate",
+    "discover_addons",
+]
+
 
 @dataclass(frozen=True)
 class Candidate:

@@ -11,6 +11,23 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+__all__ = [
+    "AddonConflict",
+    "AddonError",
+    "AddonImportError",
+    "AddonNotFound",
+    "CommandError",
+    "ConfigurationError",
+    "DatabaseError",
+    "DependencyCycle",
+    "MissingRequirement",
+    "PyramidionError",
+    "SettingsError",
+    "VersionConflict",
+    "close_matches",
+    "did_you_mean",
+]
+
 
 class PyramidionError(Exception):
     """Base class for every error Pyramidion reports to a person."""

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from pyramid.path import DottedNameResolver
 from sqlalchemy import column, delete, func, insert, inspect, select, table, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -33,6 +34,7 @@ from . import db, migrate
 from .addon import Addon, LifecycleContext
 from .errors import AddonImportError, CommandError, DatabaseError
 from .models import InstalledAddon
+from .state import app_state, get_database
 
 if TYPE_CHECKING:
     from pyramid.registry import Registry
@@ -79,7 +81,6 @@ def upgrade(
     step. ``dbsession`` is what install hooks receive; by default a session
     on ``connection``.
     """
-    from .app import app_state
 
     lines = _migrate(registry, connection, migrate.CORE_BRANCH, "core")
     installed = installed_addons(connection)
@@ -103,7 +104,6 @@ def install_addon(
     installed yet: migrate their branches to head, run their install hooks
     and record them. Returns what was done, one line per step. ``config``
     is the ini file that error messages name in the commands they suggest."""
-    from .app import app_state
 
     state = app_state(registry)
     if name not in state.resolution:
@@ -197,8 +197,6 @@ def _hook_session(connection: Connection, dbsession: Session | None) -> Iterator
 
 
 def _run_hook(registry: Registry, session: Session, addon: Addon, which: str) -> None:
-    from .app import app_state
-
     target = addon.install if which == "install" else addon.uninstall
     if target is None:
         return
@@ -213,7 +211,6 @@ def _run_hook(registry: Registry, session: Session, addon: Addon, which: str) ->
 def _resolve_hook(addon: Addon, target: Any, which: str) -> Callable[[LifecycleContext], None]:
     if callable(target):
         return target  # type: ignore[no-any-return]
-    from pyramid.path import DottedNameResolver
 
     try:
         resolved = DottedNameResolver().resolve(target)
@@ -270,7 +267,6 @@ def uninstall_plan(
     registry: Registry, connection: Connection, name: str, *, config: str = "CONFIG"
 ) -> UninstallPlan:
     """What uninstalling ``name`` would drop and who depends on it."""
-    from .app import app_state
 
     state = app_state(registry)
     if name not in state.resolution:
@@ -337,7 +333,6 @@ def uninstall_addon(
     lines = []
     if export_dir is not None:
         lines.extend(export_tables(connection, [t.name for t in plan.tables], export_dir))
-    from .app import app_state
 
     addon = app_state(registry).resolution[name].addon
     with _hook_session(connection, dbsession) as session:
@@ -404,7 +399,6 @@ def readiness_problems(registry: Registry) -> list[str]:
     that fixes it. The version graph comes from the code and is cached per
     registry; the database is read on every call.
     """
-    from .app import app_state, get_database
 
     engine = get_database(registry).engine
     hint = app_state(registry).config_hint

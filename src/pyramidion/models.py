@@ -9,6 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import Base
 
+__all__ = [
+    "InstalledAddon",
+]
+
 
 class InstalledAddon(Base):
     """An add-on installed in this database, and the version installed.

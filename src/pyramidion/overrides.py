@@ -26,7 +26,16 @@ from .errors import ConfigurationError
 if TYPE_CHECKING:
     from pyramid.config import Configurator
 
-    from .app import AppState
+    from .state import AppState
+
+__all__ = [
+    "INTEGRATOR",
+    "OverriddenAsset",
+    "OverrideLayer",
+    "apply_overrides",
+    "override_layers",
+    "override_report",
+]
 
 INTEGRATOR = "(integrator)"
 

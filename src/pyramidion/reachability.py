@@ -20,7 +20,7 @@ from .errors import AddonConflict
 if TYPE_CHECKING:
     from pyramid.registry import Registry
 
-    from .app import AppState
+    from .state import AppState
 
 __all__ = ["check_reachable_routes"]
 

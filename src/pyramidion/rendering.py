@@ -43,6 +43,11 @@ if TYPE_CHECKING:
     from pyramid.config import Configurator
     from pyramid.request import Request
 
+__all__ = [
+    "includeme",
+    "json_view",
+]
+
 View = Callable[[Any, Any], Any]
 
 _BEFORE_RENDER = (implementedBy(BeforeRender),)

@@ -34,6 +34,12 @@ if TYPE_CHECKING:
     from pyramid.router import Router
 
 
+__all__ = [
+    "compile_request_extensions",
+    "skip_unobserved_events",
+]
+
+
 def compile_request_extensions(router: Router) -> None:
     """Replace the router's per-request extensions by a request subclass.
 

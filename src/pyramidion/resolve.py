@@ -27,6 +27,12 @@ from .errors import (
     did_you_mean,
 )
 
+__all__ = [
+    "EnabledAddon",
+    "Resolution",
+    "resolve_addons",
+]
+
 
 @dataclass(frozen=True)
 class EnabledAddon:

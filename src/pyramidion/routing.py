@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from pyramid.config import Configurator
     from pyramid.request import Request
 
+__all__ = [
+    "IndexedRoutesMapper",
+    "includeme",
+    "literal_first_segment",
+]
+
 _DYNAMIC = ("{", "*", ":")
 
 

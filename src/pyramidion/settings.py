@@ -36,6 +36,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 import colander
 
 from .errors import SettingsError, did_you_mean
+from .state import app_state
 
 __all__ = [
     "ENV_PREFIX",
@@ -456,7 +457,6 @@ def get_settings(registry: Any, cls: type[T]) -> T:
     ``config.registry``). Raises ``LookupError`` when no enabled add-on
     declares ``cls``.
     """
-    from .app import app_state
 
     parsed = app_state(registry).settings_by_type.get(cls)
     if parsed is None:

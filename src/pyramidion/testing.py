@@ -84,7 +84,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from .app import app_state, get_database, make_app
+from . import app_state, get_database, make_app
 from .lifecycle import upgrade
 
 if TYPE_CHECKING:

@@ -31,8 +31,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from transaction.interfaces import NoTransaction
 
 from .db import is_conflict
+from .lifecycle import readiness_problems
 from .logging import request_id_var
+from .resources import Root
 from .security import PUBLIC, USER_ID_ENVIRON_KEY
+from .state import app_state
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
@@ -269,7 +272,6 @@ def host_allowlist_tween_factory(
     handler: Callable[[Request], Response], registry: Registry
 ) -> Callable[[Request], Response]:
     """Refuse requests whose Host header is not in ``pyramidion.allowed_hosts``."""
-    from .app import app_state
 
     allowed = app_state(registry).core.allowed_hosts
     if not allowed:
@@ -476,7 +478,6 @@ def healthz_view(request: Request) -> Response:
 
 def readyz_view(request: Request) -> Response:
     """Ready to serve: database reachable, migrations applied, add-ons installed."""
-    from .lifecycle import readiness_problems
 
     problems = readiness_problems(request.registry)
     body = {"status": "ready" if not problems else "unavailable", "problems": problems}
@@ -506,7 +507,6 @@ _WELCOME = """<!DOCTYPE html>
 
 def welcome_view(request: Request) -> Response:
     """Development landing page: what is enabled and why."""
-    from .app import app_state
 
     enabled = app_state(request.registry).resolution.addons
     if enabled:
@@ -531,8 +531,6 @@ def includeme(config: Configurator) -> None:
     In development, also a welcome page at ``/`` that any add-on's own
     ``/`` route or root view replaces.
     """
-    from .app import app_state
-    from .resources import Root
 
     config.add_request_method(request_id, "request_id", property=True)
     config.add_tween("pyramidion.web.host_allowlist_tween_factory", under=INGRESS)

@@ -50,7 +50,7 @@ def set_password_arguments(parser: argparse.ArgumentParser) -> None:
 
 def read_password(from_stdin: bool) -> str:
     """The new password: stdin's first line, or typed twice at a prompt."""
-    from pyramidion.errors import CommandError
+    from pyramidion import CommandError
 
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -66,7 +66,7 @@ def read_password(from_stdin: bool) -> str:
 
 def create_user_command(request: Request, args: argparse.Namespace) -> int:
     """``pyramidion auth create-user CONFIG EMAIL [--admin] [--password-stdin]``."""
-    from pyramidion.errors import CommandError
+    from pyramidion import CommandError
 
     from .services import AccountError, create_user
 
@@ -89,7 +89,7 @@ def create_user_command(request: Request, args: argparse.Namespace) -> int:
 
 def set_password_command(request: Request, args: argparse.Namespace) -> int:
     """``pyramidion auth set-password CONFIG EMAIL --password-stdin``."""
-    from pyramidion.errors import CommandError
+    from pyramidion import CommandError
 
     from .services import AccountError, find_user, set_password
 
@@ -142,7 +142,7 @@ def ensure_admin_arguments(parser: argparse.ArgumentParser) -> None:
 
 def ensure_admin_command(request: Request, args: argparse.Namespace) -> int:
     """``pyramidion auth ensure-admin CONFIG [--base-url URL]``."""
-    from pyramidion.errors import CommandError
+    from pyramidion import CommandError
 
     from .services import AccountError, ensure_admin
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from pyramidion.db import Base
+from pyramidion import Base
 
 #: The group whose members may do everything (``group:admin``).
 ADMIN_GROUP = "admin"

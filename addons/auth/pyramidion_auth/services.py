@@ -31,8 +31,7 @@ from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.orm import Session
 from zope.interface import implementer
 
-from pyramidion.db import independent_session
-from pyramidion.settings import CoreSettings, get_settings
+from pyramidion import CoreSettings, get_settings, independent_session
 
 from .models import (
     ADMIN_GROUP,

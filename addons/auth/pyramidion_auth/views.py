@@ -23,7 +23,7 @@ from pyramid.response import Response
 from pyramid.security import forget
 from sqlalchemy import delete
 
-from pyramidion.web import wants_json
+from pyramidion import wants_json
 from pyramidion_forms import FormError, FormView, flash, validate_json
 
 from .models import ApiToken, OneTimeToken, User, normalize_email

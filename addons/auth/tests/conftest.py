@@ -149,7 +149,7 @@ def queries(db_connection: Connection) -> Iterator[list[str]]:
 
 def auth_tables_snapshot(connection: Connection) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every auth table, for comparing before and after."""
-    from pyramidion.db import metadata
+    from pyramidion import metadata
 
     return {
         table.name: sorted(tuple(map(str, row)) for row in connection.execute(table.select()))

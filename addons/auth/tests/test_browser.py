@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pyramidion.app import get_database
+from pyramidion import get_database
 from pyramidion_auth.services import create_user
 
 

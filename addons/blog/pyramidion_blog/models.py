@@ -14,7 +14,7 @@ from pyramid.authorization import Allow, Everyone
 from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pyramidion.db import Base
+from pyramidion import Base
 from pyramidion_auth.models import User
 from pyramidion_storage.models import StoredFile, file_id_column, file_relationship
 

@@ -76,7 +76,7 @@ class ValidationFailed(Exception):
 
 def validation_failed_view(exc: ValidationFailed, request: Request) -> Response:
     """Exception view: the errors per field as RFC 9457 problem details."""
-    from pyramidion.web import problem_response
+    from pyramidion import problem_response
 
     return problem_response(request, 422, "Unprocessable Content", exc.detail, errors=exc.errors)
 

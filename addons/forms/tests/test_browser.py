@@ -11,7 +11,7 @@ import pytest
 from pyramid.router import Router
 from sqlalchemy import delete
 
-from pyramidion.app import get_database
+from pyramidion import get_database
 from pyramidion.testing import LiveServer
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from pyramidion.db import Base
+from pyramidion import Base
 from pyramidion.testing import PyramidionTestApp
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pyramid.config import Configurator
 
-from pyramidion.errors import AddonConflict
+from pyramidion import AddonConflict
 from pyramidion.testing import MakeApp, PyramidionTestApp
 from pyramidion_forms.layout import add_nav_item
 

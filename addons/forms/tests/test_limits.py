@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, func, select
 
-from pyramidion.errors import SettingsError
+from pyramidion import SettingsError
 from pyramidion.testing import MakeApp, PyramidionTestApp
 
 LIMITS = {

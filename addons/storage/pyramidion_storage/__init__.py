@@ -45,7 +45,9 @@ Forms (:mod:`pyramidion_storage.widgets`, needs deform)
 Backends (:mod:`pyramidion_storage.backends`)
     ``StorageBackend`` protocol; ``LocalBackend`` (default, under
     ``storage.local_root``) and ``S3Backend`` (``storage.backend = s3``,
-    ``storage.s3_*``); or a dotted name of your own factory.
+    ``storage.s3_*``); or a dotted name of your own factory. The backend in
+    use is the ``StorageBackend`` service: ``request.find_service(StorageBackend)``
+    (docs/developers/services.md).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyramidion import Addon, Command, get_settings
+from pyramidion import Addon, Command, app_state, get_settings
 
 from .settings import StorageSettings
 
@@ -70,19 +72,19 @@ def includeme(config: Configurator) -> None:
 
     Reads the ``storage.*`` settings and creates the backend (for the local
     backend, its directory is created and checked for writing).
-    Registers ``request.storage``, the ``add_file_context`` directive, the
-    ``storage.upload`` permission, and the routes ``storage.file``
-    (``/files/{key}``) and ``storage.upload`` (``/files``) with their views.
+    Registers the backend as the ``StorageBackend`` service
+    (``request.find_service(StorageBackend)``), ``request.storage``, the
+    ``add_file_context`` directive, the ``storage.upload`` permission, and
+    the routes ``storage.file`` (``/files/{key}``) and ``storage.upload``
+    (``/files``) with their views.
     """
-    from pyramidion.app import app_state
-
     from . import resources, services, views
-    from .backends import make_backend
+    from .backends import StorageBackend, make_backend
 
     settings = get_settings(config.registry, StorageSettings)
     config_file = app_state(config.registry).config_file
     base_dir = Path(config_file).resolve().parent if config_file else Path(os.getcwd())
-    config.registry.pyramidion_storage_backend = make_backend(settings, base_dir)
+    config.register_service(make_backend(settings, base_dir), StorageBackend)
     config.add_request_method(services.request_storage, "storage", reify=True)
     config.add_directive("add_file_context", resources.add_file_context)
     config.declare_permission("storage.upload", "Upload files to /storage/files")

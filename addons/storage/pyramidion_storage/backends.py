@@ -265,13 +265,13 @@ class S3Backend:
         try:
             import boto3  # type: ignore[import-untyped]
         except ImportError:
-            from pyramidion.errors import ConfigurationError
+            from pyramidion import ConfigurationError
 
             raise ConfigurationError(
                 "storage.backend = s3 needs boto3: install pyramidion-storage[s3]."
             ) from None
         if not settings.s3_bucket:
-            from pyramidion.errors import SettingsError
+            from pyramidion import SettingsError
 
             raise SettingsError(
                 "storage.backend = s3 but storage.s3_bucket is not set. Name the "
@@ -405,7 +405,7 @@ def make_backend(settings: StorageSettings, base_dir: Path) -> StorageBackend:
     """
     choice = settings.backend
     if choice == "local":
-        from pyramidion.settings import ensure_writable_directory
+        from pyramidion import ensure_writable_directory
 
         root = Path(settings.local_root)
         root = root if root.is_absolute() else base_dir / root
@@ -416,7 +416,7 @@ def make_backend(settings: StorageSettings, base_dir: Path) -> StorageBackend:
         return S3Backend.from_settings(settings)
     from pyramid.path import DottedNameResolver
 
-    from pyramidion.errors import SettingsError
+    from pyramidion import SettingsError
 
     try:
         factory = DottedNameResolver().resolve(choice)

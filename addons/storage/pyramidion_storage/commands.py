@@ -31,7 +31,7 @@ def gc(request: Request, args: argparse.Namespace) -> int:
     """Remove orphaned files, expired temporary uploads and staging leftovers."""
     settings = get_settings(request.registry, StorageSettings)
     grace = settings.gc_grace if args.grace is None else datetime.timedelta(seconds=args.grace)
-    backend = get_backend(request.registry)
+    backend = get_backend(request)
     report = collect_garbage(
         request.dbsession, backend, request.tm, grace=grace, dry_run=args.dry_run
     )

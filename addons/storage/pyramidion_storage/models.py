@@ -23,7 +23,7 @@ from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pyramidion.db import Base
+from pyramidion import Base
 
 __all__ = ["StoredFile", "file_id_column", "file_relationship"]
 

@@ -32,7 +32,7 @@ from sqlalchemy import delete, select
 from transaction.interfaces import ISavepointDataManager
 from zope.interface import implementer
 
-from pyramidion import get_settings
+from pyramidion import app_state, get_settings
 
 from .backends import StagedFile, StorageBackend, new_key
 from .models import StoredFile, utcnow
@@ -46,7 +46,6 @@ from .uploads import (
 )
 
 if TYPE_CHECKING:
-    from pyramid.registry import Registry
     from pyramid.request import Request
     from sqlalchemy.orm import Session
     from transaction import TransactionManager
@@ -68,9 +67,9 @@ CURRENT_USER: Any = object()
 SESSION_KEY = "pyramidion_storage.upload_token"
 
 
-def get_backend(registry: Registry) -> StorageBackend:
-    """The app's storage backend."""
-    backend: StorageBackend = registry.pyramidion_storage_backend
+def get_backend(request: Request) -> StorageBackend:
+    """The app's storage backend: the ``StorageBackend`` service."""
+    backend: StorageBackend = request.find_service(StorageBackend, context=None)
     return backend
 
 
@@ -385,8 +384,6 @@ def client_token(request: Request, settings: StorageSettings) -> str:
         token = request.cookies.get(name, "")
         if len(token) < 32 or len(token) > 64:
             token = secrets.token_urlsafe(32)
-            from pyramidion.app import app_state
-
             secure = not app_state(request.registry).core.development
 
             def set_cookie(request: Request, response: Any) -> None:
@@ -402,7 +399,7 @@ def client_token(request: Request, settings: StorageSettings) -> str:
 def request_storage(request: Request) -> FileStorage:
     """``request.storage``."""
     return FileStorage(
-        request, get_backend(request.registry), get_settings(request.registry, StorageSettings)
+        request, get_backend(request), get_settings(request.registry, StorageSettings)
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pyramid.scripting import prepare
 
 from pyramidion.testing import build_settings, install_test_distribution
 from pyramidion_storage.backends import LocalBackend, S3Backend, StorageBackend
@@ -126,11 +127,15 @@ def pyramidion_settings(
 
 
 @pytest.fixture
-def backend(pyramidion_app: Any) -> StorageBackend:
-    """The test app's backend."""
+def backend(pyramidion_app: Any) -> Iterator[StorageBackend]:
+    """The test app's backend, as a request finds it."""
     from pyramidion_storage.services import get_backend
 
-    return get_backend(pyramidion_app.registry)
+    env = prepare(registry=pyramidion_app.registry)
+    try:
+        yield get_backend(env["request"])
+    finally:
+        env["closer"]()
 
 
 @pytest.fixture(params=["local", "s3"])

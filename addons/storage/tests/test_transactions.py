@@ -231,7 +231,7 @@ CRASHING_PROCESS = textwrap.dedent(
     import json, os, sys
 
     from pyramid.scripting import prepare
-    from pyramidion.app import make_app
+    from pyramidion import make_app
 
     settings, sort_key = json.loads(sys.argv[1]), sys.argv[2]
     app = make_app(settings, environ={})

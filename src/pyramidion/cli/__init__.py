@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import pkgutil
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -24,13 +25,34 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from .. import import_quietly
+from ..discovery import discover_addons
 from ..errors import AddonImportError, CommandError, DatabaseError, PyramidionError
+from ..state import CORE_VERSION as __version__
+from ..state import app_state, get_database
 
 if TYPE_CHECKING:
     from pyramid.registry import Registry
     from pyramid.request import Request
 
     from ..addon import Addon, Command
+
+__all__ = [
+    "CORE_GROUPS",
+    "LOGGING_GROUPS",
+    "AppEnv",
+    "add_config_argument",
+    "add_verbose_argument",
+    "bootstrap_app",
+    "build_parser",
+    "database_not_ready",
+    "main",
+    "mask_secrets",
+    "resolve_dotted",
+]
+
+# The first import of Pyramid by the command, made quietly (see import_quietly).
+paster = import_quietly("pyramid.paster")
 
 #: Core command groups, in the order ``--help`` lists them.
 CORE_GROUPS = ("check", "serve", "db", "addons", "settings", "new")
@@ -60,13 +82,11 @@ def bootstrap_app(config_uri: str, *, require_server: bool = False) -> Iterator[
     file, its server section or its logging sections is one sentence.
     Logging is configured from the ini's logging sections when it has them.
     """
-    from pyramid.paster import bootstrap
-
     from ..configfile import check_config_file, setup_logging
 
     check_config_file(config_uri, require_server=require_server)
     setup_logging(config_uri)
-    env = bootstrap(config_uri)
+    env = paster.bootstrap(config_uri)
     if not hasattr(env["registry"], "pyramidion"):
         env["closer"]()
         raise CommandError(
@@ -80,7 +100,7 @@ def bootstrap_app(config_uri: str, *, require_server: bool = False) -> Iterator[
         env["closer"]()
         # The command is over: close the pooled connections now rather than
         # at garbage collection (psycopg warns about connections left open).
-        env["registry"].pyramidion_database.engine.dispose()
+        get_database(env["registry"]).engine.dispose()
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
@@ -102,8 +122,6 @@ def add_verbose_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser(addons: Sequence[Addon] = ()) -> argparse.ArgumentParser:
-    from .. import __version__
-
     parser = argparse.ArgumentParser(
         prog="pyramidion",
         description="Manage a Pyramidion application: check its configuration, "
@@ -183,15 +201,12 @@ def resolve_dotted(target: Any) -> Any:
     ``pkg.module.name``) dotted name refers to."""
     if not isinstance(target, str):
         return target
-    from pyramid.path import DottedNameResolver
-
-    return DottedNameResolver().resolve(target)
+    return pkgutil.resolve_name(target)
 
 
 def _addon_handler(addon: Addon, command: Command) -> Handler:
     def run(args: argparse.Namespace) -> int | None:
         with bootstrap_app(args.config) as env:
-            from ..app import app_state
             from ..lifecycle import readiness_problems
 
             if addon.name not in app_state(env.registry).resolution:
@@ -241,7 +256,6 @@ def _installed_addons_with_commands(argv: Sequence[str]) -> list[Addon]:
     a warning unless the command line names it: one broken add-on never
     takes the commands of the others away.
     """
-    from ..discovery import discover_addons
 
     wanted = next((a for a in argv if not a.startswith("-")), None)
     if wanted in CORE_GROUPS:

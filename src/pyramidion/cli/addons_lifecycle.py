@@ -12,13 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CommandError
+from ..lifecycle import install_addon, uninstall_addon, uninstall_plan
 from . import add_config_argument
 from .db import database_transaction
 
+__all__ = [
+    "register",
+    "run_install",
+    "run_uninstall",
+]
+
 
 def run_install(args: argparse.Namespace) -> int:
-    from ..lifecycle import install_addon
-
     with database_transaction(args.config) as work:
         lines = install_addon(
             work.registry, work.connection, args.name, dbsession=work.dbsession, config=args.config
@@ -28,8 +33,6 @@ def run_install(args: argparse.Namespace) -> int:
 
 
 def run_uninstall(args: argparse.Namespace) -> int:
-    from ..lifecycle import uninstall_addon, uninstall_plan
-
     with database_transaction(args.config, read_only=True) as work:
         plan = uninstall_plan(work.registry, work.connection, args.name, config=args.config)
     print("\n".join(plan.describe()))

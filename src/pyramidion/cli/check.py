@@ -17,10 +17,32 @@ from typing import TYPE_CHECKING, Any
 
 from pyramid.settings import asbool, aslist
 
+from .. import db
+from ..lifecycle import readiness_problems
+from ..settings import env_name
+from ..state import app_state, get_database
 from . import add_config_argument, bootstrap_app
 
 if TYPE_CHECKING:
     from pyramid.registry import Registry
+
+__all__ = [
+    "DEBUG_INCLUDES",
+    "DEBUG_SETTINGS",
+    "CheckReport",
+    "EnabledLine",
+    "check_app",
+    "database_problem",
+    "debug_warnings",
+    "deployment_warnings",
+    "describe_db_error",
+    "environment_warnings",
+    "format_report",
+    "readiness_warnings",
+    "register",
+    "run",
+    "secret_warnings",
+]
 
 #: Pyramid settings that help while developing and hurt in production.
 DEBUG_SETTINGS = (
@@ -59,7 +81,6 @@ class CheckReport:
 
 def check_app(registry: Registry) -> CheckReport:
     """Inspect a loaded application and collect deployment warnings."""
-    from ..app import app_state
 
     state = app_state(registry)
     return CheckReport(
@@ -76,13 +97,16 @@ def check_app(registry: Registry) -> CheckReport:
 def deployment_warnings(registry: Registry) -> list[str]:
     """Everything about a loaded app that should be fixed before it serves
     the internet, each as a sentence that says what to do."""
-    from ..app import app_state, unused_settings
+    from ..settings import settings_of_disabled_addons
 
+    state = app_state(registry)
     warnings = [
         *debug_warnings(registry),
         *secret_warnings(registry),
         *environment_warnings(registry),
-        *unused_settings(app_state(registry), registry.settings),
+        *settings_of_disabled_addons(
+            registry.settings, state.installed, frozenset(state.resolution.names)
+        ),
     ]
     problem = database_problem(registry)
     if problem is not None:
@@ -94,7 +118,6 @@ def deployment_warnings(registry: Registry) -> list[str]:
 
 def debug_warnings(registry: Registry) -> list[str]:
     """Debugging settings and the debug toolbar, when they are on."""
-    from ..app import app_state
 
     settings = registry.settings
     warnings = []
@@ -129,7 +152,6 @@ def secret_warnings(registry: Registry) -> list[str]:
     credential issued by someone else is as long as its issuer made it. A
     secret's value is never part of a message; only its length is.
     """
-    from ..app import app_state
     from ..settings import is_placeholder
 
     state = app_state(registry)
@@ -170,8 +192,6 @@ def secret_warnings(registry: Registry) -> list[str]:
 
 
 def _where_set(key: str, env_overrides: dict[str, str]) -> str:
-    from ..settings import env_name
-
     var = env_overrides.get(key)
     if var is not None:
         return f" (it comes from the environment variable {var})"
@@ -180,8 +200,6 @@ def _where_set(key: str, env_overrides: dict[str, str]) -> str:
 
 def environment_warnings(registry: Registry) -> list[str]:
     """SQLite in production and a missing host allowlist."""
-    from .. import db
-    from ..app import app_state, get_database
 
     state = app_state(registry)
     warnings = []
@@ -203,8 +221,6 @@ def environment_warnings(registry: Registry) -> list[str]:
 
 def database_problem(registry: Registry) -> str | None:
     """A sentence saying why the database cannot be reached, or None."""
-    from .. import db
-    from ..app import get_database
 
     engine = get_database(registry).engine
     try:
@@ -229,7 +245,6 @@ def describe_db_error(exc: BaseException) -> str:
 def readiness_warnings(registry: Registry) -> list[str]:
     """Pending migrations and add-ons not installed in the database, each
     with the command (naming the app's ini) that fixes it."""
-    from ..lifecycle import readiness_problems
 
     return readiness_problems(registry)
 

@@ -14,13 +14,41 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+
 from ..errors import CommandError, DatabaseError
+from ..lifecycle import upgrade
+from ..migrate import (
+    CORE_BRANCH,
+    check,
+    current_revisions,
+    database_error,
+    describe_database_error,
+    downgrade,
+    history,
+    make_revision,
+    pending_migrations,
+)
+from ..state import get_database
 from . import add_config_argument, bootstrap_app
 
 if TYPE_CHECKING:
     from pyramid.registry import Registry
     from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
+
+
+__all__ = [
+    "DatabaseWork",
+    "database_transaction",
+    "register",
+    "run_check",
+    "run_current",
+    "run_downgrade",
+    "run_history",
+    "run_revision",
+    "run_upgrade",
+]
 
 
 @dataclass
@@ -43,10 +71,6 @@ def database_transaction(config_uri: str, *, read_only: bool = False) -> Iterato
     :class:`~pyramidion.errors.DatabaseError` with the URL shown without
     its password.
     """
-    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
-    from ..app import get_database
-    from ..migrate import database_error, describe_database_error
 
     with bootstrap_app(config_uri) as env:
         engine = get_database(env.registry).engine
@@ -90,8 +114,6 @@ def database_transaction(config_uri: str, *, read_only: bool = False) -> Iterato
 
 
 def _is_connection_error(exc: Exception) -> bool:
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
     # SQLAlchemy wraps a failure to connect without a statement; a statement
     # that fails with OperationalError (a lock timeout) is not about the URL.
     return isinstance(exc, OperationalError | InterfaceError) and not getattr(
@@ -103,8 +125,6 @@ def _is_connection_error(exc: Exception) -> bool:
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
-    from ..lifecycle import upgrade
-
     with database_transaction(args.config) as work:
         lines = upgrade(work.registry, work.connection, dbsession=work.dbsession)
     print("\n".join(lines))
@@ -112,8 +132,6 @@ def run_upgrade(args: argparse.Namespace) -> int:
 
 
 def run_downgrade(args: argparse.Namespace) -> int:
-    from ..migrate import CORE_BRANCH, downgrade
-
     if args.addon == CORE_BRANCH:
         raise CommandError(
             "the core's own branch cannot be downgraded with this command: "
@@ -136,8 +154,6 @@ def run_downgrade(args: argparse.Namespace) -> int:
 
 
 def run_current(args: argparse.Namespace) -> int:
-    from ..migrate import current_revisions, pending_migrations
-
     with database_transaction(args.config, read_only=True) as work:
         current = current_revisions(work.registry, work.connection)
         pending = pending_migrations(work.registry, work.connection)
@@ -155,8 +171,6 @@ def run_current(args: argparse.Namespace) -> int:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    from ..migrate import current_revisions, history
-
     with database_transaction(args.config, read_only=True) as work:
         branches = history(work.registry)
         try:
@@ -180,8 +194,6 @@ def run_history(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from ..migrate import check
-
     with database_transaction(args.config, read_only=True) as work:
         problems = check(work.registry, work.connection, args.config)
     if problems:
@@ -194,8 +206,6 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_revision(args: argparse.Namespace) -> int:
-    from ..migrate import make_revision
-
     with database_transaction(args.config, read_only=True) as work:
         path = make_revision(
             work.registry,

@@ -13,11 +13,27 @@ import argparse
 import importlib.util
 import secrets
 from collections.abc import Iterable, Sequence
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from ..addon import ADDON_NAME_PATTERN, RESERVED_NAMES
+from ..discovery import discover_addons
 from ..errors import CommandError
+
+__all__ = [
+    "DEFAULT_APP_ADDONS",
+    "NAME_RULE",
+    "SCAFFOLDS",
+    "check_addon_name",
+    "check_name",
+    "generate_addon",
+    "generate_app",
+    "parse_addon_list",
+    "register",
+    "run_addon",
+    "run_app",
+]
 
 #: Where the cookiecutter templates live inside the package.
 SCAFFOLDS = Path(__file__).resolve().parent.parent / "scaffolds"
@@ -172,14 +188,12 @@ def _distribution(name: str) -> str:
 
 def _installed_distributions() -> dict[str, str]:
     """Installed add-on names mapped to their distribution's name."""
-    from ..discovery import discover_addons
 
     return {name: candidate.distribution for name, candidate in discover_addons().items()}
 
 
 def _core_version() -> str:
     """The running core's ``MAJOR.MINOR``: the lowest core a new add-on asks for."""
-    from importlib.metadata import version
 
     return ".".join(version("pyramidion").split(".")[:2])
 

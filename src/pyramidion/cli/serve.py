@@ -18,6 +18,8 @@ from typing import Any
 
 from . import add_verbose_argument
 
+__all__ = ["register", "run"]
+
 
 def run(args: argparse.Namespace) -> int:
     from pyramid.scripts.pserve import main as pserve

@@ -14,14 +14,28 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..discovery import discover_addons
 from ..errors import CommandError
 from ..settings import MASK, CoreSettings, describe_settings, env_name, format_value
+from ..state import app_state
 from . import bootstrap_app
 
 if TYPE_CHECKING:
     from pyramid.registry import Registry
 
     from ..addon import Addon
+
+__all__ = [
+    "CORE_NAMESPACE",
+    "SettingRow",
+    "SettingsSection",
+    "app_settings",
+    "format_markdown",
+    "format_text",
+    "installed_settings",
+    "register",
+    "run",
+]
 
 CORE_NAMESPACE = "pyramidion"
 
@@ -54,7 +68,6 @@ class SettingsSection:
 def app_settings(registry: Registry) -> list[SettingsSection]:
     """The settings of a loaded app: the core's, then each enabled add-on's
     in include order, with the values in use."""
-    from ..app import app_state
 
     state = app_state(registry)
     raw = registry.settings
@@ -93,7 +106,6 @@ def installed_settings() -> list[SettingsSection]:
     listing with its error, so generated documentation is never silently
     incomplete.
     """
-    from ..discovery import discover_addons
 
     sections = [_section(CORE_NAMESPACE, "Pyramidion core", CoreSettings, None)]
     for candidate in discover_addons().values():

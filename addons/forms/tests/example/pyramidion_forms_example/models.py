@@ -6,7 +6,7 @@ import enum
 from sqlalchemy import Date, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pyramidion.db import Base
+from pyramidion import Base
 
 
 class Message(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pyramidion.errors import PyramidionError
+from pyramidion import PyramidionError
 from pyramidion.testing import MakeApp, PyramidionTestApp
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session

@@ -6,7 +6,7 @@ After changing a model, add a revision to the add-on's migrations with
 
 from __future__ import annotations
 
-from pyramidion.db import Base
+from pyramidion import Base
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
