@@ -144,3 +144,13 @@ def test_a_server_section_using_pserve_variables_is_left_to_pserve_by_commands(
 
     ini.write_text("[DEFAULT]\nhttp_port = 6543\n\n" + ini.read_text())
     assert main(["check", str(ini)]) == 0
+
+
+def test_a_file_that_cannot_be_read_is_a_sentence(capsys: pytest.CaptureFixture[str]) -> None:
+    # Tests may run as root, who reads any file; /proc/self/mem refuses
+    # a read from its start whoever asks.
+    assert main(["check", "/proc/self/mem"]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("pyramidion: error: config file /proc/self/mem cannot be read (")
+    assert "give the user running this command read access to it" in err
