@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def write_ini(tmp_path: Path, settings: Mapping[str, str], *, name: str = "app.ini") -> str:
-    """Write ``[app:main] use = egg:pyramidion`` with ``settings``, and a
+    """Write ``[app:main] use = egg:pyramidion-core`` with ``settings``, and a
     waitress ``[server:main]``; return its path.
 
     ``sqlalchemy.url`` defaults to a SQLite file beside the ini.
@@ -15,7 +15,7 @@ def write_ini(tmp_path: Path, settings: Mapping[str, str], *, name: str = "app.i
     values = {"sqlalchemy.url": f"sqlite:///{tmp_path}/app.sqlite", **settings}
     lines = [
         "[app:main]",
-        "use = egg:pyramidion",
+        "use = egg:pyramidion-core",
         *(f"{k} = {v}" for k, v in values.items()),
         "",
         "[server:main]",

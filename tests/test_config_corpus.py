@@ -28,7 +28,7 @@ BIN = Path(sys.executable).parent
 
 BASE = """\
 [app:main]
-use = egg:pyramidion
+use = egg:pyramidion-core
 pyramidion.addons = storage
 pyramidion.environment = development
 pyramidion.allowed_hosts = localhost
@@ -147,25 +147,25 @@ CASES = [
     Case("no app:main", edit("[app:main]", "[app:web]"), ("no [app:main] section", "[app:web]")),
     Case(
         "use names a distribution not installed",
-        edit("use = egg:pyramidion", "use = egg:pyramidoin"),
-        ("[app:main] use = egg:pyramidoin", "'pyramidoin'", "did you mean 'pyramidion'"),
+        edit("use = egg:pyramidion-core", "use = egg:pyramidion-cor"),
+        ("[app:main] use = egg:pyramidion-cor", "'pyramidion-cor'", "did you mean 'pyramidion-core'"),
     ),
     Case(
         "use names an app the distribution lacks",
-        edit("use = egg:pyramidion", "use = egg:pyramidion#web"),
+        edit("use = egg:pyramidion-core", "use = egg:pyramidion-core#web"),
         ("[app:main]", "no application called 'web'", "main"),
     ),
     Case(
         "use names a module that does not exist",
-        edit("use = egg:pyramidion", "use = call:pyramidion_nowhere:main"),
+        edit("use = egg:pyramidion-core", "use = call:pyramidion_nowhere:main"),
         ("[app:main]", "'pyramidion_nowhere' cannot be imported"),
     ),
     Case(
         "use is not PasteDeploy's form",
-        edit("use = egg:pyramidion", "use = pyramidion"),
-        ("[app:main] use = pyramidion", "egg:pyramidion"),
+        edit("use = egg:pyramidion-core", "use = pyramidion"),
+        ("[app:main] use = pyramidion", "egg:pyramidion-core"),
     ),
-    Case("no use line", edit("use = egg:pyramidion\n", ""), ("[app:main]", "no 'use =' line")),
+    Case("no use line", edit("use = egg:pyramidion-core\n", ""), ("[app:main]", "no 'use =' line")),
     # -- the server section
     Case(
         "no server section",
@@ -195,7 +195,7 @@ CASES = [
     ),
     Case(
         "server the distribution lacks",
-        edit("use = egg:waitress#main", "use = egg:pyramidion#main"),
+        edit("use = egg:waitress#main", "use = egg:pyramidion-core#main"),
         ("[server:main]", "no server called 'main'"),
     ),
     Case(

@@ -88,7 +88,7 @@ def check_config_file(
     if app_section is None:
         raise ConfigurationError(
             f"{path} has no [app:{name}] section, so there is no application to "
-            f"load: add one that starts with 'use = egg:pyramidion'"
+            f"load: add one that starts with 'use = egg:pyramidion-core'"
             f"{_other_sections(parser)}."
         )
     _check_use(path, parser, app_section, "paste.app_factory")
@@ -304,7 +304,7 @@ def _check_use(path: Path, parser: configparser.ConfigParser, section: str, grou
     if "use" not in options:
         if group in options or any(o.startswith("paste.") for o in options):
             return
-        example = "egg:pyramidion" if group == "paste.app_factory" else "egg:waitress#main"
+        example = "egg:pyramidion-core" if group == "paste.app_factory" else "egg:waitress#main"
         raise ConfigurationError(
             f"{path}, [{section}]: there is no 'use =' line, so nothing says what to "
             f"run: add 'use = {example}'."
@@ -326,7 +326,7 @@ def _check_use(path: Path, parser: configparser.ConfigParser, section: str, grou
         raise ConfigurationError(
             f"{where}: PasteDeploy understands 'egg:DISTRIBUTION#NAME', "
             "'call:module:function' and 'config:FILE'; write one of those, for "
-            "example 'use = egg:pyramidion'."
+            "example 'use = egg:pyramidion-core'."
         )
 
 

@@ -74,7 +74,7 @@ class AppEnv:
 
 @contextmanager
 def bootstrap_app(config_uri: str, *, require_server: bool = False) -> Iterator[AppEnv]:
-    """Load the ini's app (``egg:pyramidion`` or any app including
+    """Load the ini's app (``egg:pyramidion-core`` or any app including
     pyramidion) and yield its registry and a request.
 
     The file is read first the way PasteDeploy and pserve will read it
@@ -91,7 +91,7 @@ def bootstrap_app(config_uri: str, *, require_server: bool = False) -> Iterator[
         env["closer"]()
         raise CommandError(
             f"{config_uri} does not configure a Pyramidion application: its "
-            "[app:main] should say 'use = egg:pyramidion', or the app should "
+            "[app:main] should say 'use = egg:pyramidion-core', or the app should "
             "call config.include('pyramidion')."
         )
     try:
