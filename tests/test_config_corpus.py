@@ -148,7 +148,11 @@ CASES = [
     Case(
         "use names a distribution not installed",
         edit("use = egg:pyramidion-core", "use = egg:pyramidion-cor"),
-        ("[app:main] use = egg:pyramidion-cor", "'pyramidion-cor'", "did you mean 'pyramidion-core'"),
+        (
+            "[app:main] use = egg:pyramidion-cor",
+            "'pyramidion-cor'",
+            "did you mean 'pyramidion-core'",
+        ),
     ),
     Case(
         "use names an app the distribution lacks",
@@ -165,7 +169,9 @@ CASES = [
         edit("use = egg:pyramidion-core", "use = pyramidion"),
         ("[app:main] use = pyramidion", "egg:pyramidion-core"),
     ),
-    Case("no use line", edit("use = egg:pyramidion-core\n", ""), ("[app:main]", "no 'use =' line")),
+    Case(
+        "no use line", edit("use = egg:pyramidion-core\n", ""), ("[app:main]", "no 'use =' line")
+    ),
     # -- the server section
     Case(
         "no server section",
