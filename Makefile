@@ -54,7 +54,7 @@ run: export PYTHONWARNINGS = ignore:pkg_resources is deprecated as an API:UserWa
 run: install
 	$(BIN)/pyramidion db upgrade $(CONFIG)
 	$(BIN)/pyramidion auth ensure-admin $(CONFIG) --base-url http://localhost:6543
-	$(BIN)/pserve $(CONFIG)
+	$(BIN)/pyramidion serve $(CONFIG)
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -7,12 +7,21 @@ from pathlib import Path
 
 
 def write_ini(tmp_path: Path, settings: Mapping[str, str], *, name: str = "app.ini") -> str:
-    """Write ``[app:main] use = egg:pyramidion-core`` with ``settings``; return its path.
+    """Write ``[app:main] use = egg:pyramidion-core`` with ``settings``, and a
+    waitress ``[server:main]``; return its path.
 
     ``sqlalchemy.url`` defaults to a SQLite file beside the ini.
     """
     values = {"sqlalchemy.url": f"sqlite:///{tmp_path}/app.sqlite", **settings}
-    lines = ["[app:main]", "use = egg:pyramidion-core", *(f"{k} = {v}" for k, v in values.items())]
+    lines = [
+        "[app:main]",
+        "use = egg:pyramidion-core",
+        *(f"{k} = {v}" for k, v in values.items()),
+        "",
+        "[server:main]",
+        "use = egg:waitress#main",
+        "listen = localhost:6543",
+    ]
     path = tmp_path / name
     path.write_text("\n".join(lines) + "\n")
     return str(path)

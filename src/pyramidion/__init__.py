@@ -36,7 +36,7 @@ from .errors import (
     SettingsError,
     VersionConflict,
 )
-from .settings import CoreSettings, get_settings, setting
+from .settings import CoreSettings, ensure_writable_directory, get_settings, setting
 from .state import CORE_VERSION as __version__
 from .state import AppState, app_state, get_database
 
@@ -76,6 +76,7 @@ __all__ = [
     "app_state",
     "column_value",
     "csrf_check_required",
+    "ensure_writable_directory",
     "get_database",
     "get_settings",
     "includeme",

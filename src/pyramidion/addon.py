@@ -25,6 +25,7 @@ hooks are dotted names resolved only when the add-on is enabled.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ __all__ = [
     "Addon",
     "Command",
     "CommandHandler",
+    "DescriptorError",
     "LifecycleContext",
 ]
 
@@ -58,6 +60,58 @@ ADDON_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 #: Names an add-on cannot take because the core uses them.
 RESERVED_NAMES = frozenset({"pyramidion", "pyramid", "sqlalchemy", "tm", "retry", "alembic"})
+
+
+class DescriptorError(ValueError):
+    """A descriptor field holds the wrong kind of value.
+
+    Raised when the descriptor is created, that is when the add-on's module
+    is imported; discovery reports it naming the add-on, the field and the
+    fix, and only for applications that enable the add-on.
+    """
+
+
+_DOTTED = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$")
+
+
+def _check_callable(value: Any, field_name: str, *, optional: bool, what: str) -> None:
+    """``value`` is a callable or a dotted name of one (or None when optional)."""
+    if value is None and optional:
+        return
+    if isinstance(value, str):
+        if not _DOTTED.match(value):
+            raise DescriptorError(
+                f"{field_name} = {value!r} is not a dotted name; write "
+                f"'package.module:function' or pass {what} itself."
+            )
+        return
+    if not callable(value):
+        raise DescriptorError(
+            f"{field_name} is a {type(value).__name__}; it must be {what} or its "
+            "dotted name ('package.module:function')."
+        )
+
+
+def _check_names(value: Any, field_name: str) -> None:
+    if isinstance(value, str) or not isinstance(value, tuple | list):
+        raise DescriptorError(
+            f"{field_name} = {value!r} must be a tuple of add-on names, such as "
+            f"('auth',) (a trailing comma makes a one-item tuple)."
+        )
+    for item in value:
+        if not isinstance(item, str):
+            raise DescriptorError(
+                f"{field_name} holds {item!r}, a {type(item).__name__}; write each "
+                "add-on as a string such as 'auth>=0.1'."
+            )
+
+
+def _check_optional_str(value: Any, field_name: str, example: str) -> None:
+    if value is not None and not isinstance(value, str):
+        raise DescriptorError(
+            f"{field_name} is a {type(value).__name__}; it must be a string such as "
+            f"{example!r}, or left out."
+        )
 
 
 @dataclass(frozen=True)
@@ -90,17 +144,40 @@ class Command:
     """A subcommand an add-on contributes: ``pyramidion ADDON NAME ...``.
 
     ``arguments`` adds the command's own arguments to its parser; the core
-    adds the ``CONFIG`` positional first, so every command reads
-    ``pyramidion ADDON NAME CONFIG [ARGS...]``.
+    adds the ``CONFIG`` positional (and ``-v``) first, so every command
+    reads ``pyramidion ADDON NAME CONFIG [ARGS...]``. ``handler`` and
+    ``arguments`` are each a function or its dotted name
+    (``"pkg.commands:store"``), resolved only when the command is used.
     """
 
     name: str
     help: str
     handler: CommandHandler | str
-    arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    arguments: Callable[[argparse.ArgumentParser], None] | str | None = None
     #: Whether the core wraps the handler in ``request.tm``. Commands that
     #: manage their own transactions (rare) set this to False.
     transactional: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not re.fullmatch(r"[a-z][a-z0-9_-]*", self.name):
+            raise DescriptorError(
+                f"Command(name={self.name!r}): a command name is a lower-case word "
+                "such as 'list-users'."
+            )
+        where = f"Command {self.name!r}"
+        if not isinstance(self.help, str):
+            raise DescriptorError(f"{where}: help must be a one-line string.")
+        _check_callable(
+            self.handler, f"{where}: handler", optional=False, what="a function (request, args)"
+        )
+        _check_callable(
+            self.arguments,
+            f"{where}: arguments",
+            optional=True,
+            what="a function that adds arguments to an argparse parser",
+        )
+        if not isinstance(self.transactional, bool):
+            raise DescriptorError(f"{where}: transactional must be True or False.")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,6 +239,7 @@ class Addon:
             )
         if self.name in RESERVED_NAMES:
             raise ValueError(f"add-on name {self.name!r} is reserved by the core")
+        self._check_fields()
         for spec in self.requires:
             parse_requirement(spec, owner=self.name)
         if self.core:
@@ -172,6 +250,40 @@ class Addon:
                     f"add-on {self.name!r} declares core={self.core!r}, "
                     f"which is not a version range: {exc}"
                 ) from None
+
+    def _check_fields(self) -> None:
+        """Each field holds the kind of value it documents."""
+        _check_callable(self.includeme, "includeme", optional=False, what="a function (config)")
+        _check_names(self.requires, "requires")
+        _check_names(self.after, "after")
+        if not isinstance(self.title, str):
+            raise DescriptorError(f"title is a {type(self.title).__name__}; write one line.")
+        if self.settings is not None and not (
+            isinstance(self.settings, type) and dataclasses.is_dataclass(self.settings)
+        ):
+            raise DescriptorError(
+                f"settings is {self.settings!r}; it must be a @dataclass class whose "
+                "fields use pyramidion.setting(), or left out."
+            )
+        _check_optional_str(self.models, "models", "my_addon.models")
+        _check_optional_str(self.migrations, "migrations", "my_addon:migrations")
+        _check_optional_str(self.route_prefix, "route_prefix", "/my_addon")
+        if self.route_prefix and not self.route_prefix.startswith("/"):
+            raise DescriptorError(
+                f"route_prefix = {self.route_prefix!r} must start with '/', as in "
+                f"'/{self.route_prefix}' ('' mounts the routes at the site root)."
+            )
+        for hook in ("install", "uninstall"):
+            _check_callable(getattr(self, hook), hook, optional=True, what="a function (context)")
+        if not isinstance(self.commands, tuple | list) or not all(
+            isinstance(c, Command) for c in self.commands
+        ):
+            raise DescriptorError(
+                "commands must be a tuple of pyramidion.Command(...) entries, such as "
+                "(Command(name='gc', help='...', handler='my_addon.commands:gc'),)."
+            )
+        if not isinstance(self.core, str):
+            raise DescriptorError(f"core = {self.core!r} must be a version range string.")
 
     @property
     def requirements(self) -> tuple[Requirement, ...]:

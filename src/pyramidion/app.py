@@ -168,6 +168,8 @@ def includeme(config: Configurator) -> None:
     addon_names, plain = _split_addons(core.addons, installed)
     resolution = resolve_addons(addon_names, installed, core_version=CORE_VERSION)
     parsed = _parse_addon_settings(resolution, settings)
+    if not core.development:
+        _refuse_placeholder_secrets(resolution, parsed, env_overrides)
     model_packages = _import_models(resolution)
     db.check_table_ownership(resolution, model_packages)
 
@@ -209,7 +211,10 @@ def includeme(config: Configurator) -> None:
         config.commit()
     except ConfigurationConflictError as exc:
         raise AddonConflict(describe_conflicts(exc, state)) from None
-    _log_startup(state)
+    from .reachability import check_reachable_routes
+
+    check_reachable_routes(config.registry, state)
+    _log_startup(state, settings)
 
 
 def _configure_core(config: Configurator, core: CoreSettings) -> None:
@@ -378,6 +383,31 @@ def _parse_addon_settings(resolution: Resolution, settings: Mapping[str, Any]) -
     return parsed
 
 
+def _refuse_placeholder_secrets(
+    resolution: Resolution, parsed: Mapping[str, Any], env_overrides: Mapping[str, str]
+) -> None:
+    """In production, a secret still at 'changeme' (or alike) stops start-up."""
+    from .settings import env_name, placeholder_secrets
+
+    keys = [
+        key
+        for enabled in resolution.addons
+        for key in placeholder_secrets(
+            enabled.addon.settings, enabled.name, parsed.get(enabled.name)
+        )
+    ]
+    if keys:
+        where = ", ".join(
+            f"{k} (from {env_overrides[k]})" if k in env_overrides else f"{k} (or {env_name(k)})"
+            for k in keys
+        )
+        raise SettingsError(
+            f"{where}: still a placeholder value in production, which anyone can "
+            "guess; set a random value, for example the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+        )
+
+
 def _import_models(resolution: Resolution) -> dict[str, str]:
     packages = {"pyramidion": "pyramidion"}
     importlib.import_module("pyramidion.models")
@@ -507,7 +537,7 @@ def _owner_of_file(path: str, packages: Mapping[str, str]) -> str | None:
     return None
 
 
-def _log_startup(state: AppState) -> None:
+def _log_startup(state: AppState, settings: Mapping[str, Any]) -> None:
     for enabled in state.resolution.addons:
         log.info(
             "add-on %s %s (%s) enabled: %s",
@@ -518,3 +548,10 @@ def _log_startup(state: AppState) -> None:
         )
     for key, var in sorted(state.env_overrides.items()):
         log.info("setting %s taken from environment variable %s", key, var)
+    from .settings import settings_of_disabled_addons
+
+    unused = settings_of_disabled_addons(
+        settings, state.installed, frozenset(state.resolution.names)
+    )
+    for message in unused:
+        log.warning("%s", message)

@@ -12,7 +12,7 @@ import importlib.metadata as md
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .addon import ADDON_NAME_PATTERN, ENTRY_POINT_GROUP, Addon
+from .addon import ADDON_NAME_PATTERN, ENTRY_POINT_GROUP, Addon, DescriptorError
 from .errors import AddonError, AddonImportError
 
 __all__ = [
@@ -34,6 +34,13 @@ class Candidate:
         """Import the descriptor and fill in the distribution metadata."""
         try:
             obj = self.entry_point.load()
+        except DescriptorError as exc:
+            raise AddonImportError(
+                f"add-on '{self.name}' (distribution {self.distribution} "
+                f"{self.version}) has an invalid descriptor: {exc} Fix it in "
+                f"'{self.entry_point.value}', or remove '{self.name}' from "
+                "pyramidion.addons."
+            ) from None
         except Exception as exc:
             raise AddonImportError(
                 f"add-on '{self.name}' (distribution {self.distribution} "

@@ -45,10 +45,13 @@ __all__ = [
     "SettingSpec",
     "apply_environment",
     "describe_settings",
+    "ensure_writable_directory",
     "env_name",
     "get_settings",
     "parse_settings",
+    "placeholder_secrets",
     "setting",
+    "settings_of_disabled_addons",
 ]
 
 T = TypeVar("T")
@@ -486,3 +489,135 @@ def get_settings(registry: Any, cls: type[T]) -> T:
             "add-on in pyramidion.addons?"
         )
     return typing.cast(T, parsed)
+
+
+# -- settings that are valid one by one but fail at first use ------------------
+
+#: Values people leave in a secret until they replace it, compared after
+#: lower-casing and dropping everything but letters and digits.
+PLACEHOLDER_WORDS = frozenset(
+    {
+        "changeme",
+        "changethis",
+        "changeit",
+        "replaceme",
+        "replacethis",
+        "setme",
+        "fillme",
+        "fixme",
+        "todo",
+        "tbd",
+        "placeholder",
+        "secret",
+        "mysecret",
+        "yoursecret",
+        "secretkey",
+        "supersecret",
+        "password",
+        "passwd",
+        "default",
+        "example",
+        "dummy",
+        "test",
+        "insecure",
+        "notsecret",
+        "none",
+        "null",
+    }
+)
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether ``value`` is a stand-in someone meant to replace."""
+    word = re.sub(r"[^a-z0-9]", "", value.lower())
+    if word in PLACEHOLDER_WORDS or word.startswith(("changeme", "replaceme", "insecure")):
+        return True
+    # xxxx, 0000, 1234, 123456...: a single repeated character or a run.
+    return bool(word) and (len(set(word)) == 1 or "1234567890".startswith(word))
+
+
+def placeholder_secrets(cls: type[Any] | None, namespace: str, parsed: Any) -> list[str]:
+    """Keys of the secret settings of ``parsed`` that hold a placeholder."""
+    if cls is None or parsed is None or not dataclasses.is_dataclass(cls):
+        return []
+    keys = []
+    for f in dataclasses.fields(cls):
+        spec = f.metadata.get("pyramidion")
+        value = getattr(parsed, f.name, None)
+        secret = spec is not None and spec.secret
+        if secret and isinstance(value, str) and value and is_placeholder(value):
+            keys.append(f"{namespace}.{f.name}")
+    return keys
+
+
+#: Namespaces of settings that are not add-ons': Pyramid's, the core's and
+#: the libraries it configures.
+FOREIGN_NAMESPACES = frozenset(
+    {"pyramid", "pyramidion", "sqlalchemy", "tm", "retry", "alembic", "mako", "jinja2"}
+)
+
+
+def settings_of_disabled_addons(
+    settings: Mapping[str, Any], installed: Mapping[str, Any], enabled: frozenset[str]
+) -> list[str]:
+    """One sentence per setting that names an installed add-on the app does
+    not enable, or that looks like a misspelt enabled add-on's name."""
+    messages = []
+    for key in sorted(settings):
+        if not isinstance(key, str) or "." not in key:
+            continue
+        namespace = key.split(".", 1)[0]
+        if namespace in enabled or namespace in FOREIGN_NAMESPACES:
+            continue
+        if namespace in installed:
+            messages.append(
+                f"{key} is set, but add-on '{namespace}' is not enabled, so the "
+                f"setting has no effect: add '{namespace}' to pyramidion.addons, or "
+                "remove the line."
+            )
+        else:
+            hint = did_you_mean(namespace, enabled)
+            if hint:
+                messages.append(
+                    f"{key} belongs to no enabled add-on, so it has no effect.{hint} "
+                    "Correct the name, or remove the line."
+                )
+    return messages
+
+
+def ensure_writable_directory(path: Any, key: str) -> None:
+    """Create directory ``path`` when missing and check that files can be
+    written in it; raise :class:`SettingsError` naming ``key`` otherwise.
+
+    For add-ons whose settings name a directory they write to at run time:
+    called from ``includeme``, it turns a first upload that would fail
+    into a start-up error that says what to fix.
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    directory = Path(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise SettingsError(
+            f"{key} = {directory}: that is a file, not a directory; point {key} at a "
+            "directory (it is created when missing)."
+        ) from None
+    except OSError as exc:
+        raise SettingsError(
+            f"{key} = {directory}: the directory cannot be created "
+            f"({exc.strerror or type(exc).__name__}); create it and give the server's "
+            f"user write access, or point {key} elsewhere."
+        ) from None
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        user = os.environ.get("USER") or "the server's user"
+        raise SettingsError(
+            f"{key} = {directory}: files cannot be written there "
+            f"({exc.strerror or type(exc).__name__}); give {user} write access to it, "
+            f"or point {key} elsewhere."
+        ) from None

@@ -70,7 +70,8 @@ __all__ = ["addon", "includeme"]
 def includeme(config: Configurator) -> None:
     """Wire the storage add-on.
 
-    Reads the ``storage.*`` settings and creates the backend (no I/O).
+    Reads the ``storage.*`` settings and creates the backend (for the local
+    backend, its directory is created and checked for writing).
     Registers the backend as the ``StorageBackend`` service
     (``request.find_service(StorageBackend)``), ``request.storage``, the
     ``add_file_context`` directive, the ``storage.upload`` permission, and

@@ -400,11 +400,18 @@ def make_backend(settings: StorageSettings, base_dir: Path) -> StorageBackend:
     """The backend ``storage.backend`` names.
 
     ``base_dir`` is where a relative ``storage.local_root`` starts from.
+    The local backend's directory is created when missing, and a directory
+    that cannot be created or written stops start-up with a sentence.
     """
     choice = settings.backend
     if choice == "local":
+        from pyramidion import ensure_writable_directory
+
         root = Path(settings.local_root)
-        return LocalBackend(root if root.is_absolute() else base_dir / root)
+        root = root if root.is_absolute() else base_dir / root
+        # The first upload would otherwise be the first to find out.
+        ensure_writable_directory(root, "storage.local_root")
+        return LocalBackend(root)
     if choice == "s3":
         return S3Backend.from_settings(settings)
     from pyramid.path import DottedNameResolver

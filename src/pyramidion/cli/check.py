@@ -97,10 +97,16 @@ def check_app(registry: Registry) -> CheckReport:
 def deployment_warnings(registry: Registry) -> list[str]:
     """Everything about a loaded app that should be fixed before it serves
     the internet, each as a sentence that says what to do."""
+    from ..settings import settings_of_disabled_addons
+
+    state = app_state(registry)
     warnings = [
         *debug_warnings(registry),
         *secret_warnings(registry),
         *environment_warnings(registry),
+        *settings_of_disabled_addons(
+            registry.settings, state.installed, frozenset(state.resolution.names)
+        ),
     ]
     problem = database_problem(registry)
     if problem is not None:
@@ -146,6 +152,7 @@ def secret_warnings(registry: Registry) -> list[str]:
     credential issued by someone else is as long as its issuer made it. A
     secret's value is never part of a message; only its length is.
     """
+    from ..settings import is_placeholder
 
     state = app_state(registry)
     warnings = []
@@ -164,7 +171,12 @@ def secret_warnings(registry: Registry) -> list[str]:
             where = _where_set(key, state.env_overrides)
             if not text:
                 continue
-            if field.default is not dataclasses.MISSING and value == field.default:
+            if is_placeholder(text):
+                warnings.append(
+                    f"{key} is a placeholder value that anyone can guess; production "
+                    f"refuses to start with it. Set your own random value{where}."
+                )
+            elif field.default is not dataclasses.MISSING and value == field.default:
                 warnings.append(
                     f"{key} still has its built-in default, which everyone can "
                     f"read in the add-on's source. Set your own random value{where}, "
@@ -262,7 +274,12 @@ def format_report(report: CheckReport, config: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..configfile import check_config_file
+
     with bootstrap_app(args.config) as env:
+        # pserve needs [server:main]; other commands do not. Asked after the
+        # app loads, so that the app's own problems are reported first.
+        check_config_file(args.config, require_server=True)
         report = check_app(env.registry)
     print(format_report(report, args.config))
     if report.warnings and args.strict:
@@ -274,12 +291,14 @@ def register(groups: Any) -> None:
     parser = groups.add_parser(
         "check",
         help="validate the configuration and report deployment warnings",
-        description="Load the application without serving it: every add-on, "
-        "setting and route is validated, and a configuration error is printed "
-        "with exit status 2. Then report what should not go to production: "
-        "debugging settings, empty/default/short secrets, SQLite in "
-        "production, an empty host allowlist, an unreachable database, "
-        "pending migrations and add-ons not installed in the database. "
+        description="Load the application without serving it: the ini file "
+        "itself (as PasteDeploy parses it), its [server:main] and logging "
+        "sections, every add-on, setting, directory and route are validated, "
+        "and a configuration error is printed with exit status 2. Then report "
+        "what should not go to production: debugging settings, placeholder, "
+        "default or short secrets, SQLite in production, an empty host "
+        "allowlist, settings of add-ons that are not enabled, an unreachable "
+        "database, pending migrations and add-ons not installed in the database. "
         "Secret values are never printed.",
         epilog="Exit status: 0 when the app loads (warnings or not), 1 with "
         "--strict when there are warnings, 2 when the configuration is invalid.",
