@@ -9,12 +9,17 @@ layout who is logged in with. :class:`LayoutTemplateRenderer` puts ``layout``
 
 from __future__ import annotations
 
+import importlib.resources
+import os
+import pathlib
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pyramid.interfaces import IRootFactory, ISessionFactory
-from pyramid.renderers import get_renderer, render
+from pyramid.path import package_name
+from pyramid.renderers import RendererHelper, get_renderer, render
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid_chameleon.interfaces import ITemplateRenderer
 from zope.interface import implementer
@@ -331,4 +336,33 @@ def layout_renderer_factory(info: Any) -> LayoutTemplateRenderer:
     """The ``.pt`` renderer factory: pyramid_chameleon's, with :class:`LayoutTemplateRenderer`."""
     from pyramid_chameleon import zpt
 
-    return LayoutTemplateRenderer(zpt.renderer_factory(info))
+    return LayoutTemplateRenderer(zpt.renderer_factory(_by_file_name(info)))
+
+
+def _by_file_name(info: Any) -> Any:
+    """``info`` naming its template by file name when it names a package's asset.
+
+    pyramid_chameleon asks pkg_resources whether an asset exists, which
+    works only for packages imported by Python's own loaders; pytest
+    imports the packages of a distribution that ships a pytest plugin
+    (auth does) with its assertion-rewriting loader, and pkg_resources
+    refuses those. ``importlib.resources`` reads any loader's files.
+    """
+    name = info.name
+    if os.path.isabs(name):
+        return info
+    if ":" in name:
+        package, _, path = name.partition(":")
+    elif info.package is not None:
+        package, path = package_name(info.package), name
+    else:
+        return info
+    try:
+        found = importlib.resources.files(package).joinpath(path)
+    except (ModuleNotFoundError, TypeError):
+        return info
+    if not isinstance(found, pathlib.Path):
+        return info
+    # Without a package, pyramid_chameleon takes the file name as it is
+    # rather than turning it back into an asset spec.
+    return RendererHelper(name=str(found), package=None, registry=info.registry)
