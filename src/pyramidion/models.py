@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .db import Base
 
 __all__ = [
+    "AppliedRevision",
     "InstalledAddon",
 ]
 
@@ -32,5 +33,25 @@ class InstalledAddon(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     updated_at: Mapped[datetime.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class AppliedRevision(Base):
+    """A migration revision applied to this database, of any branch.
+
+    Alembic's version table holds only the heads, and a head that the code
+    of an older release does not know (a newer revision, a merge, a
+    revision that ``depends_on`` another branch) says nothing to that code
+    about which of its own revisions are applied. This table keeps every
+    applied revision, so that an older release still running during a
+    rolling deploy sees its revisions applied. ``pyramidion db upgrade``
+    and ``downgrade`` keep it in step with the version table.
+    """
+
+    __tablename__ = "pyramidion_applied_revisions"
+
+    revision: Mapped[str] = mapped_column(String(64), primary_key=True)
+    applied_at: Mapped[datetime.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
