@@ -179,7 +179,7 @@ def test_readiness_names_the_commands_that_fix_it(addons: Addons, build_app: App
     after = lifecycle.readiness_problems(registry)
 
     assert before == [
-        "branch 'pyramidion' has 2 pending migration(s); run: pyramidion db upgrade CONFIG",
+        "branch 'pyramidion' has 3 pending migration(s); run: pyramidion db upgrade CONFIG",
         "branch 'people' has 1 pending migration(s); run: pyramidion db upgrade CONFIG",
         "add-on 'people' is enabled but not installed in the database; run: "
         "pyramidion addons install people CONFIG",

@@ -27,9 +27,9 @@ from pyramidion.errors import CommandError
 from tests.distributions import Distributions
 
 #: The core's revisions, oldest first, and the line that applying them prints.
-CORE_REVISIONS = ["901f3880011d", "5d2c8e41a7b0"]
+CORE_REVISIONS = ["901f3880011d", "5d2c8e41a7b0", "8b41f0c2d9e6"]
 CORE_REVISION = CORE_REVISIONS[-1]
-CORE_APPLIED = f"core: applied 2 migration(s) ({', '.join(CORE_REVISIONS)})"
+CORE_APPLIED = f"core: applied 3 migration(s) ({', '.join(CORE_REVISIONS)})"
 
 # -- fixtures shared with test_lifecycle.py ---------------------------------
 
@@ -364,7 +364,7 @@ def test_check_reports_pending_migrations_and_drift_behind_them(
         assert not sa.inspect(connection).get_table_names()
 
     assert problems[0] == (
-        "the database is not up to date: branch 'pyramidion' has 2 pending "
+        "the database is not up to date: branch 'pyramidion' has 3 pending "
         f"revision(s) ({', '.join(CORE_REVISIONS)}). Run: pyramidion db upgrade app.ini"
     )
     assert problems[1].startswith("the database is not up to date: branch 'people'")

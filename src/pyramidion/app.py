@@ -239,6 +239,7 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
 
     config.include("pyramid_retry")
     config.include("pyramid_tm")
+    config.include("pyramidion.idempotency")
     # Add-ons register and find shared services (storage backend, mailer,
     # throttle, identity source...) through pyramid_services' directives.
     config.include("pyramid_services")

@@ -438,6 +438,29 @@ class CoreSettings:
         "after loading the app, it also keeps those objects' pages shared.",
     )
 
+    idempotency: bool = setting(
+        True,
+        doc="Honour the Idempotency-Key header on POST, PUT, PATCH and DELETE: "
+        "a retried request with the same key and body gets the first "
+        "response instead of doing the work twice (see "
+        "docs/integrators/deploying.md).",
+    )
+    idempotency_ttl: int = setting(
+        86400, doc="Seconds a stored Idempotency-Key and its response are kept.", min=1
+    )
+    idempotency_max_body_size: int = setting(
+        1048576,
+        doc="Largest response body, in bytes, stored for an Idempotency-Key; "
+        "a larger one is replayed with its status and headers only.",
+        min=0,
+    )
+    idempotency_lock_timeout: int = setting(
+        300,
+        doc="Seconds after which a key still marked in progress (its process "
+        "died mid-request) may be claimed by a retry.",
+        min=1,
+    )
+
     @property
     def development(self) -> bool:
         return self.environment == "development"
