@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from .app import includeme, make_app
     from .db import Base, Database, independent_session, metadata
+    from .metrics import count_login_failure
     from .resources import model_factory
     from .security import ADMIN_PRINCIPAL, PUBLIC
     from .web import problem_response, wants_json
@@ -73,6 +74,7 @@ __all__ = [
     "VersionConflict",
     "__version__",
     "app_state",
+    "count_login_failure",
     "get_database",
     "get_settings",
     "includeme",
@@ -94,6 +96,7 @@ _LOADED_ON_USE = {
     "PUBLIC": "security",
     "Base": "db",
     "Database": "db",
+    "count_login_failure": "metrics",
     "includeme": "app",
     "independent_session": "db",
     "make_app": "app",

@@ -262,6 +262,7 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
     config.include("pyramidion.security")
     config.include("pyramidion.resources")
     config.include("pyramidion.web")
+    config.include("pyramidion.metrics")
     config.include("pyramidion.rendering")
     # Exemptions registered with config.add_csrf_exemption are consulted
     # through this callback, so the core keeps owning the CSRF options.

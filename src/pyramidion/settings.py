@@ -461,6 +461,18 @@ class CoreSettings:
         min=1,
     )
 
+    metrics: bool = setting(
+        False,
+        doc="Serve Prometheus metrics at /metrics (needs prometheus_client: "
+        "pip install 'pyramidion[metrics]'); see docs/integrators/deploying.md.",
+    )
+    metrics_token: str | None = setting(
+        None,
+        doc="Bearer token that /metrics requires; unset, /metrics answers "
+        "only requests from the loopback address.",
+        secret=True,
+    )
+
     @property
     def development(self) -> bool:
         return self.environment == "development"
