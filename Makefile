@@ -10,11 +10,12 @@ ADDON_PACKAGES := $(filter-out %.egg-info,$(wildcard addons/*/pyramidion_*))
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help install run test test-postgresql lint format coverage bench clean
+.PHONY: help install run test test-fast test-postgresql lint format coverage bench clean
 
 help:
 	@echo "make run              set everything up and serve the demo app on http://localhost:6543"
 	@echo "make test             run the whole test suite on SQLite (or on the database PYRAMIDION_TEST_DATABASE_URL names)"
+	@echo "make test-fast        the suite without the tests marked slow (subprocesses, distribution builds): for day-to-day work"
 	@echo "make test-postgresql  run the suite against PostgreSQL at 127.0.0.1:5432 (database test)"
 	@echo "make lint             ruff check, ruff format --check, mypy --strict and the import contracts"
 	@echo "make format           apply ruff's formatting and import sorting"
@@ -28,6 +29,10 @@ $(BIN)/python:
 
 # Reinstall when any distribution's metadata changes.
 $(VENV)/.installed: $(BIN)/python pyproject.toml $(ADDON_DIRS)
+	@# The core's distribution was called "pyramidion" before pyramidion-core:
+	@# remove the old one, or both would register the same entry points.
+	rm -rf src/pyramidion.egg-info
+	$(BIN)/python -m pip uninstall --quiet --yes pyramidion 2>/dev/null || true
 	$(BIN)/python -m pip install --quiet -e ".[dev]" \
 		$(foreach d,$(ADDON_DIRS),-e "./$(patsubst %/,%,$(dir $(d)))[testing]")
 	@touch $@
@@ -44,6 +49,10 @@ run: install
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Day-to-day: everything but the tests marked slow. CI runs `make test`.
+test-fast: install
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 test-postgresql: install
 	PYRAMIDION_TEST_DATABASE_URL=$${PYRAMIDION_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \

@@ -25,7 +25,6 @@ from in_process import measure, report
 from pyramid.config import Configurator
 
 from pyramidion import PUBLIC
-from pyramidion.request import compile_request_extensions
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -52,10 +51,8 @@ def pyramidion(database: Path) -> WSGIApp:
         config.include("pyramidion")
         config.add_route("hello", "/hello")
         config.add_view(hello, route_name="hello", renderer="json", permission=PUBLIC)
-        app = config.make_wsgi_app()
-    compile_request_extensions(app)
-    result: WSGIApp = app
-    return result
+        app: WSGIApp = config.make_wsgi_app()
+    return app
 
 
 def main() -> None:

@@ -59,7 +59,6 @@ from pyramid_retry import RetryableException
 from sqlalchemy import text, update
 
 from pyramidion import PUBLIC, model_factory
-from pyramidion.db import mark_changed
 
 from .models import Note
 
@@ -115,11 +114,10 @@ def insert_through_the_driver(request):
 
 
 def insert_through_the_dbapi(request):
-    # On the driver's own connection SQLAlchemy sees nothing: say so.
+    # On the driver's own connection SQLAlchemy sees nothing.
     cursor = request.dbsession.connection().connection.driver_connection.cursor()
     cursor.execute("INSERT INTO " + Note.__tablename__ + " (text) VALUES ('dbapi')")
     cursor.close()
-    mark_changed(request.dbsession)
     return {"inserted": True}
 
 

@@ -63,7 +63,7 @@ def words(distributions: Distributions, tmp_path: Path) -> tuple[str, str]:
     engine.dispose()
     ini = tmp_path / "app.ini"
     ini.write_text(
-        "[app:main]\nuse = egg:pyramidion\npyramidion.addons = words\n"
+        "[app:main]\nuse = egg:pyramidion-core\npyramidion.addons = words\n"
         "pyramidion.environment = development\n"
         f"sqlalchemy.url = sqlite:///{database}\n"
     )

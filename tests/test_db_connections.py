@@ -82,7 +82,7 @@ def test_a_connection_killed_while_idle_is_replaced_before_use(
     killed = _backend_pid(app)
 
     _terminate(postgresql_url, killed)
-    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
+    monkeypatch.setattr(db.engine, "PING_AFTER_IDLE_SECONDS", 0.0)
 
     assert testapp.get("/notes/touch", status=200).json == {"one": 1}
     assert _backend_pid(app) != killed
@@ -130,7 +130,7 @@ def test_connections_in_steady_use_are_not_pinged(
         testapp.get("/notes/touch", status=200)
     assert pings == []
 
-    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
+    monkeypatch.setattr(db.engine, "PING_AFTER_IDLE_SECONDS", 0.0)
     testapp.get("/notes/touch", status=200)
     assert len(pings) == 1
 

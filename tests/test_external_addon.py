@@ -38,7 +38,7 @@ ADDON_FILES = {
         name = "pyramidion-guestbook"
         version = "0.1.0"
         description = "A guest book: the smallest useful Pyramidion add-on."
-        dependencies = ["pyramidion"]
+        dependencies = ["pyramidion-core>=0.1,<0.2"]
 
         [project.entry-points."pyramidion.addons"]
         guestbook = "guestbook_addon:addon"
@@ -197,7 +197,7 @@ def deployment(tmp_path: Path) -> Deployment:
         textwrap.dedent(
             f"""
             [app:main]
-            use = egg:pyramidion
+            use = egg:pyramidion-core
             pyramidion.addons = guestbook
             pyramidion.environment = development
             pyramidion.allowed_hosts = 127.0.0.1

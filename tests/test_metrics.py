@@ -198,6 +198,6 @@ def test_without_prometheus_client_the_setting_is_a_clear_error(tmp_path: Path) 
 
     assert done.stdout.strip() == (
         "pyramidion.metrics = true needs the prometheus_client package, which is "
-        "not installed. Install it (pip install 'pyramidion[metrics]') or set "
+        "not installed. Install it (pip install 'pyramidion-core[metrics]') or set "
         "pyramidion.metrics = false."
     )

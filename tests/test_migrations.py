@@ -256,7 +256,7 @@ def write_ini(tmp_path: Path, database_url: str, addons: str) -> str:
         textwrap.dedent(
             f"""
             [app:main]
-            use = egg:pyramidion
+            use = egg:pyramidion-core
             sqlalchemy.url = {url}
             pyramidion.addons = {addons}
             """
@@ -399,9 +399,10 @@ def test_first_revision_starts_a_branch_depending_on_required_addons(
     source = path.read_text()
 
     assert path.parent == addons.dists.root / notes / "migrations"
-    assert "branch_labels: str | Sequence[str] | None = ('notes',)" in source
-    assert "depends_on: str | Sequence[str] | None = 'aaaa00000001'" in source
-    assert f"op.create_table('{addons.notes_table}'" in source
+    # Formatted by ruff, the post-write hook: double quotes.
+    assert 'branch_labels: str | Sequence[str] | None = ("notes",)' in source
+    assert 'depends_on: str | Sequence[str] | None = "aaaa00000001"' in source
+    assert f'op.create_table(\n        "{addons.notes_table}",' in source
     assert addons.people_table + "'" not in source.split(f"'{addons.notes_table}'", 1)[0]
     upgraded(registry)
     with get_database(registry).engine.begin() as connection:
@@ -421,9 +422,9 @@ def test_next_revision_continues_the_branch(addons: Addons, build_app: AppFactor
         path = migrate.make_revision(registry, connection, "people", "add email")
     source = path.read_text()
 
-    assert "down_revision: str | Sequence[str] | None = 'aaaa00000001'" in source
+    assert 'down_revision: str | Sequence[str] | None = "aaaa00000001"' in source
     assert "branch_labels: str | Sequence[str] | None = None" in source
-    assert "sa.Column('email', sa.String(length=100), nullable=True)" in source
+    assert 'sa.Column("email", sa.String(length=100), nullable=True)' in source
     upgraded(registry)
     with get_database(registry).engine.begin() as connection:
         assert migrate.check(registry, connection) == []
@@ -557,7 +558,7 @@ def test_db_revision_command(
     assert capsys.readouterr().out.startswith(f"wrote {written[0]}\n")
     source = written[0].read_text()
     assert "def upgrade() -> None:\n    pass" in source
-    assert "('notes',)" in source
+    assert '("notes",)' in source
 
 
 def test_db_command_errors_are_sentences(

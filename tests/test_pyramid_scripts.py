@@ -39,7 +39,7 @@ def ini(distributions: Distributions, tmp_path: Path) -> str:
     path = tmp_path / "app.ini"
     path.write_text(
         "[app:main]\n"
-        "use = egg:pyramidion\n"
+        "use = egg:pyramidion-core\n"
         "pyramidion.addons = notes\n"
         "pyramidion.environment = development\n"
         f"sqlalchemy.url = sqlite:///{tmp_path}/app.sqlite\n"
@@ -73,6 +73,21 @@ def test_proutes_lists_the_core_and_addon_routes(distributions: Distributions, i
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:] if line.strip()}
     assert rows["notes.home"][:2] == ["/notes/", f"{distributions.package_name('notes')}.home"]
     assert rows["pyramidion.healthz"][:2] == ["/healthz", "pyramidion.web.healthz_view"]
+
+
+def test_ptweens_shows_the_request_path_in_order(distributions: Distributions, ini: str) -> None:
+    out = run_script(distributions, "ptweens", ini).stdout
+
+    # The numbered rows of the "Implicit Tween Chain", from ingress inwards.
+    rows = [line.split() for line in out.split("Implicit Tween Chain", 1)[1].splitlines()]
+    chain = [row[1] for row in rows if len(row) == 2 and row[0].isdigit()]
+    assert chain == [
+        "pyramidion.tweens.request_log_tween_factory",
+        "pyramidion.tweens.security_headers_tween_factory",
+        "pyramidion.web.host_allowlist_tween_factory",
+        "pyramid_tm.tm_tween_factory",
+        "pyramid.tweens.excview_tween_factory",
+    ]
 
 
 def test_pviews_finds_the_view_of_an_addon_url(distributions: Distributions, ini: str) -> None:

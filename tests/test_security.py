@@ -83,7 +83,10 @@ def test_two_identity_sources_conflict(
         make_pyramidion_app(addons=["who", "whom"])
 
     first = str(info.value).splitlines()[0]
-    assert first.startswith("identity source is claimed more than once: by ")
+    assert first.startswith(
+        "the security policy (set_security_policy, or set_identity_source) "
+        "is claimed more than once: by "
+    )
     assert "add-on 'who' (" in first
     assert "add-on 'whom' (" in first
 

@@ -12,7 +12,6 @@ import warnings
 from typing import Any
 
 import pytest
-import webob.request
 from pyramid.request import Request
 from pyramid.router import Router
 from sqlalchemy import Connection
@@ -20,6 +19,7 @@ from sqlalchemy import Connection
 from pyramidion.logging import JsonFormatter, RequestIdFilter
 from pyramidion.testing import MakeApp, PyramidionTestApp
 from tests.conftest import Notes
+from tests.distributions import Distributions
 
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -60,7 +60,7 @@ def test_request_id_is_generated_when_missing_or_unsafe(
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_forked_workers_generate_different_request_ids() -> None:
-    from pyramidion.web import _new_request_id
+    from pyramidion.tweens import _new_request_id
 
     _new_request_id()
     read_end, write_end = os.pipe()
@@ -143,6 +143,39 @@ def test_security_headers_on_server_errors(notes_app: PyramidionTestApp) -> None
 
     for name, value in SECURITY_HEADERS.items():
         assert response.headers[name] == value
+
+
+def test_an_error_raised_while_committing_is_an_error_page_with_the_headers(
+    distributions: Distributions, make_pyramidion_app: MakeApp
+) -> None:
+    # pyramid_tm commits after every view and error view has run, and
+    # renders a failed commit with the app's error views itself.
+    distributions.addon(
+        "committer",
+        preamble="""
+        from pyramidion import PUBLIC
+
+        def refuse(ok):
+            raise RuntimeError("the commit failed: swordfish")
+
+        def view(request):
+            request.tm.get().addBeforeCommitHook(refuse)
+            return {"ok": True}
+        """,
+        includeme="""
+        config.add_route("committer.go", "/go")
+        config.add_view(view, route_name="committer.go", renderer="json", permission=PUBLIC)
+        """,
+    )
+    testapp = PyramidionTestApp(make_pyramidion_app(addons=["committer"]))
+
+    response = testapp.get("/committer/go", headers={"Accept": "application/json"}, status=500)
+
+    assert response.json["title"] == "Internal Server Error"
+    assert response.json["request_id"] == response.headers["X-Request-ID"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "swordfish" not in response.text
 
 
 def test_hsts_only_over_https_in_production(notes: Notes, make_pyramidion_app: MakeApp) -> None:
@@ -274,27 +307,6 @@ def _as_waitress_gives_it(path: str, body: Any, **kw: Any) -> Request:
     request.environ.pop("CONTENT_LENGTH", None)
     request.environ.pop("webob.is_body_seekable", None)
     return request
-
-
-def test_a_request_without_a_body_is_not_copied_for_retries(
-    notes_app: PyramidionTestApp, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # waitress gives a request without a body an empty BytesIO: nothing
-    # for pyramid_retry to have WebOb copy, on every GET.
-    copies: list[object] = []
-    copy_body = webob.request.BaseRequest.copy_body
-
-    def spy(self: webob.request.BaseRequest) -> None:
-        copies.append(self)
-        copy_body(self)
-
-    monkeypatch.setattr(webob.request.BaseRequest, "copy_body", spy)
-    request = _as_waitress_gives_it("/notes/ping", io.BytesIO())
-
-    response = request.get_response(notes_app.app)
-
-    assert response.json == {"pong": True}
-    assert copies == []
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Pyramidion: a pluggable application framework on Pyramid 2.
 
-``main`` is the PasteDeploy app factory (``use = egg:pyramidion``);
+``main`` is the PasteDeploy app factory (``use = egg:pyramidion-core``);
 ``config.include("pyramidion")`` embeds Pyramidion into an existing Pyramid
 application. Both read the same settings.
 
@@ -138,7 +138,7 @@ def __dir__() -> list[str]:
 
 
 def main(global_config: dict[str, Any], **settings: Any) -> Router:
-    """PasteDeploy app factory: ``[app:main] use = egg:pyramidion``.
+    """PasteDeploy app factory: ``[app:main] use = egg:pyramidion-core``.
 
     A configuration error ends the process with its message and exit
     status 2 instead of a traceback, because the person reading it is

@@ -17,6 +17,7 @@ The order is fixed and documented because add-ons rely on it:
 
 from __future__ import annotations
 
+import ast
 import gc
 import importlib
 import importlib.util
@@ -33,14 +34,13 @@ from pyramid.config import Configurator
 from pyramid.csrf import CookieCSRFStoragePolicy
 from pyramid.exceptions import ConfigurationConflictError
 from pyramid.exceptions import ConfigurationError as PyramidConfigurationError
-from pyramid_retry import RetryableExecutionPolicy
+from pyramid.interfaces import ISecurityPolicy
 
 from . import db
 from .addon import ADDON_NAME_PATTERN, Addon
 from .discovery import Candidate, discover_addons
 from .errors import AddonConflict, AddonImportError, AddonNotFound, SettingsError
 from .overrides import apply_overrides
-from .request import compile_request_extensions, skip_unobserved_events
 from .resolve import Resolution, resolve_addons
 from .security import csrf_check_required
 from .settings import (
@@ -50,7 +50,7 @@ from .settings import (
     parse_settings,
 )
 from .state import CORE_VERSION, AppState, app_state, get_database
-from .web import make_execution_policy
+from .tweens import SERVER_INPUT_ENVIRON_KEY
 
 if TYPE_CHECKING:
     from pyramid.request import Request
@@ -97,8 +97,6 @@ def _build_app(
     config_file = (global_config or {}).get("__file__")
     config = make_configurator(settings, environ=environ, config_file=config_file)
     app: Router = config.make_wsgi_app()
-    compile_request_extensions(app)
-    skip_unobserved_events(app.registry)
     return app
 
 
@@ -217,17 +215,12 @@ def includeme(config: Configurator) -> None:
 def _configure_core(config: Configurator, core: CoreSettings) -> None:
     settings = config.registry.settings
     # pyramid_tm: explicit transaction managers (no thread-local surprises)
-    # that begin a transaction only for requests that use one, abort on any
-    # 4xx/5xx response, and do not compute the user for every request just
-    # to annotate the transaction.
-    # The function, not its dotted name: pyramid_tm resolves the hook on
-    # every request.
-    settings.setdefault("tm.manager_hook", db.lazy_transaction_manager)
-    settings.setdefault("tm.commit_veto", "pyramidion.db.commit_veto")
+    # that abort on any 4xx/5xx response, and do not compute the user for
+    # every request just to annotate the transaction.
+    settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
+    settings.setdefault("tm.commit_veto", "pyramid_tm.default_commit_veto")
     settings.setdefault("tm.annotate_user", "false")
     settings.setdefault("retry.attempts", "3")
-    # Before anything adds a route, so every route is indexed.
-    config.include("pyramidion.routing")
 
     engine = db.make_engine(
         settings, connect_timeout=core.db_connect_timeout, pool_timeout=core.db_pool_timeout
@@ -237,7 +230,6 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
     )
     config.add_request_method(db.request_dbsession, "dbsession", reify=True)
 
-    config.include("pyramid_retry")
     config.include("pyramid_tm")
     config.include("pyramidion.idempotency")
     # Add-ons register and find shared services (storage backend, mailer,
@@ -249,21 +241,17 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
         raise SettingsError(
             f"retry.attempts = {settings['retry.attempts']!r}: not a whole number"
         ) from None
-    config.set_execution_policy(
-        make_execution_policy(
-            RetryableExecutionPolicy(
-                attempts=max(attempts, 1),
-                activate_hook=_retry_attempts_for(core.retry_max_body_size),
-            ),
-            core,
-        )
-    )
+    settings["retry.attempts"] = max(attempts, 1)
+    settings.setdefault("retry.activate_hook", _retry_attempts_for(core.retry_max_body_size))
+    # pyramid_retry's execution policy runs the whole tween chain again
+    # after a conflict.
+    config.include("pyramid_retry")
+    config.include("pyramidion.tweens")
 
     config.include("pyramidion.security")
     config.include("pyramidion.resources")
     config.include("pyramidion.web")
     config.include("pyramidion.metrics")
-    config.include("pyramidion.rendering")
     # Exemptions registered with config.add_csrf_exemption are consulted
     # through this callback, so the core keeps owning the CSRF options.
     config.set_default_csrf_options(require_csrf=True, callback=csrf_check_required)
@@ -302,11 +290,14 @@ def _retry_attempts_for(max_body_size: int) -> Callable[[Request], int | None]:
     (``wsgi.input_terminated``, which waitress says of every request): the
     body is then known to be empty only if that input is an in-memory
     stream with nothing in it (waitress's for a request without a body).
-    Any other input is left to WebOb to copy.
+    Any other input is left to WebOb to copy. The server's input is noted
+    (``SERVER_INPUT_ENVIRON_KEY``) so that, once the response is final, the
+    copy is closed and the server's stream is left to the server.
     """
 
     def attempts(request: Request) -> int | None:
         environ = request.environ
+        environ[SERVER_INPUT_ENVIRON_KEY] = environ.get("wsgi.input")
         length = environ.get("CONTENT_LENGTH")
         if length == "0":
             empty = True
@@ -445,7 +436,6 @@ def _resolve_dotted(config: Configurator, addon: Addon, target: Any, what: str) 
 _DISCRIMINATOR_WORDS = {
     "route": "route name",
     "pyramidion.traversal_child": "traversal name",
-    "pyramidion.identity_source": "identity source",
     "pyramidion.csrf_exemption": "CSRF exemption",
     "view": "view",
     "static view": "static view",
@@ -453,29 +443,61 @@ _DISCRIMINATOR_WORDS = {
 
 
 def describe_conflicts(exc: ConfigurationConflictError, state: AppState) -> str:
-    """Turn Pyramid's conflict report into sentences naming the add-ons."""
+    """Turn Pyramid's conflict report into sentences naming the add-ons.
+
+    Read from the report's text, the one public form of it: a ``For:``
+    line per discriminator, then ``Line N of file F:`` for each claimant.
+    """
     packages = {a.package: a.name for a in state.addons}
     lines = []
-    for discriminator, infos in sorted(exc._conflicts.items(), key=lambda kv: str(kv[0])):
-        if isinstance(discriminator, tuple) and discriminator:
-            kind = _DISCRIMINATOR_WORDS.get(str(discriminator[0]), str(discriminator[0]))
-            what = (
-                f"{kind} {discriminator[1]!r}"
-                if len(discriminator) == 2
-                else (f"{kind} {discriminator[1:]!r}")
-            )
-        else:
-            what = _DISCRIMINATOR_WORDS.get(str(discriminator), repr(discriminator))
+    for discriminator, places in sorted(_conflicts_in(str(exc)).items()):
+        what = _describe_discriminator(discriminator)
         claimants = []
-        for info in infos:
-            where = f"{getattr(info, 'file', '?')}:{getattr(info, 'line', '?')}"
-            owner = _owner_of_file(str(getattr(info, "file", "")), packages)
+        for file, line in places:
+            where = f"{file}:{line}"
+            owner = _owner_of_file(file, packages)
             claimants.append(f"{owner} ({where})" if owner else where)
         lines.append(f"{what} is claimed more than once: by " + " and by ".join(claimants) + ".")
     return (
         "\n".join(lines) + "\nEach name can belong to one add-on only. Rename it in one of them, "
         "or disable one of the add-ons."
     )
+
+
+_CONFLICT_FOR = re.compile(r"^  For: (.*)$")
+_CONFLICT_AT = re.compile(r"^    Line (\d+) of file (.*):$")
+
+
+def _conflicts_in(report: str) -> dict[str, list[tuple[str, str]]]:
+    """The discriminators of a conflict report, each with its claimants'
+    ``(file, line)``."""
+    conflicts: dict[str, list[tuple[str, str]]] = {}
+    places: list[tuple[str, str]] | None = None
+    for text in report.splitlines():
+        found = _CONFLICT_FOR.match(text)
+        if found:
+            places = conflicts.setdefault(found.group(1), [])
+            continue
+        at = _CONFLICT_AT.match(text)
+        if at and places is not None:
+            places.append((at.group(2), at.group(1)))
+    return conflicts
+
+
+def _describe_discriminator(text: str) -> str:
+    """``('route', 'blog.home')`` as "route name 'blog.home'"."""
+    try:
+        discriminator = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        discriminator = text
+    if isinstance(discriminator, tuple) and discriminator:
+        kind = _DISCRIMINATOR_WORDS.get(str(discriminator[0]), str(discriminator[0]))
+        if len(discriminator) == 2:
+            return f"{kind} {discriminator[1]!r}"
+        return f"{kind} {discriminator[1:]!r}"
+    if text == str(ISecurityPolicy):
+        return "the security policy (set_security_policy, or set_identity_source)"
+    return _DISCRIMINATOR_WORDS.get(text, text)
 
 
 def _owner_of_file(path: str, packages: Mapping[str, str]) -> str | None:

@@ -4,8 +4,8 @@ With prometheus_client (the ``metrics`` extra). Exposed:
 
 - ``pyramidion_requests_total{route, method, status}`` and
   ``pyramidion_request_duration_seconds{route, status}`` (a histogram), by
-  route name (``(none)`` when no route matched), from a tween just below
-  the ingress;
+  route name (``(none)`` when no route matched), from a tween just inside
+  the request log's;
 - ``pyramidion_db_connections_in_use`` and
   ``pyramidion_db_connections_opened_total``, from SQLAlchemy's pool events;
 - ``pyramidion_request_retries_total{cause}``: each attempt pyramid_retry
@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 
 from pyramid.httpexceptions import HTTPForbidden
 from pyramid.response import Response
-from pyramid.tweens import INGRESS
 from sqlalchemy import event
 
 from .db import is_conflict
@@ -80,7 +79,7 @@ def _prometheus() -> Any:
     except ImportError:
         raise SettingsError(
             "pyramidion.metrics = true needs the prometheus_client package, which "
-            "is not installed. Install it (pip install 'pyramidion[metrics]') or "
+            "is not installed. Install it (pip install 'pyramidion-core[metrics]') or "
             "set pyramidion.metrics = false."
         ) from None
 
@@ -245,6 +244,12 @@ def includeme(config: Configurator) -> None:
     from pyramid_retry import IBeforeRetry
 
     config.add_subscriber(_before_retry, IBeforeRetry)
-    config.add_tween("pyramidion.metrics.metrics_tween_factory", under=INGRESS)
+    # Inside the request log, which turns what is raised into the response
+    # it logs: an exception raised through here is counted as a 500.
+    config.add_tween(
+        "pyramidion.metrics.metrics_tween_factory",
+        under="pyramidion.tweens.request_log_tween_factory",
+        over="pyramidion.tweens.security_headers_tween_factory",
+    )
     config.add_route("pyramidion.metrics", METRICS_PATH)
     config.add_view(metrics_view, route_name="pyramidion.metrics", permission=PUBLIC)

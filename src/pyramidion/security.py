@@ -16,8 +16,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pyramid.authorization import ACLHelper, Everyone
-from pyramid.config import PHASE2_CONFIG
-from pyramid.interfaces import ISecurityPolicy
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 if TYPE_CHECKING:
@@ -122,24 +120,19 @@ class SecurityPolicy:
 def set_identity_source(config: Configurator, source: IdentitySource) -> None:
     """Directive: ``config.set_identity_source(source)``.
 
-    Installs the security policy with ``source`` as who-is-asking. Two
-    add-ons setting an identity source conflict at start-up.
+    Installs the security policy with ``source`` as who-is-asking, through
+    ``config.set_security_policy``: two add-ons setting an identity source,
+    or one setting it while another sets a security policy of its own,
+    conflict at start-up.
     """
     if not isinstance(source, IdentitySource):
         raise TypeError(f"{source!r} does not implement pyramidion.security.IdentitySource")
-
-    def register() -> None:
-        config.registry.registerUtility(SecurityPolicy(source), ISecurityPolicy)
-
+    config.set_security_policy(SecurityPolicy(source))
     intr = config.introspectable(
         "pyramidion identity source", None, repr(source), "pyramidion identity source"
     )
     intr["source"] = source
-    # Views capture the registered security policy when they are derived,
-    # so the policy must be in place before any view of this commit is.
-    config.action(
-        "pyramidion.identity_source", register, introspectables=(intr,), order=PHASE2_CONFIG
-    )
+    config.action(None, introspectables=(intr,))
 
 
 #: Registry attribute holding the declared permissions.

@@ -430,12 +430,14 @@ class CoreSettings:
         min=0,
     )
     gc_freeze: bool = setting(
-        True,
+        False,
         doc="Once the app is built, move every object made so far out of the "
         "garbage collector's reach (gc.freeze(), once per process), so that "
         "its full collections no longer walk the modules, configuration and "
         "templates, which shortens their pauses; in a server that forks "
-        "after loading the app, it also keeps those objects' pages shared.",
+        "after loading the app, it also keeps those objects' pages shared. "
+        "It changes the whole process, so it is the application's choice: "
+        "off unless set (production.ini sets it).",
     )
 
     idempotency: bool = setting(
@@ -464,7 +466,7 @@ class CoreSettings:
     metrics: bool = setting(
         False,
         doc="Serve Prometheus metrics at /metrics (needs prometheus_client: "
-        "pip install 'pyramidion[metrics]'); see docs/integrators/deploying.md.",
+        "pip install 'pyramidion-core[metrics]'); see docs/integrators/deploying.md.",
     )
     metrics_token: str | None = setting(
         None,

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["CORE_VERSION", "AppState", "app_state", "get_database"]
 
 try:
-    CORE_VERSION = version("pyramidion")
+    CORE_VERSION = version("pyramidion-core")
 except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     CORE_VERSION = "0"
 

@@ -1,6 +1,8 @@
 """pytest fixtures for Pyramidion applications and add-ons.
 
-Installed with Pyramidion as a pytest plugin, so an add-on's tests get these
+Installed with Pyramidion as a pytest plugin (the module
+:mod:`pytest_pyramidion`, which defines the fixtures and imports this
+module only when one of them is used), so an add-on's tests get these
 fixtures without importing anything. Each test runs against a real database
 inside a transaction that is rolled back when the test ends, and every
 request the test makes shares that transaction.
@@ -44,14 +46,15 @@ The fixtures, from the widest scope in:
     A transaction manager and a session on ``db_connection`` joined to it,
     for arranging data and checking what requests wrote.
 ``testapp`` (function)
-    A :class:`PyramidionTestApp` (WebTest) over ``pyramidion_app``.
+    A :class:`~pyramidion.testapp.PyramidionTestApp` (WebTest) over
+    ``pyramidion_app``.
 ``make_pyramidion_app`` (function)
     Builds further apps with other settings or add-ons.
-``live_server`` (function)
+``pyramidion_live_server`` (function)
     The app served by a real waitress server on a free loopback port. It
     uses the session's database directly: what it commits stays for the
     rest of the session, so tests give their data unique names.
-``browser`` (session) / ``page`` (function)
+``pyramidion_browser`` (session) / ``pyramidion_page`` (function)
     Headless Chromium (Debian's ``chromium``, driven by Playwright) and a
     fresh page for each test, whose screenshot is kept in
     ``test-artifacts/screenshots/`` when the test ends. Without Chromium the
@@ -60,6 +63,13 @@ The fixtures, from the widest scope in:
 The process environment never reaches the apps these fixtures build:
 ``PYRAMIDION_*`` variables are for deployments, and a test that wants them
 passes ``environ=`` to ``make_pyramidion_app``.
+
+The plugin is loaded by every pytest run in an environment where the core
+is installed, including projects that have nothing to do with Pyramidion,
+so loading it imports nothing but pytest, and this module needs nothing
+beyond the core's own dependencies: WebTest, Playwright and the PostgreSQL
+driver (the ``testing`` and ``postgresql`` extras) are imported where they
+are used, with a message saying what to install when they are missing.
 """
 
 from __future__ import annotations
@@ -77,26 +87,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
-import transaction
-import webtest
 from sqlalchemy import Connection, create_engine, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import NullPool
 
-from . import app_state, get_database, make_app
+from . import get_database, make_app
 from .lifecycle import upgrade
 
 if TYPE_CHECKING:
     from pyramid.registry import Registry
     from pyramid.router import Router
 
+    from .testapp import PyramidionTestApp
+
 __all__ = [
+    "CHROMIUM_ARGS",
     "DATABASE_URL_VARIABLE",
+    "SCREENSHOT_DIR",
+    "TESTING_EXTRA",
+    "AppCache",
+    "LiveServer",
     "MakeApp",
     "PyramidionTestApp",
     "bind_to_connection",
     "build_settings",
+    "find_chromium",
     "install_test_distribution",
     "migrate",
     "temporary_database",
@@ -104,6 +120,30 @@ __all__ = [
 
 #: The environment variable that points the tests at a database server.
 DATABASE_URL_VARIABLE = "PYRAMIDION_TEST_DATABASE_URL"
+
+#: What to install for the fixtures that need more than the core.
+TESTING_EXTRA = "pip install 'pyramidion-core[testing]'"
+
+
+def __getattr__(name: str) -> Any:
+    # PyramidionTestApp needs WebTest; it is imported on first use so that
+    # loading this plugin never does.
+    if name == "PyramidionTestApp":
+        return _test_app_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _test_app_class() -> type[PyramidionTestApp]:
+    try:
+        from .testapp import PyramidionTestApp
+    except ModuleNotFoundError as exc:
+        if exc.name != "webtest":
+            raise
+        raise ModuleNotFoundError(
+            f"PyramidionTestApp and the testapp fixture need WebTest: {TESTING_EXTRA}",
+            name=exc.name,
+        ) from exc
+    return PyramidionTestApp
 
 
 # -- plain functions the fixtures are made of ---------------------------------
@@ -140,7 +180,15 @@ def temporary_database(server_url: str) -> Iterator[str]:
     """
     url = make_url(server_url)
     name = f"pyramidion_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    except ModuleNotFoundError as exc:
+        pytest.fail(
+            f"{DATABASE_URL_VARIABLE} names a {url.get_backend_name()} server, but its "
+            f"driver ({exc.name}) is not installed: pip install "
+            "'pyramidion-core[postgresql]', or unset the variable to test on SQLite.",
+            pytrace=False,
+        )
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -191,43 +239,6 @@ def bind_to_connection(registry: Registry, connection: Connection) -> Iterator[N
         database.session_factory = original
 
 
-class PyramidionTestApp(webtest.TestApp):  # type: ignore[misc]
-    """A WebTest app that sends ``Host: localhost`` and knows the CSRF rules.
-
-    The core requires a CSRF token on every unsafe request: send
-    ``headers=app.csrf_headers()`` or put ``csrf_token=app.csrf_token()``
-    in the form.
-    """
-
-    def __init__(self, app: Router, **kwargs: Any) -> None:
-        extra_environ = {"HTTP_HOST": "localhost", **kwargs.pop("extra_environ", {})}
-        super().__init__(app, extra_environ=extra_environ, **kwargs)
-        self.pyramidion_registry = app.registry
-
-    @property
-    def csrf_cookie_name(self) -> str:
-        return app_state(self.pyramidion_registry).core.csrf_cookie_name
-
-    def csrf_token(self) -> str:
-        """The CSRF token the app accepts from this client.
-
-        The token is the value of the app's CSRF cookie (double-submit): the
-        one the app set, or, before it has set one, a new value this client
-        stores as a browser would.
-        """
-        name = self.csrf_cookie_name
-        token: str | None = self.cookies.get(name)
-        if not token:
-            token = uuid.uuid4().hex
-            self.set_cookie(name, token)
-        # The cookie jar keeps values as sent, quotes included.
-        return token.strip('"')
-
-    def csrf_headers(self) -> dict[str, str]:
-        """Headers that carry the CSRF token: ``{"X-CSRF-Token": ...}``."""
-        return {"X-CSRF-Token": self.csrf_token()}
-
-
 class MakeApp(Protocol):
     """The ``make_pyramidion_app`` factory."""
 
@@ -276,7 +287,12 @@ class LiveServer:
         import waitress
 
         self.app = app
-        self._server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
+        # The socket map is ours (create_server's documented ``map``), so
+        # stop() can close every connection the server has open.
+        self._sockets: dict[int, Any] = {}
+        self._server = waitress.create_server(
+            app, map=self._sockets, host="127.0.0.1", port=0, threads=threads
+        )
         #: The base URL, without a trailing slash: ``http://127.0.0.1:PORT``.
         self.url = f"http://127.0.0.1:{self._server.effective_port}"
         self._thread = threading.Thread(target=self._server.run, name="live-server", daemon=True)
@@ -297,7 +313,7 @@ class LiveServer:
             # Runs in the server's own loop thread: closing sockets from
             # another thread while the loop waits on them in select() makes
             # it fail with "bad file descriptor".
-            for channel in list(server._map.values()):
+            for channel in list(self._sockets.values()):
                 if channel is not server.trigger:
                     channel.handle_close()
             server.trigger.handle_close()
@@ -335,56 +351,6 @@ def find_chromium() -> str | None:
     return None
 
 
-# -- fixtures -----------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def pyramidion_addons() -> list[str]:
-    """Add-on names the test app enables. Override in your ``conftest.py``."""
-    return []
-
-
-@pytest.fixture(scope="session")
-def pyramidion_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL of this test session's database.
-
-    ``PYRAMIDION_TEST_DATABASE_URL`` names a server (for PostgreSQL, a fresh
-    database is created on it for this session and dropped afterwards);
-    without it, a SQLite file in a temporary directory is used.
-    """
-    configured = os.environ.get(DATABASE_URL_VARIABLE, "").strip()
-    if not configured:
-        path = tmp_path_factory.mktemp("pyramidion") / "test.sqlite"
-        yield str(URL.create("sqlite", database=str(path)))
-        return
-    if make_url(configured).get_backend_name() == "postgresql":
-        with temporary_database(configured) as url:
-            yield url
-    else:
-        yield configured
-
-
-@pytest.fixture(scope="session")
-def pyramidion_extra_settings() -> dict[str, Any]:
-    """Settings applied over the defaults. Override to set add-on settings."""
-    return {}
-
-
-@pytest.fixture
-def pyramidion_settings(
-    pyramidion_database_url: str,
-    pyramidion_addons: list[str],
-    pyramidion_extra_settings: dict[str, Any],
-) -> dict[str, Any]:
-    """The test app's settings, from :func:`build_settings`.
-
-    Function-scoped, so that each directory's overrides of
-    ``pyramidion_addons`` and ``pyramidion_extra_settings`` apply to its
-    own tests even when several add-ons are tested in one session.
-    """
-    return build_settings(pyramidion_database_url, pyramidion_addons, pyramidion_extra_settings)
-
-
 class AppCache:
     """Apps built once per session and per distinct settings."""
 
@@ -406,185 +372,3 @@ class AppCache:
         for app in self._apps.values():
             get_database(app.registry).engine.dispose()
         self._apps.clear()
-
-
-@pytest.fixture(scope="session")
-def pyramidion_app_cache() -> Iterator[AppCache]:
-    """The session's :class:`AppCache`; engines are disposed at the end."""
-    cache = AppCache()
-    try:
-        yield cache
-    finally:
-        cache.close()
-
-
-@pytest.fixture
-def pyramidion_app(pyramidion_settings: dict[str, Any], pyramidion_app_cache: AppCache) -> Router:
-    """The WSGI application, on a database migrated for its add-ons.
-
-    Built once per session for each distinct set of settings.
-    """
-    return pyramidion_app_cache.get(pyramidion_settings)
-
-
-@pytest.fixture
-def db_connection(pyramidion_app: Router) -> Iterator[Connection]:
-    """A connection inside a transaction that is rolled back after the test.
-
-    While the test runs, ``request.dbsession`` in ``pyramidion_app`` uses
-    this connection, so what requests commit is visible to the test and
-    undone afterwards.
-    """
-    engine = get_database(pyramidion_app.registry).engine
-    connection = engine.connect()
-    outer = connection.begin()
-    try:
-        with bind_to_connection(pyramidion_app.registry, connection):
-            yield connection
-    finally:
-        if outer.is_active:
-            outer.rollback()
-        connection.close()
-
-
-@pytest.fixture
-def tm() -> Iterator[transaction.TransactionManager]:
-    """The transaction manager ``dbsession`` is joined to.
-
-    ``tm.commit()`` commits what ``dbsession`` holds (a savepoint release
-    inside the test's transaction); the next use of ``dbsession`` begins a
-    new transaction. Whatever is still open is aborted after the test.
-    """
-    manager = transaction.TransactionManager()
-    try:
-        yield manager
-    finally:
-        manager.abort()
-
-
-@pytest.fixture
-def dbsession(
-    pyramidion_app: Router, db_connection: Connection, tm: transaction.TransactionManager
-) -> Iterator[Session]:
-    """A session on ``db_connection`` for arranging and checking data.
-
-    Requests see what it has flushed. It is joined to ``tm`` and kept open
-    across ``tm.commit()``; its objects are not expired, so call
-    ``dbsession.expire_all()`` (or query) to see what a request changed.
-    """
-    session = get_database(pyramidion_app.registry).session_factory()
-    # Imported here, after pyramidion.db, which imports it without the
-    # database drivers nothing uses (see pyramidion.db._import_zope_sqlalchemy).
-    import zope.sqlalchemy
-
-    zope.sqlalchemy.register(session, transaction_manager=tm, keep_session=True)
-    try:
-        yield session
-    finally:
-        session.close()
-
-
-@pytest.fixture
-def testapp(pyramidion_app: Router, db_connection: Connection) -> PyramidionTestApp:
-    """WebTest over ``pyramidion_app``, inside the test's transaction."""
-    return PyramidionTestApp(pyramidion_app)
-
-
-@pytest.fixture
-def make_pyramidion_app(pyramidion_settings: dict[str, Any]) -> Iterator[MakeApp]:
-    """A factory for apps with other settings or add-ons.
-
-    ``make_pyramidion_app(settings, addons=..., environ=..., connection=...)``
-    starts from ``pyramidion_settings``, replaces ``pyramidion.addons`` with
-    ``addons`` when given and applies ``settings``; ``environ`` stands in
-    for the process environment (empty by default). With ``connection``
-    (usually ``db_connection``), the database is migrated for the app on
-    that connection and the app's sessions use it until the test ends.
-    Start-up errors propagate, so tests can assert on them.
-    """
-    engines = []
-    bindings = contextlib.ExitStack()
-
-    def make(
-        settings: Mapping[str, Any] | None = None,
-        *,
-        addons: Sequence[str] | None = None,
-        environ: Mapping[str, str] | None = None,
-        connection: Connection | None = None,
-    ) -> Router:
-        merged = dict(pyramidion_settings)
-        if addons is not None:
-            merged["pyramidion.addons"] = " ".join(addons)
-        merged.update(settings or {})
-        app = make_app(merged, environ={} if environ is None else environ)
-        engines.append(get_database(app.registry).engine)
-        if connection is not None:
-            migrate(app.registry, connection)
-            bindings.enter_context(bind_to_connection(app.registry, connection))
-        return app
-
-    try:
-        with bindings:
-            yield make
-    finally:
-        for engine in engines:
-            engine.dispose()
-
-
-@pytest.fixture
-def live_server(
-    pyramidion_app: Router, pyramidion_settings: dict[str, Any]
-) -> Iterator[LiveServer]:
-    """The test app served over real HTTP on ``127.0.0.1``.
-
-    A separate app instance with the same settings as ``pyramidion_app``
-    (and so the same, already migrated, database), whose requests commit
-    for real: give test data unique names.
-    """
-    app = make_app(pyramidion_settings, environ={})
-    server = LiveServer(app).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        get_database(app.registry).engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Headless Chromium driven by Playwright, shared by the session."""
-    executable = find_chromium()
-    if executable is None:
-        message = (
-            "browser tests need Chromium: install Debian's 'chromium' package "
-            "or set PYRAMIDION_TEST_CHROMIUM to a Chromium executable"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=executable, args=list(CHROMIUM_ARGS), headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh browser page; its last screen is saved as a PNG afterwards."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    browser_page = context.new_page()
-    try:
-        yield browser_page
-    finally:
-        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-150:]
-        with contextlib.suppress(Exception):
-            browser_page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"), full_page=True)
-        context.close()

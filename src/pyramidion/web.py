@@ -1,23 +1,15 @@
-"""Web plumbing on by default: request ids, access log, security headers,
-host allowlist, error pages and health endpoints.
+"""Web plumbing on by default: host allowlist, error pages and health
+endpoints, and ``request.request_id``.
 
-The request id, security headers and access log live in the *execution
-policy* that wraps pyramid_retry's: it is the one layer that sees every
-response, including errors raised while pyramid_tm commits (which happen
-above the exception-view tween) and the final attempt of a retried request.
+The request id, access log and security headers are the outermost tweens
+(:mod:`pyramidion.tweens`).
 """
 
 from __future__ import annotations
 
-import email.message
 import html
-import io
 import json
 import logging
-import random
-import re
-import sys
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -32,18 +24,15 @@ from transaction.interfaces import NoTransaction
 
 from .db import is_conflict
 from .lifecycle import readiness_problems
-from .logging import request_id_var
 from .resources import Root
-from .security import PUBLIC, USER_ID_ENVIRON_KEY
+from .security import PUBLIC
 from .state import app_state
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
     from pyramid.registry import Registry
     from pyramid.request import Request
-    from pyramid.router import Router
 
-    from .settings import CoreSettings
 
 __all__ = ["problem_response", "wants_json"]
 
@@ -51,182 +40,9 @@ access_log = logging.getLogger("pyramidion.access")
 error_log = logging.getLogger("pyramidion.error")
 
 REQUEST_ID_ENVIRON_KEY = "pyramidion.request_id"
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 #: Seconds a client is told to wait when the database is unavailable.
 DATABASE_RETRY_AFTER = 5
-
-
-# -- execution policy: request id, headers, access log --------------------
-
-
-def make_execution_policy(
-    inner: Callable[[dict[str, Any], Router], Response], core: CoreSettings
-) -> Callable[[dict[str, Any], Router], Response]:
-    """Wrap ``inner`` (pyramid_retry's policy) with the plumbing above."""
-    header_key = "HTTP_" + core.request_id_header.upper().replace("-", "_")
-    header_name = core.request_id_header
-    static_headers = _static_security_headers(core)
-    hsts = (
-        f"max-age={core.hsts_max_age}; includeSubDomains"
-        if core.hsts_max_age and not core.development
-        else None
-    )
-
-    static_names = {name.lower() for name, _value in static_headers}
-    header_lower = header_name.lower()
-
-    def policy(environ: dict[str, Any], router: Router) -> Response:
-        # This runs for every request: the work is inlined and each check
-        # is ordered so that the common case costs one comparison.
-        started = time.perf_counter()
-        incoming = environ.get(header_key)
-        if incoming and _SAFE_REQUEST_ID.match(incoming):
-            request_id = incoming
-        else:
-            request_id = _new_request_id()
-        environ[REQUEST_ID_ENVIRON_KEY] = request_id
-        token = request_id_var.set(request_id)
-        body = environ.get("wsgi.input")
-        try:
-            try:
-                content_type = environ.get("CONTENT_TYPE")
-                if content_type and content_type[:10].lower() == "multipart/":
-                    problem = _malformed_multipart(content_type)
-                    if problem:
-                        raise HTTPBadRequest(problem)
-                response = inner(environ, router)
-            except Exception:
-                response = _render_escaped_error(environ, router, sys.exc_info())
-            # One scan of the header list instead of one per header.
-            headerlist = response.headerlist
-            present = {name.lower() for name, _value in headerlist}
-            if header_lower in present:
-                headerlist[:] = [h for h in headerlist if h[0].lower() != header_lower]
-            headerlist.append((header_name, request_id))
-            if static_names.isdisjoint(present):
-                headerlist.extend(static_headers)
-            else:
-                headerlist.extend(h for h in static_headers if h[0].lower() not in present)
-            if (
-                hsts
-                and environ.get("wsgi.url_scheme") == "https"
-                and "strict-transport-security" not in present
-            ):
-                headerlist.append(("Strict-Transport-Security", hsts))
-            if response.status[0] in "45" and "cache-control" not in present:
-                headerlist.append(("Cache-Control", "no-store"))
-            if access_log.isEnabledFor(logging.INFO):
-                _log_access(environ, response, started, request_id)
-            return response
-        finally:
-            request_id_var.reset(token)
-            copy = environ.get("wsgi.input")
-            if copy is not body and copy is not None and not isinstance(copy, io.BytesIO):
-                _close_body_copy(copy)
-
-    return policy
-
-
-def _new_request_id() -> str:
-    """32 random hex digits: unique enough to find a request in the logs.
-
-    Not ``os.urandom``: that lets go of the GIL for a system call, and under
-    load a thread that does so waits to get it back while the other threads
-    run; on a served JSON hello that one call held 7% of the server's
-    samples. The id is a label, not a secret, so the ``random`` module
-    serves (it is reseeded in forked worker processes, so workers do not
-    repeat each other's ids); ``randbytes(16).hex()`` costs half as much
-    as formatting ``getrandbits(128)``.
-    """
-    return random.randbytes(16).hex()  # noqa: S311 (a label, see above)
-
-
-# What WebOb (through cgi) accepts as a multipart boundary; anything else
-# makes request.POST raise ValueError, a 500 for whichever code reads the
-# form first (the CSRF check does).
-_VALID_BOUNDARY = re.compile(r"^[ -~]{0,200}[!-~]$")
-
-
-def _malformed_multipart(content_type: str) -> str:
-    """Why a multipart body cannot be parsed as its Content-Type says, or ``""``."""
-    message = email.message.Message()
-    message["Content-Type"] = content_type
-    boundary = message.get_param("boundary")
-    if not isinstance(boundary, str) or not _VALID_BOUNDARY.match(boundary):
-        return "The multipart body's boundary is missing or malformed."
-    return ""
-
-
-def _close_body_copy(copy: Any) -> None:
-    """Close the copy of the request body made while serving it.
-
-    pyramid_retry makes the body seekable so that a retry can read it again,
-    and WebOb copies bodies over 10 KB into a temporary file that nothing
-    closes; once every attempt is done the copy is not read again. The
-    server's own input is the server's to close, and a copy in memory
-    holds nothing that needs closing.
-    """
-    close = getattr(copy, "close", None)
-    if close is not None:
-        close()
-
-
-def _static_security_headers(core: CoreSettings) -> list[tuple[str, str]]:
-    return [
-        ("X-Content-Type-Options", "nosniff"),
-        ("X-Frame-Options", "DENY"),
-        ("Referrer-Policy", "strict-origin-when-cross-origin"),
-        ("Cross-Origin-Opener-Policy", "same-origin"),
-        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
-        ("Content-Security-Policy", core.content_security_policy),
-    ]
-
-
-def _render_escaped_error(environ: dict[str, Any], router: Router, exc_info: Any) -> Response:
-    """Render an error that escaped every tween (a failed commit, say)."""
-    try:
-        with router.request_context(environ) as request:
-            return request.invoke_exception_view(exc_info)
-    except Exception:
-        error_log.exception("error while rendering an error page")
-        body = json.dumps(
-            {
-                "type": "about:blank",
-                "title": "Internal Server Error",
-                "status": 500,
-                "request_id": environ.get(REQUEST_ID_ENVIRON_KEY),
-            }
-        )
-        return Response(body=body.encode(), status=500, content_type="application/problem+json")
-    finally:
-        del exc_info
-
-
-def _log_access(
-    environ: dict[str, Any], response: Response, started: float, request_id: str
-) -> None:
-    duration_ms = round((time.perf_counter() - started) * 1000, 2)
-    method = environ.get("REQUEST_METHOD", "")
-    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-    status = response.status_int
-    # The query string is left out on purpose: it can carry tokens.
-    access_log.info(
-        "%s %s %s %.1fms",
-        method,
-        path,
-        status,
-        duration_ms,
-        extra={
-            "request_id": request_id,
-            "method": method,
-            "path": path,
-            "status": status,
-            "duration_ms": duration_ms,
-            "user_id": environ.get(USER_ID_ENVIRON_KEY),
-            "client_addr": environ.get("REMOTE_ADDR"),
-        },
-    )
 
 
 def request_id(request: Request) -> str:

@@ -160,8 +160,8 @@ RAW_REQUESTS = [
 
 
 @pytest.mark.parametrize("raw", RAW_REQUESTS)
-def test_raw_malformed_requests_over_http(live_server: LiveServer, raw: bytes) -> None:
-    host, port = live_server.url.removeprefix("http://").split(":")
+def test_raw_malformed_requests_over_http(pyramidion_live_server: LiveServer, raw: bytes) -> None:
+    host, port = pyramidion_live_server.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(raw)
         received = b""

@@ -166,7 +166,7 @@ def snapshot(db_connection: Connection) -> Callable[[], dict[str, list[tuple[Any
 @pytest.fixture
 def ini(tmp_path: Path, pyramidion_app: Any, pyramidion_settings: dict[str, Any]) -> str:
     """An ini file of the test app, for commands (which commit for real)."""
-    lines = ["[app:main]", "use = egg:pyramidion"]
+    lines = ["[app:main]", "use = egg:pyramidion-core"]
     lines += [f"{key} = {value}" for key, value in pyramidion_settings.items()]
     path = tmp_path / "app.ini"
     path.write_text("\n".join(lines).replace("%", "%%") + "\n")

@@ -153,7 +153,7 @@ def fresh_ini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """An ini on a new, migrated SQLite database with no accounts at all."""
     lines = [
         "[app:main]",
-        "use = egg:pyramidion",
+        "use = egg:pyramidion-core",
         "pyramidion.addons = auth",
         "pyramidion.environment = development",
         f"sqlalchemy.url = sqlite:///{tmp_path / 'fresh.sqlite'}",

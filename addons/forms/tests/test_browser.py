@@ -30,30 +30,30 @@ def names(pyramidion_app: Router, models: ModuleType) -> Iterator[dict[str, str]
 
 
 def test_a_generated_form_shows_the_error_then_saves_the_corrected_book(
-    live_server: LiveServer, page: Any, names: dict[str, str]
+    pyramidion_live_server: LiveServer, pyramidion_page: Any, names: dict[str, str]
 ) -> None:
-    page.set_extra_http_headers({"X-User": "root"})
-    page.goto(live_server.url + "/formstest/authors/new")
-    page.get_by_label("Name").fill(names["author"])
-    page.get_by_role("button", name="Add").click()
-    page.wait_for_url("**/formstest/authors/*")
+    pyramidion_page.set_extra_http_headers({"X-User": "root"})
+    pyramidion_page.goto(pyramidion_live_server.url + "/formstest/authors/new")
+    pyramidion_page.get_by_label("Name").fill(names["author"])
+    pyramidion_page.get_by_role("button", name="Add").click()
+    pyramidion_page.wait_for_url("**/formstest/authors/*")
 
-    page.goto(live_server.url + "/formstest/books/new")
-    page.get_by_label("Title").fill(names["book"])
-    page.get_by_label("Isbn").fill("97800000000001")
-    page.get_by_label("Genre").select_option(label="Poetry")
-    page.get_by_label("Author").select_option(label=names["author"])
-    page.get_by_role("button", name="Add").click()
+    pyramidion_page.goto(pyramidion_live_server.url + "/formstest/books/new")
+    pyramidion_page.get_by_label("Title").fill(names["book"])
+    pyramidion_page.get_by_label("Isbn").fill("97800000000001")
+    pyramidion_page.get_by_label("Genre").select_option(label="Poetry")
+    pyramidion_page.get_by_label("Author").select_option(label=names["author"])
+    pyramidion_page.get_by_role("button", name="Add").click()
 
-    message = page.locator("#item-deformField2 .invalid-feedback")
+    message = pyramidion_page.locator("#item-deformField2 .invalid-feedback")
     assert message.inner_text() == "Longer than maximum length 13"
     assert message.is_visible()
-    assert page.get_by_label("Title").input_value() == names["book"]
-    assert page.get_by_label("Author").input_value() != ""
+    assert pyramidion_page.get_by_label("Title").input_value() == names["book"]
+    assert pyramidion_page.get_by_label("Author").input_value() != ""
 
-    page.get_by_label("Isbn").fill("9780000000001")
-    page.get_by_role("button", name="Add").click()
+    pyramidion_page.get_by_label("Isbn").fill("9780000000001")
+    pyramidion_page.get_by_role("button", name="Add").click()
 
-    page.wait_for_url("**/formstest/books/*")
-    assert page.locator("main h1").inner_text() == names["book"]
-    assert page.locator("dd").nth(1).inner_text() == "9780000000001"
+    pyramidion_page.wait_for_url("**/formstest/books/*")
+    assert pyramidion_page.locator("main h1").inner_text() == names["book"]
+    assert pyramidion_page.locator("dd").nth(1).inner_text() == "9780000000001"

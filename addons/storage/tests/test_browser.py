@@ -19,28 +19,28 @@ PNG = bytes.fromhex(
 
 @pytest.mark.parametrize("backend_name", ["local"], indirect=True)
 def test_a_form_with_a_file_field_stores_and_shows_the_file(
-    page: Any, live_server: LiveServer, tmp_path: Path
+    pyramidion_page: Any, pyramidion_live_server: LiveServer, tmp_path: Path
 ) -> None:
     picture = tmp_path / "pixel.png"
     picture.write_bytes(PNG)
     title = f"holiday {uuid.uuid4().hex[:8]}"
 
-    page.goto(f"{live_server.url}/storagetest/form")
+    pyramidion_page.goto(f"{pyramidion_live_server.url}/storagetest/form")
     # First with a title too short: the form comes back with the file kept.
-    page.fill("input[name=title]", "ab")
-    page.set_input_files("input[type=file]", str(picture))
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=Shorter than minimum length 3")
-    assert "pixel.png" in page.content()
+    pyramidion_page.fill("input[name=title]", "ab")
+    pyramidion_page.set_input_files("input[type=file]", str(picture))
+    pyramidion_page.click("button[type=submit]")
+    pyramidion_page.wait_for_selector("text=Shorter than minimum length 3")
+    assert "pixel.png" in pyramidion_page.content()
 
-    page.fill("input[name=title]", title)
-    page.click("button[type=submit]")
+    pyramidion_page.fill("input[name=title]", title)
+    pyramidion_page.click("button[type=submit]")
 
-    page.wait_for_selector("#file")
-    assert page.inner_text("h1") == f"Stored {title}"
-    assert page.inner_text("#file") == "pixel.png"
-    assert page.inner_text("#sha256") == hashlib.sha256(PNG).hexdigest()
-    assert page.eval_on_selector("#preview", "img => img.naturalWidth") == 1
-    downloaded = page.request.get(page.get_attribute("#file", "href"))
+    pyramidion_page.wait_for_selector("#file")
+    assert pyramidion_page.inner_text("h1") == f"Stored {title}"
+    assert pyramidion_page.inner_text("#file") == "pixel.png"
+    assert pyramidion_page.inner_text("#sha256") == hashlib.sha256(PNG).hexdigest()
+    assert pyramidion_page.eval_on_selector("#preview", "img => img.naturalWidth") == 1
+    downloaded = pyramidion_page.request.get(pyramidion_page.get_attribute("#file", "href"))
     assert downloaded.body() == PNG
     assert downloaded.headers["content-type"] == "image/png"

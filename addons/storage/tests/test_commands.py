@@ -15,7 +15,7 @@ def test_gc_removes_orphans_older_than_the_grace_period(
 ) -> None:
     ini = tmp_path / "app.ini"
     ini.write_text(
-        "[app:main]\nuse = egg:pyramidion\npyramidion.addons = storage\n"
+        "[app:main]\nuse = egg:pyramidion-core\npyramidion.addons = storage\n"
         "sqlalchemy.url = sqlite:///%(here)s/app.sqlite\n"
     )
     assert main(["db", "upgrade", str(ini)]) == 0

@@ -66,7 +66,7 @@ class AppEnv:
 
 @contextmanager
 def bootstrap_app(config_uri: str) -> Iterator[AppEnv]:
-    """Load the ini's app (``egg:pyramidion`` or any app including
+    """Load the ini's app (``egg:pyramidion-core`` or any app including
     pyramidion) and yield its registry and a request.
 
     Logging is configured from the ini's logging sections when it has them.
@@ -81,7 +81,7 @@ def bootstrap_app(config_uri: str) -> Iterator[AppEnv]:
         env["closer"]()
         raise CommandError(
             f"{config_uri} does not configure a Pyramidion application: its "
-            "[app:main] should say 'use = egg:pyramidion', or the app should "
+            "[app:main] should say 'use = egg:pyramidion-core', or the app should "
             "call config.include('pyramidion')."
         )
     try:

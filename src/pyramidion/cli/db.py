@@ -301,7 +301,8 @@ def register(groups: Any) -> None:
         "directory, holding the differences between its models and the "
         "database (which must be up to date), or an empty one with --empty. "
         "The add-on's first revision starts its branch and depends on the "
-        "heads of the add-ons it requires.",
+        "heads of the add-ons it requires. When ruff is installed, it fixes "
+        "and formats the new file with the add-on's ruff settings.",
         epilog="example: pyramidion db revision --addon blog -m 'add post "
         "subtitle' development.ini",
     )

@@ -13,7 +13,7 @@ import argparse
 import importlib.util
 import secrets
 from collections.abc import Iterable, Sequence
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,9 @@ def generate_addon(name: str, directory: Path | None = None) -> Path:
         "class_prefix": "".join(part.capitalize() for part in name.split("_")),
         # Alembic's own revision ids are 12 hex digits.
         "revision": secrets.token_hex(6),
-        "core_version": _core_version(),
+        # Version specifiers of the releases this add-on is written against.
+        "core_range": compatible_range(_version("pyramidion-core")),
+        "forms_range": compatible_range(_version("pyramidion-forms")),
     }
     return _render("addon", context, target)
 
@@ -85,9 +87,12 @@ def generate_app(
 
     ``directory`` is the directory to create (``./NAME`` when None); it
     must not exist. Its ``development.ini`` and ``production.ini`` enable
-    ``addons``, and ``requirements.txt`` names their distributions: the
+    ``addons``, and ``requirements.txt`` names the core
+    (``pyramidion-core[postgresql]``) and their distributions: the
     installed distribution for an installed add-on, ``pyramidion-NAME``
-    (the bundled add-ons' convention) otherwise.
+    (the bundled add-ons' convention) otherwise. Each is pinned to the
+    release series installed here (see :func:`compatible_range`), or to the
+    core's series for an add-on that is not installed.
     """
     check_name(name, what="application")
     wanted = list(dict.fromkeys(addons))
@@ -100,9 +105,14 @@ def generate_app(
             )
     target = _target(directory, default=name)
     installed = _installed_distributions()
-    requirements = ["pyramidion[postgresql]"] + [
-        installed.get(addon, _distribution(addon)) for addon in wanted
-    ]
+    core_range = compatible_range(_version("pyramidion-core"))
+    requirements = [f"pyramidion-core[postgresql]{core_range}"]
+    for addon in wanted:
+        distribution = installed.get(addon)
+        if distribution is None:
+            requirements.append(_distribution(addon) + core_range)
+        else:
+            requirements.append(distribution + compatible_range(_version(distribution)))
     context = {
         "directory": target.name,
         "name": name,
@@ -161,11 +171,17 @@ def _render(template: str, context: dict[str, Any], target: Path) -> Path:
     # cookiecutter's high-level cookiecutter() would prompt, read the user's
     # ~/.cookiecutterrc and write a replay file into the home directory; the
     # two functions below only render the template with our values.
-    from cookiecutter.exceptions import CookiecutterException  # type: ignore[import-untyped]
-    from cookiecutter.generate import (  # type: ignore[import-untyped]
-        generate_context,
-        generate_files,
-    )
+    try:
+        from cookiecutter.exceptions import CookiecutterException  # type: ignore[import-untyped]
+        from cookiecutter.generate import (  # type: ignore[import-untyped]
+            generate_context,
+            generate_files,
+        )
+    except ModuleNotFoundError as exc:
+        raise CommandError(
+            f"'pyramidion new' needs the scaffold extra, which is not installed ({exc.name} "
+            "is missing): pip install 'pyramidion-core[scaffold]'"
+        ) from exc
 
     source = SCAFFOLDS / template
     try:
@@ -192,10 +208,26 @@ def _installed_distributions() -> dict[str, str]:
     return {name: candidate.distribution for name, candidate in discover_addons().items()}
 
 
-def _core_version() -> str:
-    """The running core's ``MAJOR.MINOR``: the lowest core a new add-on asks for."""
+def compatible_range(release: str) -> str:
+    """The releases compatible with ``release``, as a version specifier.
 
-    return ".".join(version("pyramidion").split(".")[:2])
+    From its ``MAJOR.MINOR`` up to the next release that may break: the
+    next minor release before 1.0 (``0.1.3`` gives ``>=0.1,<0.2``), the
+    next major one after (``2.4.0`` gives ``>=2.4,<3``).
+    """
+    from packaging.version import Version
+
+    major, minor = (*Version(release).release, 0)[:2]
+    upper = f"0.{minor + 1}" if major == 0 else str(major + 1)
+    return f">={major}.{minor},<{upper}"
+
+
+def _version(distribution: str) -> str:
+    """The installed version of ``distribution``; the core's when not installed."""
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return version("pyramidion-core")
 
 
 # -- handlers ------------------------------------------------------------------

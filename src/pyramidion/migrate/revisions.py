@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import os
+import shutil
+import sys
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +32,7 @@ from .errors import alembic_errors
 from .graph import VersionGraph, forget_cached_graph, pending_migrations
 
 if TYPE_CHECKING:
+    from alembic.config import Config
     from pyramid.registry import Registry
     from sqlalchemy.engine import Connection
 
@@ -192,9 +198,39 @@ def make_revision(
             depends.extend(graph.of_branch(required)[-1:])
         if depends:
             kwargs["depends_on"] = depends
-    with alembic_errors():
+    _add_ruff_hooks(config)
+    # Alembic announces each post-write hook on sys.stdout; the command
+    # reports the revision in its own words.
+    with alembic_errors(), redirect_stdout(io.StringIO()):
         result = command.revision(config, message=message, autogenerate=autogenerate, **kwargs)
     forget_cached_graph(registry)
     if not isinstance(result, Script):
         raise DatabaseError(f"Alembic did not write a revision for '{addon_name}'.")
     return Path(result.path)
+
+
+def _add_ruff_hooks(config: Config) -> bool:
+    """Have Alembic run ruff on each revision it writes; False without ruff.
+
+    Alembic's ``post_write_hooks`` run ``ruff check --fix`` and then
+    ``ruff format`` on the new file, with the settings ruff finds for it
+    (the add-on's own ``pyproject.toml``), so a new revision passes the
+    add-on's lint as written. ruff is looked up next to the running Python,
+    then on ``PATH``.
+    """
+    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    ruff = shutil.which("ruff", path=search)
+    if ruff is None:
+        return False
+    hooks = {
+        "ruff_check": "check --fix --quiet --exit-zero REVISION_SCRIPT_FILENAME",
+        "ruff_format": "format --quiet REVISION_SCRIPT_FILENAME",
+    }
+    config.set_section_option("post_write_hooks", "hooks", ", ".join(hooks))
+    for name, options in hooks.items():
+        config.set_section_option("post_write_hooks", f"{name}.type", "exec")
+        # Options go through configparser interpolation.
+        executable = ruff.replace("%", "%%")
+        config.set_section_option("post_write_hooks", f"{name}.executable", executable)
+        config.set_section_option("post_write_hooks", f"{name}.options", options)
+    return True

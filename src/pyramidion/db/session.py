@@ -1,0 +1,105 @@
+"""One session per request, joined to the request's transaction.
+
+``request.dbsession`` is made the first time a request uses it and joined
+to ``request.tm`` with zope.sqlalchemy's ``register()``: views never
+commit; pyramid_tm commits when the view returns a response that is not
+an error, and aborts when it raises or returns a 4xx or 5xx response.
+
+A session joins as changed (``initial_state=STATUS_CHANGED``), so a
+transaction it took part in is always committed, never rolled back for
+having looked read-only: zope.sqlalchemy's own change tracking sees only
+what the ORM flushes, and a write made with ``session.execute(text(...))``,
+``session.connection()`` or the driver's own cursor would otherwise be
+thrown away without an error. Committing a transaction that only read
+costs about what rolling it back does, and on PostgreSQL at the
+serializable level it is what confirms that what it read was consistent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import zope.sqlalchemy
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from zope.sqlalchemy.datamanager import STATUS_CHANGED
+
+if TYPE_CHECKING:
+    from pyramid.registry import Registry
+    from pyramid.request import Request
+    from transaction import TransactionManager
+
+__all__ = [
+    "Database",
+    "independent_session",
+    "make_session_factory",
+    "request_dbsession",
+]
+
+
+@dataclass
+class Database:
+    """The app's engine and session factory, kept on the registry."""
+
+    engine: Engine
+    session_factory: sessionmaker[Session]
+
+    def new_session(self, transaction_manager: TransactionManager) -> Session:
+        """A session joined to ``transaction_manager`` as changed.
+
+        It joins the manager's transaction when it first runs a statement
+        or is given an object, and is committed or aborted, then closed,
+        with it.
+        """
+        session = self.session_factory()
+        zope.sqlalchemy.register(
+            session, initial_state=STATUS_CHANGED, transaction_manager=transaction_manager
+        )
+        return session
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """The app's session factory.
+
+    Objects keep their loaded values after the commit, so what a view
+    returns can still be rendered once pyramid_tm has committed.
+    """
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def request_dbsession(request: Request) -> Session:
+    """``request.dbsession``: the request's session, made on first use and
+    joined to ``request.tm``."""
+    database: Database = request.registry.pyramidion_database
+    return database.new_session(request.tm)
+
+
+@contextlib.contextmanager
+def independent_session(registry: Registry) -> Iterator[Session]:
+    """A session in a transaction of its own, committed when the block ends.
+
+    For the few records that must outlive the request's transaction, such
+    as counters of failed logins, which an aborted request must not undo::
+
+        with independent_session(request.registry) as session:
+            session.execute(update(...))
+
+    The block commits on success and rolls back if it raises, whatever the
+    request's transaction does later. It uses its own connection, so on
+    SQLite, where one writer waits for another, write here before the
+    request's session writes, never after. Under the test kit it runs in
+    a savepoint of the test's transaction, and is rolled back with it.
+    """
+    database: Database = registry.pyramidion_database
+    session = database.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

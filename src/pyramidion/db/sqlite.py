@@ -1,0 +1,57 @@
+"""SQLite as the embedded database: WAL, foreign keys, a busy timeout, and
+real transactions.
+
+pysqlite (Python's ``sqlite3``) begins a transaction only before a
+statement that writes, and commits one before DDL. So a request that
+reads, then writes, would read outside any transaction (no snapshot: two
+reads could see different data) and could overwrite a change committed
+in between (a lost update); and a migration would not be rolled back as a
+whole. SQLAlchemy's documented recipe for pysqlite ("Serializable isolation
+/ Savepoints / Transactional DDL") takes transaction control away from the
+driver and sends ``BEGIN`` itself, when SQLAlchemy begins a transaction.
+
+A transaction then reads one snapshot, and SQLite refuses a write on a
+snapshot another transaction has committed over with
+``SQLITE_BUSY_SNAPSHOT`` (:data:`SQLITE_BUSY_SNAPSHOT`), which the engine
+marks retryable, so pyramid_retry runs the request again on fresh data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+__all__ = ["SQLITE_BUSY_SNAPSHOT", "configure_sqlite", "ensure_sqlite_directory"]
+
+#: sqlite3's extended result code for a write on a stale read snapshot.
+SQLITE_BUSY_SNAPSHOT = 517
+
+
+def ensure_sqlite_directory(database: str | None) -> None:
+    """Create the directory a database file is to be made in."""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
+    """Set up every connection of ``engine`` and begin real transactions."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite: _begin sends BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        # A deferred BEGIN takes no lock until the first statement needs one.
+        connection.exec_driver_sql("BEGIN")
