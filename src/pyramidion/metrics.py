@@ -244,8 +244,8 @@ def includeme(config: Configurator) -> None:
     from pyramid_retry import IBeforeRetry
 
     config.add_subscriber(_before_retry, IBeforeRetry)
-    # Inside the request log, which turns what is raised into the response
-    # it logs: an exception raised through here is counted as a 500.
+    # Outside the security headers tween, which renders what is raised
+    # below it, so a request is counted with the status it is answered with.
     config.add_tween(
         "pyramidion.metrics.metrics_tween_factory",
         under="pyramidion.tweens.request_log_tween_factory",
