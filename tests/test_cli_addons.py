@@ -125,7 +125,7 @@ def test_list_shows_what_each_enabled_addon_contributes(
         "  tables:     (none)\n"
         "  database:   not installed; no migrations\n"
     )
-    assert "The core has 1 pending migration(s) (" in out
+    assert "The core has 3 pending migration(s) (" in out
     # Add-ons installed in the environment running the tests may be listed too.
     available = out.split("Installed but not enabled (add to pyramidion.addons to enable):\n")[1]
     assert "  gallery 0.3 (pyramidion-test-gallery)\n" in available

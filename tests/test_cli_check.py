@@ -149,7 +149,7 @@ def test_pending_migrations_are_a_warning(
     assert main(["check", ini]) == 0
 
     assert warnings_of(capsys.readouterr().out) == [
-        f"branch 'pyramidion' has 1 pending migration(s); run: pyramidion db upgrade {ini}"
+        f"branch 'pyramidion' has 3 pending migration(s); run: pyramidion db upgrade {ini}"
     ]
 
 

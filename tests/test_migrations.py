@@ -26,7 +26,10 @@ from pyramidion.cli import main
 from pyramidion.errors import CommandError
 from tests.distributions import Distributions
 
-CORE_REVISION = "901f3880011d"
+#: The core's revisions, oldest first, and the line that applying them prints.
+CORE_REVISIONS = ["901f3880011d", "5d2c8e41a7b0", "8b41f0c2d9e6"]
+CORE_REVISION = CORE_REVISIONS[-1]
+CORE_APPLIED = f"core: applied 3 migration(s) ({', '.join(CORE_REVISIONS)})"
 
 # -- fixtures shared with test_lifecycle.py ---------------------------------
 
@@ -295,7 +298,7 @@ def test_pending_migrations_by_branch(addons: Addons, build_app: AppFactory) -> 
         current = migrate.current_revisions(registry, connection)
 
     assert before == {
-        "pyramidion": [CORE_REVISION],
+        "pyramidion": CORE_REVISIONS,
         "people": ["aaaa00000001"],
         "notes": ["bbbb00000001"],
     }
@@ -361,8 +364,8 @@ def test_check_reports_pending_migrations_and_drift_behind_them(
         assert not sa.inspect(connection).get_table_names()
 
     assert problems[0] == (
-        "the database is not up to date: branch 'pyramidion' has 1 pending "
-        f"revision(s) ({CORE_REVISION}). Run: pyramidion db upgrade app.ini"
+        "the database is not up to date: branch 'pyramidion' has 3 pending "
+        f"revision(s) ({', '.join(CORE_REVISIONS)}). Run: pyramidion db upgrade app.ini"
     )
     assert problems[1].startswith("the database is not up to date: branch 'people'")
     assert f"'{addons.people_table}.email' but no migration adds it" in problems[2]
@@ -508,7 +511,7 @@ def test_db_commands(
 
     assert main(["db", "upgrade", ini]) == 0
     out = capsys.readouterr().out
-    assert f"core: applied 1 migration(s) ({CORE_REVISION})" in out
+    assert CORE_APPLIED in out
     assert "installed people 1.0 (pyramidion-test-people)" in out
     assert "installed notes 1.0 (pyramidion-test-notes)" in out
 

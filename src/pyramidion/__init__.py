@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from .app import includeme, make_app
     from .db import Base, Database, independent_session, metadata
     from .inputs import column_value, integer_bounds, json_body
+    from .metrics import count_login_failure
     from .resources import model_factory
     from .security import ADMIN_PRINCIPAL, PUBLIC, csrf_check_required
     from .web import problem_response, wants_json
@@ -77,6 +78,7 @@ __all__ = [
     "column_value",
     "csrf_check_required",
     "ensure_writable_directory",
+    "count_login_failure",
     "get_database",
     "get_settings",
     "includeme",
@@ -101,6 +103,7 @@ _LOADED_ON_USE = {
     "csrf_check_required": "security",
     "Base": "db",
     "Database": "db",
+    "count_login_failure": "metrics",
     "includeme": "app",
     "independent_session": "db",
     "column_value": "inputs",

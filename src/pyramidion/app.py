@@ -236,6 +236,7 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
     config.add_request_method(db.request_dbsession, "dbsession", reify=True)
 
     config.include("pyramid_tm")
+    config.include("pyramidion.idempotency")
     # Add-ons register and find shared services (storage backend, mailer,
     # throttle, identity source...) through pyramid_services' directives.
     config.include("pyramid_services")
@@ -256,6 +257,7 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
     config.include("pyramidion.resources")
     config.include("pyramidion.web")
     config.include("pyramidion.inputs")
+    config.include("pyramidion.metrics")
     # Exemptions registered with config.add_csrf_exemption are consulted
     # through this callback, so the core keeps owning the CSRF options.
     config.set_default_csrf_options(require_csrf=True, callback=csrf_check_required)

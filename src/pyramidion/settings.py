@@ -465,6 +465,41 @@ class CoreSettings:
         "off unless set (production.ini sets it).",
     )
 
+    idempotency: bool = setting(
+        True,
+        doc="Honour the Idempotency-Key header on POST, PUT, PATCH and DELETE: "
+        "a retried request with the same key and body gets the first "
+        "response instead of doing the work twice (see "
+        "docs/integrators/deploying.md).",
+    )
+    idempotency_ttl: int = setting(
+        86400, doc="Seconds a stored Idempotency-Key and its response are kept.", min=1
+    )
+    idempotency_max_body_size: int = setting(
+        1048576,
+        doc="Largest response body, in bytes, stored for an Idempotency-Key; "
+        "a larger one is replayed with its status and headers only.",
+        min=0,
+    )
+    idempotency_lock_timeout: int = setting(
+        300,
+        doc="Seconds after which a key still marked in progress (its process "
+        "died mid-request) may be claimed by a retry.",
+        min=1,
+    )
+
+    metrics: bool = setting(
+        False,
+        doc="Serve Prometheus metrics at /metrics (needs prometheus_client: "
+        "pip install 'pyramidion-core[metrics]'); see docs/integrators/deploying.md.",
+    )
+    metrics_token: str | None = setting(
+        None,
+        doc="Bearer token that /metrics requires; unset, /metrics answers "
+        "only requests from the loopback address.",
+        secret=True,
+    )
+
     @property
     def development(self) -> bool:
         return self.environment == "development"

@@ -42,6 +42,7 @@ from .config import (
     make_include_object,
     migration_dir,
 )
+from .destructive import destructive_steps
 from .errors import alembic_errors, database_error, describe_database_error
 from .graph import (
     BranchRevision,
@@ -53,6 +54,8 @@ from .graph import (
     forget_cached_graph,
     history,
     pending_migrations,
+    record_applied,
+    recorded_revisions,
     version_graph,
 )
 from .revisions import check, drift, make_revision
@@ -74,6 +77,7 @@ __all__ = [
     "current_revisions",
     "database_error",
     "describe_database_error",
+    "destructive_steps",
     "downgrade",
     "drift",
     "enabled_addon",
@@ -83,6 +87,8 @@ __all__ = [
     "make_revision",
     "migration_dir",
     "pending_migrations",
+    "record_applied",
+    "recorded_revisions",
     "upgrade_branch",
     "version_graph",
 ]

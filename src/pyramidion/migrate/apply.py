@@ -9,7 +9,7 @@ from alembic import command
 from ..errors import CommandError
 from .config import CORE_BRANCH, alembic_config, enabled_addon
 from .errors import alembic_errors
-from .graph import VersionGraph, current_heads, pending_migrations
+from .graph import VersionGraph, current_heads, pending_migrations, record_applied
 
 if TYPE_CHECKING:
     from pyramid.registry import Registry
@@ -30,6 +30,7 @@ def upgrade_branch(registry: Registry, connection: Connection, branch: str) -> l
     config = alembic_config(registry, connection)
     with alembic_errors():
         command.upgrade(config, f"{branch}@head")
+        record_applied(VersionGraph.read(config), connection)
     return before
 
 
@@ -83,5 +84,6 @@ def downgrade(
     alembic_target = current[keep - 1] if keep else f"{branch}@base"
     with alembic_errors():
         command.downgrade(config, alembic_target)
+    record_applied(graph, connection)
     applied_after = graph.applied(current_heads(connection))
     return [r for r in reversed(revisions) if r in applied_before - applied_after]

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import delete, insert, inspect, select
 
+from ..models import AppliedRevision
 from .config import VERSION_TABLE, alembic_config, branches
 from .errors import alembic_errors
 
@@ -32,6 +34,8 @@ __all__ = [
     "forget_cached_graph",
     "history",
     "pending_migrations",
+    "record_applied",
+    "recorded_revisions",
     "version_graph",
 ]
 
@@ -107,10 +111,22 @@ class VersionGraph:
                 todo.extend(self.needs[rev])
         return applied
 
-    def pending(self, heads: Iterable[str], branches: Iterable[str]) -> dict[str, list[str]]:
+    def pending(
+        self,
+        heads: Iterable[str],
+        branches: Iterable[str],
+        recorded: Collection[str] = (),
+    ) -> dict[str, list[str]]:
         """The revisions of ``branches`` not applied with ``heads``, oldest
-        first; up-to-date branches are left out."""
-        applied = self.applied(heads)
+        first; up-to-date branches are left out.
+
+        ``recorded`` are revisions known to be applied whatever the heads
+        say (see :func:`recorded_revisions`): with them, a database that a
+        newer release migrated past this graph (heads this graph does not
+        know, merges, ``depends_on`` between branches) leaves nothing of
+        this graph pending that was applied.
+        """
+        applied = self.applied(heads) | set(recorded)
         pending = {}
         for branch in branches:
             missing = [r for r in self.of_branch(branch) if r not in applied]
@@ -189,10 +205,46 @@ def pending_migrations(registry: Registry, connection: Connection) -> dict[str, 
 
 
 def cached_pending_migrations(registry: Registry, connection: Connection) -> dict[str, list[str]]:
-    """:func:`pending_migrations` from a version graph cached per registry;
-    only the version table is read from the database."""
+    """The revisions this process's code knows and has not seen applied, by
+    branch, from a version graph cached per registry.
+
+    This is what readiness reports. Revisions in the database that the code
+    does not know (a newer release migrated it) are not an error and do not
+    hide the known revisions they descend from: those are read from the
+    record of applied revisions, besides the version table.
+    """
     graph = cached_version_graph(registry)
-    return graph.pending(current_heads(connection), branches(registry))
+    return graph.pending(
+        current_heads(connection), branches(registry), recorded_revisions(connection)
+    )
+
+
+def recorded_revisions(connection: Connection) -> set[str]:
+    """Every revision recorded as applied in ``pyramidion_applied_revisions``
+    (empty when the table does not exist yet)."""
+    if not inspect(connection).has_table(AppliedRevision.__tablename__):
+        return set()
+    return set(connection.execute(select(AppliedRevision.revision)).scalars())
+
+
+def record_applied(graph: VersionGraph, connection: Connection) -> None:
+    """Bring the record of applied revisions in step with the version table.
+
+    Called after every upgrade and downgrade, by the code that applied them
+    and so knows every head. Revisions that ``graph`` does not know are
+    left as they are. Does nothing before the core's revision that creates
+    the table is applied.
+    """
+    if not inspect(connection).has_table(AppliedRevision.__tablename__):
+        return
+    applied = graph.applied(current_heads(connection))
+    recorded = recorded_revisions(connection)
+    stale = {r for r in recorded - applied if r in graph.revisions}
+    if stale:
+        connection.execute(delete(AppliedRevision).where(AppliedRevision.revision.in_(stale)))
+    new = applied - recorded
+    if new:
+        connection.execute(insert(AppliedRevision), [{"revision": r} for r in sorted(new)])
 
 
 def current_revisions(registry: Registry, connection: Connection) -> dict[str, str | None]:

@@ -27,6 +27,7 @@ from .config import (
     enabled_addon,
     migration_dir,
 )
+from .destructive import destructive_steps
 from .errors import alembic_errors
 from .graph import VersionGraph, forget_cached_graph, pending_migrations
 
@@ -103,8 +104,10 @@ def drift(registry: Registry, connection: Connection) -> list[str]:
 def check(registry: Registry, connection: Connection, config_hint: str = "CONFIG") -> list[str]:
     """Problems that ``pyramidion db check`` reports, or an empty list.
 
-    Reports branches with pending revisions, then every difference between
-    the models and the schema the migrations produce. When revisions are
+    Reports branches with pending revisions, then each table or column a
+    pending revision drops or renames (see :func:`destructive_steps`: the
+    release still serving during a rolling deploy may use it), then every
+    difference between the models and the schema the migrations produce. When revisions are
     pending they are applied inside a savepoint that is rolled back, so the
     comparison is between models and migrations even on a database that is
     behind.
@@ -118,6 +121,7 @@ def check(registry: Registry, connection: Connection, config_hint: str = "CONFIG
             f"Run: pyramidion db upgrade {config_hint}"
         )
     if pending:
+        problems.extend(destructive_steps(registry, connection))
         savepoint = connection.begin_nested()
         try:
             for branch in branches(registry):

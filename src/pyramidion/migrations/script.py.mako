@@ -3,6 +3,10 @@
 Revision ID: ${up_revision}
 Revises:${" " + (down_revision if isinstance(down_revision, str) else ", ".join(down_revision)) if down_revision else ""}
 Create Date: ${create_date}
+
+Expand, then contract: the release now serving must keep working on the
+database this revision produces. Drop or rename only what no running
+release maps any more; `pyramidion db check` warns about such steps.
 """
 
 from collections.abc import Sequence

@@ -1,6 +1,12 @@
 """Create {{ cookiecutter.name }}_items.
 
 Revision ID: {{ cookiecutter.revision }}
+
+Write every revision so that the release before it still runs on the
+database it produces (expand, then contract): add tables and nullable
+columns here; drop or rename what the previous release maps only in a
+later release, once no running code uses it. `pyramidion db check` warns
+about such steps. See docs/integrators/migrations.md in Pyramidion.
 """
 
 import sqlalchemy as sa
