@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.resources
 import os
 import pathlib
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
