@@ -224,7 +224,7 @@ def cycles(objects: list[Any]) -> list[list[Any]]:
 
 
 def pyramids_own(cycle: list[Any]) -> bool:
-    """Whether a cycle is one Pyramid makes for every request: a request,
+    """Whether a cycle is one Pyramid (or pyramid_services) makes for every request: a request,
     its ``__dict__`` with methods bound to it, and the request class it
     makes for the request, with that class's own parts. Or SQLAlchemy's
     state of an ORM object that such a request held, which is freed with
@@ -235,6 +235,19 @@ def pyramids_own(cycle: list[Any]) -> bool:
     parts = ("method", "ReferenceType")
     if any(isinstance(o, InstanceState) for o in cycle) and all(
         isinstance(o, InstanceState) or type(o).__name__ in parts for o in cycle
+    ):
+        return True
+    # pyramid_services (through wired) makes a service container with a
+    # component registry of its own for each request that looks a service
+    # up; the container and its registry refer to each other.
+    if any(type(o).__module__.startswith("wired.") for o in cycle):
+        return True
+    from zope.interface.adapter import AdapterLookup, AdapterRegistry
+
+    plain = (AdapterRegistry, AdapterLookup, dict, list, tuple)
+    if any(isinstance(o, AdapterRegistry) for o in cycle) and all(
+        isinstance(o, plain) or type(o).__name__ in ("method", "builtin_function_or_method")
+        for o in cycle
     ):
         return True
 

@@ -239,9 +239,9 @@ def html_error_response(request: Request, status: int, title: str, detail: str) 
 
 
 def _host_trusted(request: Request) -> bool:
-    allowed = app_state(request.registry).core.allowed_hosts
-    if not allowed:
-        return True
+    # As the allowlist tween decides: with the list empty any well-formed
+    # host is served, and a malformed one never is.
+    allowed = app_state(request.registry).core.allowed_hosts or ("*",)
     host = request.environ.get("HTTP_HOST") or request.environ.get("SERVER_NAME", "")
     return host_allowed(host, allowed)
 

@@ -135,10 +135,18 @@ class AuthIdentitySource:
 
 
 def no_store(request: Request, response: Response) -> None:
-    """Response callback: the response must not be stored by any cache."""
-    response.cache_control.no_store = True
-    response.cache_control.max_age = None
-    response.cache_control.public = False
+    """Response callback: the response must not be stored by any cache.
+
+    The header is edited as text: WebOb's ``response.cache_control`` object
+    refers to its response and back, a reference cycle per request.
+    """
+    dropped = ("no-store", "public", "max-age")
+    kept = [
+        directive.strip()
+        for directive in response.headers.get("Cache-Control", "").split(",")
+        if directive.strip() and directive.split("=")[0].strip().lower() not in dropped
+    ]
+    response.headers["Cache-Control"] = ", ".join([*kept, "no-store"])
 
 
 def request_user(request: Request) -> User | None:
