@@ -33,8 +33,8 @@ def jobstest_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pyramidion_addons(jobstest_site: Path) -> list[str]:
-    # auth too: its mail goes through jobs when both are enabled.
-    return ["jobstest", "auth"]
+    # auth and storage too: their mail, purge and gc are jobs when jobs is enabled.
+    return ["jobstest", "auth", "storage"]
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +44,7 @@ def pyramidion_extra_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[
     return {
         **AUTH_TEST_SETTINGS,
         "auth.mail_directory": str(tmp_path_factory.mktemp("mail")),
+        "storage.local_root": str(tmp_path_factory.mktemp("files")),
         "jobs.engine": "outbox",
         "jobs.retry_backoff": "10",
         "jobs.retry_backoff_max": "60",

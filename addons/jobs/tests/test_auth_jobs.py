@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from pyramidion_jobs.catalog import IJobCatalog
 from pyramidion_jobs.clock import IJobClock
 from pyramidion_jobs.engines import EmbeddedEngine
 from pyramidion_jobs.models import JobRecord
+from pyramidion_storage.backends import LocalBackend, new_key
 
 from .conftest import Clock
 
@@ -83,3 +86,27 @@ def test_the_housekeeping_jobs_are_scheduled(pyramidion_app: Router) -> None:
     schedules = {p.name: (p.job, p.schedule.total_seconds()) for p in catalog.periodic}
     assert schedules["auth.purge"] == ("auth.purge", 86400)
     assert schedules["jobs.purge"] == ("jobs.purge", 86400)
+    assert schedules["storage.gc"] == ("storage.gc", 3600)
+
+
+def test_the_periodic_storage_gc_removes_an_orphan(
+    pyramidion_extra_settings: dict[str, Any],
+    dbsession: Session,
+    engine: EmbeddedEngine,
+) -> None:
+    backend = LocalBackend(Path(pyramidion_extra_settings["storage.local_root"]))
+    orphan = new_key()
+    backend.stage(orphan, iter([b"no row names me"])).publish()
+    # Older than storage.gc_grace (an hour).
+    two_hours_ago = time.time() - 7200
+    os.utime(backend.path(orphan), (two_hours_ago, two_hours_ago))
+    young = new_key()
+    backend.stage(young, iter([b"maybe a row is about to name me"])).publish()
+
+    engine.send_due_periodic()
+    while engine.run_due():
+        pass
+
+    assert ("storage.gc", "done") in jobs(dbsession)
+    assert not backend.path(orphan).exists()
+    assert backend.path(young).exists()

@@ -184,11 +184,11 @@ def test_a_periodic_job_is_sent_once_a_slot_however_many_engines_look(
     other.send_due_periodic()
     clock.advance(60)
     engine.send_due_periodic()
-    # The daily housekeeping jobs (auth.purge, jobs.purge) are sent too.
+    # The housekeeping jobs of jobs, auth and storage are sent too.
     hourly = [r for r in jobs(dbsession) if r.name == "jobstest.record"]
     assert [r.arguments["args"] for r in hourly] == [["tick"]]
-    daily = sorted(r.name for r in jobs(dbsession) if r.name != "jobstest.record")
-    assert daily == ["auth.purge", "jobs.purge"]
+    others = sorted(r.name for r in jobs(dbsession) if r.name != "jobstest.record")
+    assert others == ["auth.purge", "jobs.purge", "storage.gc"]
     clock.advance(3600)
     other.send_due_periodic()
     assert len([r for r in jobs(dbsession) if r.name == "jobstest.record"]) == 2
