@@ -188,7 +188,8 @@ addon = Addon(
         Command(
             name="purge",
             help="Delete expired sessions, used or expired one-time and API tokens, "
-            "and throttle counters whose window has passed (run it daily, e.g. from cron).",
+            "and throttle counters whose window has passed (run it daily, e.g. from cron; "
+            "with the jobs add-on enabled the job auth.purge does).",
             handler="pyramidion_auth.commands:purge_command",
         ),
     ),
