@@ -101,8 +101,10 @@ def includeme(config: Configurator) -> None:
     authenticated by an API token, the permission ``auth.account.edit``,
     the routes and views of :mod:`pyramidion_auth.routes`, an "Account"
     navigation entry and the layout's user menu (name and logout button,
-    or a login link).
+    or a login link). With the ``jobs`` add-on enabled, declares the jobs
+    of :mod:`pyramidion_auth.jobs` (mail after commit, the periodic purge).
     """
+    from .jobs import jobs_enabled
     from .security_policy import (
         AuthIdentitySource,
         request_user,
@@ -124,6 +126,8 @@ def includeme(config: Configurator) -> None:
     )
     config.include(".routes")
     config.set_user_menu(user_menu)
+    if jobs_enabled(config.registry):
+        config.include(".jobs")
 
 
 addon = Addon(
@@ -131,6 +135,8 @@ addon = Addon(
     title="Accounts, login, server-side sessions, permissions and API tokens",
     includeme="pyramidion_auth:includeme",
     requires=("forms",),
+    # With jobs enabled, its directives exist when auth declares its jobs.
+    after=("jobs",),
     settings=AuthSettings,
     models="pyramidion_auth.models",
     migrations="pyramidion_auth:migrations",
@@ -182,7 +188,8 @@ addon = Addon(
         Command(
             name="purge",
             help="Delete expired sessions, used or expired one-time and API tokens, "
-            "and throttle counters whose window has passed (run it daily, e.g. from cron).",
+            "and throttle counters whose window has passed (run it daily, e.g. from cron; "
+            "with the jobs add-on enabled the job auth.purge does).",
             handler="pyramidion_auth.commands:purge_command",
         ),
     ),

@@ -61,9 +61,19 @@ def send_mail(request: Request, to: str, subject: str, body: str) -> None:
     """Send an email once the request's transaction has committed.
 
     Nothing is sent when the request fails, so a reset link never points
-    at a token that was rolled back.
+    at a token that was rolled back. With the ``jobs`` add-on enabled the
+    email is the job ``auth.send_mail``, written to the jobs outbox in the
+    request's transaction, so it is also never lost once the request has
+    committed (a failing mailer is retried); without it the request sends
+    the email after its commit, and a failure is only logged.
     """
     from pyramid_mailer.message import Message
+
+    from .jobs import MAIL_JOB, jobs_enabled
+
+    if jobs_enabled(request.registry):
+        request.jobs.send(MAIL_JOB, to, subject, body)
+        return
 
     message = Message(
         subject=subject,

@@ -34,6 +34,12 @@ class AuthSettings:
         datetime.timedelta(hours=24),
         doc="A session ends this long after it began, however active; the user logs in again.",
     )
+    purge_interval: datetime.timedelta = setting(  # noqa: RUF009
+        datetime.timedelta(days=1),
+        doc="With the jobs add-on enabled: how often the periodic job auth.purge "
+        "deletes expired sessions and tokens (what `pyramidion auth purge` does): "
+        "24h, 6h, ...",
+    )
     allow_registration: bool = setting(
         False, doc="Whether visitors may create their own account at /auth/register."
     )

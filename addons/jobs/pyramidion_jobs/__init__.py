@@ -22,6 +22,7 @@ worker|beat|relay|list|show|retry|purge CONFIG``.
 from __future__ import annotations
 
 import argparse
+import datetime
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -56,7 +57,8 @@ def includeme(config: Configurator) -> None:
 
     Reads the ``jobs.*`` settings. Registers the directives ``add_job`` and
     ``add_periodic_job``, ``request.jobs`` (a :class:`JobSender`), and the
-    engine ``jobs.engine`` names; the embedded engine's thread starts with
+    engine ``jobs.engine`` names, and the periodic job ``jobs.purge`` (daily,
+    what ``pyramidion jobs purge`` does); the embedded engine's thread starts with
     the first request a serving process handles, never in a command.
     """
     from pyramid.events import NewRequest
@@ -73,6 +75,9 @@ def includeme(config: Configurator) -> None:
         return JobSender(request, engine=engine)
 
     config.add_request_method(jobs, "jobs", reify=True)
+    # The add-on's own housekeeping: finished jobs leave the outbox daily.
+    add_job(config, "pyramidion_jobs.commands:purge_job", "jobs.purge")
+    add_periodic_job(config, "jobs.purge", datetime.timedelta(days=1))
 
     def start_engine(event: NewRequest) -> None:
         engine.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import logging
 import signal
 import subprocess
 import sys
@@ -16,12 +17,15 @@ from sqlalchemy import delete, select, update
 
 from pyramidion import get_settings
 
+from .clock import get_clock
 from .engines import EmbeddedEngine, IJobEngine
 from .models import JobRecord, JobState, as_utc, utcnow
 from .settings import JobsSettings
 
 if TYPE_CHECKING:
     from pyramid.request import Request
+
+log = logging.getLogger(__name__)
 
 __all__ = ["beat", "list_jobs", "purge", "relay", "retry", "show", "worker"]
 
@@ -323,17 +327,33 @@ def purge_arguments(parser: argparse.ArgumentParser) -> None:
 
 def purge(request: Request, args: argparse.Namespace) -> int:
     """Remove finished jobs older than jobs.keep_done."""
+    removed = purge_finished(request, older_than=args.older_than, dead=args.dead)
+    print(f"removed {removed} job(s)")
+    return 0
+
+
+def purge_finished(
+    request: Request, *, older_than: datetime.timedelta | None = None, dead: bool = False
+) -> int:
+    """Delete jobs finished longer than ``older_than`` (``jobs.keep_done``)
+    ago, dead ones too if ``dead``, in the request's transaction; how many."""
     settings = get_settings(request.registry, JobsSettings)
-    before = utcnow() - (args.older_than if args.older_than is not None else settings.keep_done)
-    states = [JobState.DONE, JobState.DEAD] if args.dead else [JobState.DONE]
+    keep = older_than if older_than is not None else settings.keep_done
+    before = get_clock(request.registry)() - keep
+    states = [JobState.DONE, JobState.DEAD] if dead else [JobState.DONE]
     result = request.dbsession.execute(
         delete(JobRecord)
         .where(JobRecord.state.in_(states), JobRecord.finished_at < before)
         .execution_options(synchronize_session=False)
     )
     _changed(request)
-    print(f"removed {result.rowcount} job(s)")
-    return 0
+    return int(result.rowcount or 0)
+
+
+def purge_job(request: Request) -> None:
+    """The periodic job ``jobs.purge``: ``pyramidion jobs purge`` daily."""
+    removed = purge_finished(request)
+    log.info("purge: removed %d finished job(s)", removed)
 
 
 def _changed(request: Request) -> None:

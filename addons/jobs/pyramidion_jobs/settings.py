@@ -66,8 +66,8 @@ class JobsSettings:
     keep_done: datetime.timedelta = setting(  # noqa: RUF009
         datetime.timedelta(days=7),
         doc="How long finished jobs stay in the outbox for `pyramidion jobs list`; "
-        "`pyramidion jobs purge` removes older ones (dead jobs stay until retried "
-        "or purged with --dead).",
+        "the daily job jobs.purge and `pyramidion jobs purge` remove older ones "
+        "(dead jobs stay until retried or purged with --dead).",
     )
     poll_interval: datetime.timedelta = setting(  # noqa: RUF009
         datetime.timedelta(seconds=1),

@@ -33,12 +33,22 @@ def jobstest_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pyramidion_addons(jobstest_site: Path) -> list[str]:
-    return ["jobstest"]
+    # auth and storage too: their mail, purge and gc are jobs when jobs is enabled.
+    return ["jobstest", "auth", "storage"]
 
 
 @pytest.fixture(scope="session")
-def pyramidion_extra_settings() -> dict[str, Any]:
-    return {"jobs.engine": "outbox", "jobs.retry_backoff": "10", "jobs.retry_backoff_max": "60"}
+def pyramidion_extra_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from pyramidion_auth.testing import AUTH_TEST_SETTINGS
+
+    return {
+        **AUTH_TEST_SETTINGS,
+        "auth.mail_directory": str(tmp_path_factory.mktemp("mail")),
+        "storage.local_root": str(tmp_path_factory.mktemp("files")),
+        "jobs.engine": "outbox",
+        "jobs.retry_backoff": "10",
+        "jobs.retry_backoff_max": "60",
+    }
 
 
 class Clock:

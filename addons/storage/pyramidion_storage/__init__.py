@@ -76,9 +76,10 @@ def includeme(config: Configurator) -> None:
     (``request.find_service(StorageBackend)``), ``request.storage``, the
     ``add_file_context`` directive, the ``storage.upload`` permission, and
     the routes ``storage.file`` (``/files/{key}``) and ``storage.upload``
-    (``/files``) with their views.
+    (``/files``) with their views. With the ``jobs`` add-on enabled,
+    declares the periodic job ``storage.gc`` (:mod:`pyramidion_storage.jobs`).
     """
-    from . import resources, services, views
+    from . import jobs, resources, services, views
     from .backends import StorageBackend, make_backend
 
     settings = get_settings(config.registry, StorageSettings)
@@ -109,6 +110,8 @@ def includeme(config: Configurator) -> None:
         request_method=("GET", "HEAD"),
         permission="view",
     )
+    if jobs.jobs_enabled(config.registry):
+        config.include(".jobs")
 
 
 def _gc_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,6 +125,8 @@ addon = Addon(
     name="storage",
     title="File storage: uploads and downloads on the local disk or S3",
     includeme="pyramidion_storage.includeme",
+    # With jobs enabled, its directives exist when storage declares its job.
+    after=("jobs",),
     settings=StorageSettings,
     models="pyramidion_storage.models",
     migrations="pyramidion_storage:migrations",

@@ -75,6 +75,11 @@ class StorageSettings:
         "files alone; longer than the slowest request, since a file is written "
         "before its row is committed.",
     )
+    gc_interval: datetime.timedelta = setting(  # noqa: RUF009
+        datetime.timedelta(hours=1),
+        doc="With the jobs add-on enabled: how often the periodic job storage.gc "
+        "does what 'pyramidion storage gc' does (30m, 2h).",
+    )
     owner_principal: str = setting(
         "user:{owner_id}",
         doc="The principal of a file's owner in the default access rules "

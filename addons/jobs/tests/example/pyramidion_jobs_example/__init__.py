@@ -20,6 +20,8 @@ def includeme(config: Configurator) -> None:
     )
     config.add_route("jobstest.send", "/send")
     config.add_view(views.send, route_name="jobstest.send", permission=PUBLIC, renderer="json")
+    config.add_route("jobstest.mail", "/mail")
+    config.add_view(views.mail, route_name="jobstest.mail", permission=PUBLIC, renderer="json")
 
 
 addon = Addon(

@@ -31,3 +31,14 @@ def send(request: Any) -> dict[str, Any]:
     if request.params.get("fail") == "400":
         return HTTPBadRequest()  # type: ignore[return-value]
     return {"job": sent.id if sent is not None else None}
+
+
+def mail(request: Any) -> dict[str, Any]:
+    """Send an email through the auth add-on (when it is enabled), then
+    ``fail=raise`` ends the request with an error."""
+    from pyramidion_auth.mail import send_mail
+
+    send_mail(request, request.params["to"], "A test", "Sent by jobstest.\n")
+    if request.params.get("fail") == "raise":
+        raise RuntimeError("the request fails after sending its email")
+    return {"sent": True}
