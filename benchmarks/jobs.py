@@ -98,13 +98,15 @@ def install_example(site: Path) -> None:
     sys.path[:0] = [str(EXAMPLE), str(site)]
 
 
-def settings_for(database_url: str, broker_url: str, engine: str) -> dict[str, str]:
+def settings_for(
+    database_url: str, broker_url: str, engine: str, queue: str = "bench"
+) -> dict[str, str]:
     return {
         "pyramidion.addons": "jobstest",
         "sqlalchemy.url": database_url,
         "jobs.engine": engine,
         "jobs.broker_url": broker_url,
-        "jobs.queue": "bench",
+        "jobs.queue": queue,
     }
 
 
@@ -160,18 +162,22 @@ def pace(
     ini: Path, database_url: str, broker_url: str, jobs: int, environ: dict[str, str]
 ) -> None:
     from pyramid.scripting import prepare
-    from sqlalchemy import create_engine, func, select
+    from sqlalchemy import create_engine, delete, func, select
 
     from pyramidion import make_app
     from pyramidion_jobs.models import JobRecord, JobState, as_utc
 
-    app = make_app(settings_for(database_url, broker_url, "celery"), environ={})
+    # The sending measurements left jobs in the outbox and on the "bench"
+    # queue: the worker is to see only these, on a queue of their own.
+    database = create_engine(database_url)
+    with database.begin() as connection:
+        connection.execute(delete(JobRecord))
+    app = make_app(settings_for(database_url, broker_url, "celery", "pace"), environ={})
     env = prepare(registry=app.registry)
     with env["request"].tm:
         for i in range(jobs):
             env["request"].jobs.send("jobstest.record", str(i))
     env["closer"]()
-    database = create_engine(database_url)
     worker = subprocess.Popen(
         [
             str(BIN / "pyramidion"),
@@ -179,6 +185,7 @@ def pace(
             "worker",
             str(ini),
             "--concurrency=1",
+            "--queues=pace",
             "--loglevel=WARNING",
         ],
         env=environ,
