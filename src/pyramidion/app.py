@@ -228,10 +228,17 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
     settings.setdefault("retry.attempts", "3")
 
     engine = db.make_engine(
-        settings, connect_timeout=core.db_connect_timeout, pool_timeout=core.db_pool_timeout
+        settings,
+        connect_timeout=core.db_connect_timeout,
+        pool_timeout=core.db_pool_timeout,
+        statement_timeout=core.db_statement_timeout,
+        lock_timeout=core.db_lock_timeout,
+        idle_in_transaction_timeout=core.db_idle_in_transaction_timeout,
     )
     config.registry.pyramidion_database = db.Database(
-        engine=engine, session_factory=db.make_session_factory(engine)
+        engine=engine,
+        session_factory=db.make_session_factory(engine),
+        readiness_engine=db.make_readiness_engine(engine, core.readiness_timeout),
     )
     config.add_request_method(db.request_dbsession, "dbsession", reify=True)
 

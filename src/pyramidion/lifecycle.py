@@ -409,14 +409,17 @@ class ReadinessProblem:
 def readiness(registry: Registry) -> list[ReadinessProblem]:
     """Why the app is not ready to serve, or an empty list.
 
-    Opens one short connection of its own. Reports an unreachable database,
-    branches with pending migrations, and enabled add-ons not installed in
-    the database, each with the command that fixes it. The version graph
-    comes from the code and is cached per registry; the database is read
-    on every call.
+    Opens one short connection of its own, bounded by
+    ``pyramidion.readiness_timeout`` on PostgreSQL (connecting and each
+    statement), so a hung database is reported within that bound. Reports
+    an unreachable database, branches with pending migrations, and enabled
+    add-ons not installed in the database, each with the command that
+    fixes it. The version graph comes from the code and is cached per
+    registry; the database is read on every call.
     """
 
-    engine = get_database(registry).engine
+    database = get_database(registry)
+    engine = database.readiness_engine or database.engine
     hint = app_state(registry).config_hint
     try:
         with engine.connect() as connection:

@@ -425,6 +425,34 @@ class CoreSettings:
     db_pool_timeout: int = setting(
         10, doc="Seconds a request waits for a free pooled connection.", min=1
     )
+    db_statement_timeout: int = setting(
+        30,
+        doc="Seconds one SQL statement of a request may run on PostgreSQL "
+        "(statement_timeout) before it is cancelled and the request answered "
+        "with 503; 0 lets statements run unbounded. Commands such as "
+        "`pyramidion db upgrade` are not bounded by it.",
+        min=0,
+    )
+    db_lock_timeout: int = setting(
+        5,
+        doc="Seconds a statement waits for a lock another transaction holds "
+        "(PostgreSQL's lock_timeout, SQLite's busy timeout) before the "
+        "request is answered with 503.",
+        min=1,
+    )
+    db_idle_in_transaction_timeout: int = setting(
+        60,
+        doc="Seconds PostgreSQL keeps a connection that sits idle inside a "
+        "transaction (its process hung or was stopped) before closing it "
+        "and releasing its locks; 0 keeps it.",
+        min=0,
+    )
+    readiness_timeout: int = setting(
+        2,
+        doc="Seconds /readyz may spend on the database (connecting and each "
+        "statement) before it reports the database unreachable.",
+        min=1,
+    )
     retry_max_body_size: int = setting(
         1048576,
         doc="Requests whose body is larger (or of unknown length) are not "

@@ -1,20 +1,31 @@
-"""Fixtures for the reliability tests: a small add-on that writes, and
-clients that drive a real waitress server over loopback."""
+"""Fixtures for the reliability tests: a small add-on that writes, clients
+that drive a real waitress server over loopback, and a private PostgreSQL
+cluster to stop, pause and start."""
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import http.client
 import importlib
 import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from pyramidion.app import get_database
 from pyramidion.testing import LiveServer, MakeApp
@@ -198,3 +209,101 @@ def run_clients(threads: int, work: Any) -> list[Outcome]:
     for worker in workers:
         worker.join()
     return results
+
+
+def _postgresql_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(found[-1]).parent if found else None
+
+
+class Cluster:
+    """A private PostgreSQL cluster: initdb, start, stop (immediate), start."""
+
+    def __init__(self, bin_dir: Path, root: Path) -> None:
+        self.bin = bin_dir
+        self.data = root / "data"
+        self.log = root / "postgresql.log"
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.root = root
+        # PostgreSQL refuses to run as root; the Debian package's user does.
+        self.user = "postgres" if os.geteuid() == 0 else None
+        if self.user:
+            shutil.chown(root, self.user)
+
+    def _run(self, *command: str) -> None:
+        prefix = ["runuser", "-u", self.user, "--"] if self.user else []
+        subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=60)
+
+    def init(self) -> None:
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c full_page_writes=off"
+        )
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options,
+            "-l", str(self.log), "-w", "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def processes(self) -> list[int]:
+        """The server's process ids: the postmaster and its children."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                # The command name, in parentheses, may hold spaces.
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == postmaster:
+                    children.append(int(stat.parent.name))
+        return [postmaster, *children]
+
+    def pause(self) -> None:
+        """Freeze every process of the server (SIGSTOP): it accepts
+        connections and packets, and answers nothing."""
+        for pid in self.processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for pid in self.processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    bin_dir = _postgresql_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL's server binaries are not under /usr/lib/postgresql")
+        pytest.skip("PostgreSQL's server binaries (initdb, pg_ctl) are not installed")
+    # Not under pytest's temporary directory: the server's user must be
+    # able to reach it.
+    root = Path(tempfile.mkdtemp(prefix="pyramidion-pg-"))
+    cluster = Cluster(bin_dir, root)
+    try:
+        cluster.init()
+        cluster.start()
+        admin = create_engine(
+            cluster.url("postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool
+        )
+        with admin.connect() as connection:
+            connection.execute(text('CREATE DATABASE "outage"'))
+        admin.dispose()
+        yield cluster
+    finally:
+        with contextlib.suppress(OSError):
+            cluster.resume()
+        with contextlib.suppress(subprocess.CalledProcessError):
+            cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -6,102 +6,21 @@ directory, its own port), so stopping it disturbs no other test run.
 
 from __future__ import annotations
 
-import contextlib
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import select
 
-from .conftest import Ledger, Outcome, run_clients
+from .conftest import Cluster, Ledger, Outcome, run_clients
 
 pytestmark = pytest.mark.slow
 
 CONNECT_TIMEOUT = 1
 POOL_TIMEOUT = 2
-
-
-def _postgresql_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
-class Cluster:
-    """A private PostgreSQL cluster: initdb, start, stop (immediate), start."""
-
-    def __init__(self, bin_dir: Path, root: Path) -> None:
-        self.bin = bin_dir
-        self.data = root / "data"
-        self.log = root / "postgresql.log"
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.root = root
-        # PostgreSQL refuses to run as root; the Debian package's user does.
-        self.user = "postgres" if os.geteuid() == 0 else None
-        if self.user:
-            shutil.chown(root, self.user)
-
-    def _run(self, *command: str) -> None:
-        prefix = ["runuser", "-u", self.user, "--"] if self.user else []
-        subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=60)
-
-    def init(self) -> None:
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
-
-    def start(self) -> None:
-        options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c full_page_writes=off"
-        )
-        self._run(
-            str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options,
-            "-l", str(self.log), "-w", "start",
-        )  # fmt: skip
-
-    def stop(self) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
-
-    def url(self, database: str) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
-
-
-@pytest.fixture
-def cluster() -> Iterator[Cluster]:
-    bin_dir = _postgresql_bin()
-    if bin_dir is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL's server binaries are not under /usr/lib/postgresql")
-        pytest.skip("PostgreSQL's server binaries (initdb, pg_ctl) are not installed")
-    # Not under pytest's temporary directory: the server's user must be
-    # able to reach it.
-    root = Path(tempfile.mkdtemp(prefix="pyramidion-pg-"))
-    cluster = Cluster(bin_dir, root)
-    try:
-        cluster.init()
-        cluster.start()
-        admin = create_engine(
-            cluster.url("postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool
-        )
-        with admin.connect() as connection:
-            connection.execute(text('CREATE DATABASE "outage"'))
-        admin.dispose()
-        yield cluster
-    finally:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_an_outage_is_answered_quickly_and_loses_nothing_committed(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
+from .. import db
 from ..errors import CommandError, DatabaseError
 from ..lifecycle import upgrade
 from ..migrate import (
@@ -79,9 +80,11 @@ def database_transaction(config_uri: str, *, read_only: bool = False) -> Iterato
             tm.begin()
             try:
                 session = env.request.dbsession
+                connection = session.connection()
+                db.unbound_statements(connection)
                 yield DatabaseWork(
                     registry=env.registry,
-                    connection=session.connection(),
+                    connection=connection,
                     dbsession=session,
                     config=config_uri,
                 )

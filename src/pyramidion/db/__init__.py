@@ -14,7 +14,15 @@ Add-ons import what they need from here (``from pyramidion.db import Base``).
 
 from __future__ import annotations
 
-from .engine import PING_AFTER_IDLE_SECONDS, is_conflict, is_sqlite, make_engine, redacted_url
+from .engine import (
+    PING_AFTER_IDLE_SECONDS,
+    is_conflict,
+    is_sqlite,
+    make_engine,
+    make_readiness_engine,
+    redacted_url,
+    unbound_statements,
+)
 from .session import Database, independent_session, make_session_factory, request_dbsession
 from .sqlite import SQLITE_BUSY_SNAPSHOT
 from .tables import (
@@ -39,10 +47,12 @@ __all__ = [
     "is_conflict",
     "is_sqlite",
     "make_engine",
+    "make_readiness_engine",
     "make_session_factory",
     "metadata",
     "redacted_url",
     "request_dbsession",
     "table_owner",
     "tables_of",
+    "unbound_statements",
 ]

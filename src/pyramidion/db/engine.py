@@ -1,5 +1,16 @@
 """The database engine: made from ``sqlalchemy.*`` settings, with bounded
-waits, dropped connections replaced, and conflicts marked retryable."""
+waits, dropped connections replaced, and conflicts marked retryable.
+
+Every wait on the database is bounded, so that a database that hangs (a
+stopped server, a lock held by a stuck transaction) is answered with a
+quick 503 instead of holding a worker thread: connecting
+(``connect_timeout``), waiting for a pooled connection (``pool_timeout``),
+each statement (PostgreSQL's ``statement_timeout``), each wait for a lock
+(``lock_timeout``; SQLite's busy timeout), and a transaction left idle by a
+hung process (``idle_in_transaction_session_timeout``). The errors these
+bounds raise are SQLAlchemy's ``OperationalError`` and ``TimeoutError``,
+which the core's error views answer with 503 and ``Retry-After``.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +19,35 @@ from collections.abc import Mapping
 from typing import Any
 
 from pyramid_retry import mark_error_retryable
-from sqlalchemy import engine_from_config, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import create_engine, engine_from_config, event
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError
+from sqlalchemy.pool import NullPool
 from sqlalchemy.util import asbool
 
 from ..errors import ConfigurationError
 from .sqlite import SQLITE_BUSY_SNAPSHOT, configure_sqlite, ensure_sqlite_directory
+from .watchdog import Watchdog, watch_engine
 
 __all__ = [
     "PING_AFTER_IDLE_SECONDS",
     "is_conflict",
     "is_sqlite",
     "make_engine",
+    "make_readiness_engine",
     "redacted_url",
+    "unbound_statements",
 ]
 
 
 def make_engine(
-    settings: Mapping[str, Any], *, connect_timeout: int = 5, pool_timeout: int = 10
+    settings: Mapping[str, Any],
+    *,
+    connect_timeout: int = 5,
+    pool_timeout: int = 10,
+    statement_timeout: int = 30,
+    lock_timeout: int = 5,
+    idle_in_transaction_timeout: int = 60,
 ) -> Engine:
     """Create the engine from ``sqlalchemy.*`` settings.
 
@@ -40,8 +61,15 @@ def make_engine(
     at the cost of a round trip per request. ``connect_timeout`` bounds how long opening a
     connection may take and ``pool_timeout`` how long a request waits for a
     pooled one, so an unreachable or saturated database is answered with a
-    503 quickly instead of hanging. SQLite gets WAL, foreign keys, a busy
-    timeout and real transactions (:func:`.sqlite.configure_sqlite`).
+    503 quickly instead of hanging. On PostgreSQL every connection is set
+    up with ``statement_timeout``, ``lock_timeout`` and
+    ``idle_in_transaction_session_timeout`` from the other arguments
+    (seconds; 0 leaves that wait unbounded), see
+    :func:`bound_postgresql_waits`, and a server that hangs without
+    enforcing them has the statement cut off client side a second later
+    (:mod:`.watchdog`). SQLite gets WAL, foreign keys, a busy
+    timeout of ``lock_timeout`` and real transactions
+    (:func:`.sqlite.configure_sqlite`).
     """
     url_text = settings.get("sqlalchemy.url")
     if not url_text:
@@ -65,7 +93,7 @@ def make_engine(
         options.setdefault("sqlalchemy.pool_timeout", str(pool_timeout))
     if url.get_backend_name() == "sqlite":
         ensure_sqlite_directory(url.database)
-        connect_args["timeout"] = connect_timeout
+        connect_args["timeout"] = lock_timeout
     elif url.get_backend_name() == "postgresql":
         connect_args["connect_timeout"] = connect_timeout
     try:
@@ -76,11 +104,85 @@ def make_engine(
             f"{type(exc).__name__}: {exc}"
         ) from None
     if engine.dialect.name == "sqlite":
-        configure_sqlite(engine, in_memory=in_memory)
+        configure_sqlite(engine, in_memory=in_memory, busy_timeout=lock_timeout)
+    watchdog = None
+    if engine.dialect.name == "postgresql":
+        bound_postgresql_waits(
+            engine,
+            statement_timeout=statement_timeout,
+            lock_timeout=lock_timeout,
+            idle_in_transaction_timeout=idle_in_transaction_timeout,
+        )
+        if statement_timeout:
+            watchdog = watch_engine(engine, statement_timeout)
     _mark_retryable_errors(engine)
     if not asbool(options.get("sqlalchemy.pool_pre_ping")):
-        _ping_idle_connections(engine)
+        _ping_idle_connections(engine, watchdog)
     return engine
+
+
+def make_readiness_engine(engine: Engine, timeout: int) -> Engine:
+    """An engine for readiness checks on ``engine``'s database, bounded by
+    ``timeout`` seconds for connecting and for each statement.
+
+    On PostgreSQL it is an engine of its own without a pool: a probe waits
+    neither for the app's pool, which a hung database fills with waiting
+    requests, nor longer than ``timeout`` for its own connection, and
+    keeps no connection between probes. Other databases (SQLite, where an
+    in-memory database exists once per engine) use ``engine`` itself.
+    """
+    if engine.dialect.name != "postgresql":
+        return engine
+    probe = create_engine(
+        engine.url, poolclass=NullPool, connect_args={"connect_timeout": timeout}
+    )
+    bound_postgresql_waits(
+        probe, statement_timeout=timeout, lock_timeout=timeout, idle_in_transaction_timeout=timeout
+    )
+    watch_engine(probe, timeout)
+    return probe
+
+
+def bound_postgresql_waits(
+    engine: Engine, *, statement_timeout: int, lock_timeout: int, idle_in_transaction_timeout: int
+) -> None:
+    """Set PostgreSQL's timeouts, in seconds, on every new connection of
+    ``engine``; 0 leaves a wait unbounded.
+
+    They are session settings made once when the connection opens (the
+    connect event, as SQLAlchemy's PostgreSQL documentation sets a search
+    path), so they cost nothing per request and leave a URL's own
+    ``options`` alone. A statement cancelled by one fails with SQLSTATE
+    57014 or 55P03, which the driver raises as an ``OperationalError``.
+    """
+    values = {
+        "statement_timeout": statement_timeout,
+        "lock_timeout": lock_timeout,
+        "idle_in_transaction_session_timeout": idle_in_transaction_timeout,
+    }
+
+    @event.listens_for(engine, "connect", insert=True)
+    def _set_timeouts(dbapi_connection: Any, _record: Any) -> None:
+        autocommit = dbapi_connection.autocommit
+        # Outside a transaction, so the settings outlive the first rollback.
+        dbapi_connection.autocommit = True
+        cursor = dbapi_connection.cursor()
+        try:
+            for name, seconds in values.items():
+                cursor.execute(f"SET {name} = {int(seconds) * 1000}")
+        finally:
+            cursor.close()
+        dbapi_connection.autocommit = autocommit
+
+
+def unbound_statements(connection: Connection) -> None:
+    """Lift the statement timeout for the rest of ``connection``'s
+    transaction: an operator's command (a migration, an export) may run
+    longer than a request should. Lock waits stay bounded, so a migration
+    that cannot take its lock fails instead of queueing every request
+    behind it."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
 
 
 #: A pooled connection unused for longer than this is pinged before use.
@@ -117,7 +219,7 @@ def _mark_retryable_errors(engine: Engine) -> None:
             mark_error_retryable(error)
 
 
-def _ping_idle_connections(engine: Engine) -> None:
+def _ping_idle_connections(engine: Engine, watchdog: Watchdog | None) -> None:
     """Keep connections the database dropped from failing requests.
 
     Pinging every connection on checkout (``pool_pre_ping``) costs a round
@@ -138,6 +240,8 @@ def _ping_idle_connections(engine: Engine) -> None:
         checked_in = record.info.get(_CHECKED_IN)
         if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
             return
+        if watchdog is not None:
+            watchdog.arm(dbapi_connection)
         try:
             dialect.do_ping(dbapi_connection)
         except Exception as exc:
@@ -149,6 +253,9 @@ def _ping_idle_connections(engine: Engine) -> None:
                     f"the database dropped a pooled connection: {exc}"
                 ) from exc
             raise
+        finally:
+            if watchdog is not None:
+                watchdog.disarm(dbapi_connection)
 
 
 def is_conflict(error: BaseException) -> bool:

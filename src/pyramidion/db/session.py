@@ -46,6 +46,9 @@ class Database:
 
     engine: Engine
     session_factory: sessionmaker[Session]
+    #: What ``/readyz`` reads the database with, on a shorter bound
+    #: (:func:`~pyramidion.db.make_readiness_engine`); ``engine`` if unset.
+    readiness_engine: Engine | None = None
 
     def new_session(self, transaction_manager: TransactionManager) -> Session:
         """A session joined to ``transaction_manager`` as changed.

@@ -36,8 +36,12 @@ def ensure_sqlite_directory(database: str | None) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
-    """Set up every connection of ``engine`` and begin real transactions."""
+def configure_sqlite(engine: Engine, *, in_memory: bool, busy_timeout: int = 5) -> None:
+    """Set up every connection of ``engine`` and begin real transactions.
+
+    A statement waits at most ``busy_timeout`` seconds for another
+    connection's lock before it fails with ``database is locked``.
+    """
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -45,7 +49,7 @@ def configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout) * 1000}")
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
