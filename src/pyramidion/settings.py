@@ -453,6 +453,19 @@ class CoreSettings:
         "statement) before it reports the database unreachable.",
         min=1,
     )
+    shutdown_timeout: int = setting(
+        30,
+        doc="Seconds `pyramidion serve` gives the requests in flight to finish "
+        "after SIGTERM before it exits.",
+        min=0,
+    )
+    shutdown_delay: int = setting(
+        2,
+        doc="Seconds `pyramidion serve` keeps accepting requests after SIGTERM "
+        "while /readyz answers 503, so that a load balancer takes the process "
+        "out of rotation before it stops listening; SIGINT (Ctrl-C) skips it.",
+        min=0,
+    )
     retry_max_body_size: int = setting(
         1048576,
         doc="Requests whose body is larger (or of unknown length) are not "

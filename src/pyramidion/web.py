@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from pyramid.request import Request
 
 
-__all__ = ["problem_response", "wants_json"]
+__all__ = ["mark_draining", "problem_response", "wants_json"]
 
 access_log = logging.getLogger("pyramidion.access")
 error_log = logging.getLogger("pyramidion.error")
@@ -443,18 +443,41 @@ def toolbar_csp_subscriber(event: Any) -> None:
 _LAST_READINESS = "pyramidion_last_readiness"
 
 
+#: Registry attribute: set once the process is shutting down.
+_DRAINING = "pyramidion_draining"
+
+
+def mark_draining(registry: Any) -> None:
+    """From now on ``/readyz`` answers 503: the process is shutting down
+    and finishing the requests in flight, so a load balancer should send
+    it no more."""
+    setattr(registry, _DRAINING, True)
+
+
 def healthz_view(request: Request) -> Response:
     """The process is alive and serving. Does no I/O."""
     return Response(json_body={"status": "ok"}, content_type="application/json")
 
 
 def readyz_view(request: Request) -> Response:
-    """Ready to serve: database reachable, migrations applied, add-ons installed.
+    """Ready to serve: database reachable, migrations applied, add-ons
+    installed, and not shutting down (:func:`mark_draining`).
 
     Anyone may ask, so the body says what is wrong and what to do, in
     words without connection details (database user, host, name, the
     driver's error); those go to the log, once each time they change.
     """
+    if getattr(request.registry, _DRAINING, False):
+        response = Response(
+            json_body={
+                "status": "draining",
+                "problems": ["the process is shutting down; send requests elsewhere"],
+            },
+            content_type="application/json",
+            status=503,
+        )
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
     found = readiness(request.registry)
     details = tuple(problem.detail for problem in found)
     registry = request.registry
