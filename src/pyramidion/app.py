@@ -265,6 +265,7 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
     config.include("pyramidion.web")
     config.include("pyramidion.inputs")
     config.include("pyramidion.metrics")
+    config.include("pyramidion.errortracking")
     # Exemptions registered with config.add_csrf_exemption are consulted
     # through this callback, so the core keeps owning the CSRF options.
     config.set_default_csrf_options(require_csrf=True, callback=csrf_check_required)

@@ -541,6 +541,19 @@ class CoreSettings:
         secret=True,
     )
 
+    sentry_dsn: str | None = setting(
+        None,
+        doc="Send unhandled errors (requests answered with 500) to Sentry at "
+        "this DSN (needs sentry-sdk: pip install 'pyramidion-core[sentry]'); "
+        "events carry the request id and the user id, never emails, cookies "
+        "or secrets. Unset, nothing is sent.",
+        secret=True,
+    )
+    sentry_environment: str | None = setting(
+        None,
+        doc="The environment Sentry files events under; unset, pyramidion.environment.",
+    )
+
     @property
     def development(self) -> bool:
         return self.environment == "development"
