@@ -9,14 +9,14 @@ import sqlalchemy as sa
 from pyramidion import get_settings
 
 from .display import display_value, field_label
-from .options import ModelAdmin, admin_site
+from .options import ModelAdmin
 from .resources import AddonSection, AdminRoot, ModelSection, ObjectContext, view_permission
 from .settings import AdminSettings
 
 if TYPE_CHECKING:
     from pyramid.request import Request
 
-__all__ = ["addon_page", "dashboard", "model_list", "object_page", "visible_models"]
+__all__ = ["addon_page", "model_list", "object_page", "visible_models"]
 
 
 def visible_models(
@@ -29,17 +29,6 @@ def visible_models(
         if request.has_permission(view_permission("view"), section):
             visible.append(model_admin)
     return visible
-
-
-def dashboard(context: AdminRoot, request: Request) -> dict[str, Any]:
-    """``/admin/``: the models the user may see, grouped by add-on."""
-    site = admin_site(request.registry)
-    groups = []
-    for addon in site.addons():
-        models = visible_models(request, site.models(addon), context)
-        if models:
-            groups.append((addon, models))
-    return {"page_title": "Administration", "groups": groups}
 
 
 def addon_page(context: AddonSection, request: Request) -> dict[str, Any]:
