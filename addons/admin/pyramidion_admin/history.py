@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pyramid.httpexceptions import HTTPBadRequest
-from sqlalchemy import ColumnElement, and_, false, inspect, or_, select
+from sqlalchemy import ColumnElement, and_, event, false, inspect, or_, select
 
 from pyramidion_auth.interfaces import Clock
 
@@ -180,7 +180,8 @@ def record_change(
     message: str = "",
 ) -> HistoryRecord:
     """Record that the request's user did ``action`` to ``obj``; returns the
-    record, added to ``request.dbsession`` (it commits with the change).
+    record, added to ``request.dbsession`` (it commits with the change, or
+    not at all).
 
     ``action`` is ``add``, ``change``, ``delete`` or the name of a custom
     action. With ``changes=None`` the changed fields are read from
@@ -188,12 +189,12 @@ def record_change(
     flushes (a query flushes it too): right after setting the attributes
     of a change (for a bulk action, after changing all the objects, one
     call per object: recording never flushes them), before
-    ``dbsession.delete(obj)`` for a delete; for an ``add``, once the object
-    is in the session (the session is flushed here, to learn its key and
-    defaults: record the changes of other objects first). ``changes``
-    given as ``{field: [old, new]}`` is stored as given, made JSON-safe.
-    Either way the values of secret fields (see :func:`secret_fields`) are
-    replaced by "(changed)".
+    ``dbsession.delete(obj)`` for a delete; for an ``add``, before the
+    flush too: the record is completed with the new object's key and values
+    (defaults included) when the session flushes it, and is in the session
+    from then on. ``changes`` given as ``{field: [old, new]}`` is stored
+    as given, made JSON-safe. Either way the values of secret fields (see
+    :func:`secret_fields`) are replaced by "(changed)".
 
     The model is named as its admin registration names it, or, for a model
     not registered, by its add-on (the table name's prefix) and table name.
@@ -202,30 +203,43 @@ def record_change(
     state = inspect(obj)
     addon, model, label, declared = registration_of(request.registry, type(obj))
     secrets = secret_fields(state.mapper, declared)
-    if action == "add" and (state.pending or state.transient):
-        if state.transient:
-            dbsession.add(obj)
-        dbsession.flush()
+    if state.transient:
+        dbsession.add(obj)
     # Reading the user may query the session; a flush then would empty the
     # attribute history of the other objects a bulk action changed.
     with dbsession.no_autoflush:
-        stored = diff(obj, action, secrets) if changes is None else _masked(changes, secrets)
-        pk = _primary_key(obj)
         user = getattr(request, "user", None)
-    record = HistoryRecord(
-        at=request.find_service(Clock).now(),
-        actor_id=None if user is None else user.id,
-        actor_label="" if user is None else user.email,
-        addon=addon,
-        model=model,
-        object_pk=pk[:200],
-        object_repr=object_label(obj, label, pk),
-        action=action[:100],
-        changes=stored,
-        message=message[:MESSAGE_LENGTH],
-        request_id=str(getattr(request, "request_id", "") or "")[:200],
-    )
-    dbsession.add(record)
+        record = HistoryRecord(
+            at=request.find_service(Clock).now(),
+            actor_id=None if user is None else user.id,
+            actor_label="" if user is None else user.email,
+            addon=addon,
+            model=model,
+            action=action[:100],
+            message=message[:MESSAGE_LENGTH],
+            request_id=str(getattr(request, "request_id", "") or "")[:200],
+        )
+        given = None if changes is None else _masked(changes, secrets)
+
+        def complete() -> None:
+            pk = _primary_key(obj)
+            record.object_pk = pk[:200]
+            record.object_repr = object_label(obj, label, pk)
+            record.changes = given if given is not None else diff(obj, action, secrets)
+            dbsession.add(record)
+
+        if state.key is not None or state.deleted:
+            complete()
+            return record
+
+    def after_flush(session: Session, context: Any) -> None:
+        with session.no_autoflush:
+            complete()
+
+    # A new object has no key until it is flushed; the record is completed
+    # (key, defaults) and added then, by the flush the caller or the commit
+    # makes, so that a constraint error surfaces where the caller expects it.
+    event.listen(dbsession, "after_flush_postexec", after_flush, once=True)
     return record
 
 
