@@ -182,3 +182,45 @@ def test_changes_passed_by_the_caller_are_made_json_safe_and_masked(
         "blob": ["(binary)", None],
         "api_key": CHANGED,
     }
+
+
+def test_the_admin_pages_record_add_change_action_and_delete(
+    testapp: Any,
+    auth_make_user: Any,
+    auth_logged_in: Any,
+    dbsession: Session,
+    example: Any,
+) -> None:
+    things = "/admin/admintest/thing/"
+    admin = auth_make_user("Root", admin=True)
+    auth_logged_in(testapp, admin)
+    form = testapp.get(f"{things}add").forms["deform"]
+    form["name"] = "Drill"
+    form["code"] = "D1"
+    page = form.submit("submit", status=303).follow()
+    thing_id = str(dbsession.scalars(select(example.Thing.id).filter_by(code="D1")).one())
+    form = testapp.get(page.html.select_one("[data-admin=edit]")["href"]).forms["deform"]
+    form["name"] = "Hammer drill"
+    form.submit("submit", status=303)
+    token = testapp.csrf_token()
+    testapp.post(
+        f"{things}action",
+        {"csrf_token": token, "action": "deactivate", "ids": [thing_id], "confirm": "yes"},
+        status=303,
+    )
+    confirm = testapp.get(f"{things}{thing_id}/delete")
+    confirm.forms[next(k for k, f in confirm.forms.items() if f.action == "")].submit(status=303)
+
+    found = records(dbsession, object_pk=thing_id, model="thing")
+
+    assert [r.action for r in found] == ["add", "change", "deactivate", "delete"]
+    assert {r.actor_label for r in found} == {admin.email}
+    assert found[0].changes["name"] == [None, "Drill"]
+    assert found[0].changes["active"] == [None, True]  # a default, recorded too
+    assert found[1].changes == {"name": ["Drill", "Hammer drill"]}
+    assert found[2].changes == {"active": [True, False]}
+    assert found[3].changes["name"] == ["Hammer drill", None]
+    assert "secret_token" not in found[3].changes
+    # The object is gone; its records are not.
+    log = testapp.get("/admin/@@history", {"model": "admintest.thing", "object": thing_id})
+    assert len(log.html.select("[data-admin=history-record]")) == 4
