@@ -2,7 +2,9 @@
 
 :func:`record_change` is the one documented call. The admin's own views
 call it for every add, change, delete and action; an add-on's code calls it
-for changes it makes itself (see the README's "History" section). Records
+for changes it makes itself: imported, when the add-on requires the admin,
+or as ``request.record_change(...)`` when the admin is optional (see the
+README's "History" section). Records
 name their object by add-on, model and primary key, never by a foreign key,
 so the records of a deleted object stay readable; secrets are never stored.
 
@@ -545,8 +547,11 @@ def _actions(models: list[ModelAdmin]) -> list[str]:
 
 
 def includeme(config: Configurator) -> None:
-    """Register the history views: ``@@history`` on the admin's root (the
-    site-wide log) and on an object (its records)."""
+    """Register ``request.record_change`` (:func:`record_change`, for add-ons
+    that do not require the admin and so may not import it) and the history
+    views: ``@@history`` on the admin's root (the site-wide log) and on an
+    object (its records)."""
+    config.add_request_method(record_change, "record_change")
     config.add_view(
         site_history,
         context=AdminRoot,
