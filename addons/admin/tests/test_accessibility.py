@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 from pyramid.router import Router
+from pyramidion_admin.models import HistoryRecord
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from pyramidion import get_database
 from pyramidion.testing import LiveServer, axe_violations
-from pyramidion_admin.models import HistoryRecord
 
 PHONE = {"width": 360, "height": 740}
 
