@@ -57,12 +57,14 @@ def test_the_log_shows_who_did_what_with_the_changed_fields(
     admin = auth_make_user("Root", admin=True)
     add_record(admin, object_repr="Spanner", changes={"name": ["Wrench", "Spanner"]})
     add_record(admin, object_repr="Hidden", changes={"secret_token": CHANGED})
+    add_record(admin, object_repr="Saved as it was", changes={})
     auth_logged_in(testapp, admin)
 
     page = testapp.get("/admin/@@history")
 
-    assert shown(page) == ["Hidden", "Spanner"]  # newest first
-    rows = page.html.select("[data-admin=history-record]")
+    assert shown(page) == ["Saved as it was", "Hidden", "Spanner"]  # newest first
+    assert "No fields changed." in page.html.select("[data-admin=history-record]")[0].text
+    rows = page.html.select("[data-admin=history-record]")[1:]
     assert rows[1].select_one("[data-admin=actor]").text == admin.email
     change = rows[1].select_one("[data-admin=change]")
     assert change["data-field"] == "name"
