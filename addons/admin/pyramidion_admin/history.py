@@ -4,9 +4,9 @@
 call it for every add, change, delete and action; an add-on's code calls it
 for changes it makes itself: imported, when the add-on requires the admin,
 or as ``request.record_change(...)`` when the admin is optional (see the
-README's "History" section). Records
-name their object by add-on, model and primary key, never by a foreign key,
-so the records of a deleted object stay readable; secrets are never stored.
+README's "History" section). Records name their object by add-on, model
+and primary key, never by a foreign key, so the records of a deleted
+object stay readable; secrets are never stored.
 
 The views: ``@@history`` on an object (its records) and on the admin's root
 (``/admin/@@history``, the site-wide log with filters and keyset paging).
@@ -43,14 +43,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHANGED",
+    "SEE_ALL",
     "HistoryFilters",
     "HistoryPage",
+    "HistoryView",
     "includeme",
     "object_history",
     "read_history",
     "record_change",
     "secret_fields",
     "site_history",
+    "visible",
 ]
 
 #: What a secret field's entry in ``changes`` holds instead of its values.
