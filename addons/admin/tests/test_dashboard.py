@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from pyramidion import AddonConflict
 from pyramidion.testing import PyramidionTestApp
 
 #: The test add-on's only revision.
@@ -114,3 +116,27 @@ def test_without_storage_there_is_no_garbage_line(
     auth_logged_in(testapp, auth_make_user("Root", admin=True))
 
     assert "Files awaiting garbage collection" not in health(testapp.get("/admin/"))
+
+
+def test_add_ons_contribute_checks_and_a_failing_one_does_not_break_the_page(
+    make_pyramidion_app: Any, db_connection: Any, auth_make_user: Any, auth_logged_in: Any
+) -> None:
+    app = PyramidionTestApp(
+        make_pyramidion_app(
+            addons=["admin", "admintest", "pyramidion_admin_example.health"],
+            connection=db_connection,
+        )
+    )
+    auth_logged_in(app, auth_make_user("Root", admin=True))
+
+    lines = health(app.get("/admin/"))
+
+    assert next(iter(lines)) == "Queue"  # order=5 comes before the admin's own
+    assert lines["Queue"] == ("1200 waiting", "warning")
+    assert lines["admintest.broken"] == ("could not be checked", "warning")
+
+
+def test_two_checks_with_one_name_conflict(make_pyramidion_app: Any) -> None:
+    with pytest.raises(AddonConflict) as raised:
+        make_pyramidion_app(addons=["admin", "admintest", "pyramidion_admin_example.health_twice"])
+    assert "pyramidion_admin.health" in str(raised.value)
