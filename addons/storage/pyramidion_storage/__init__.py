@@ -77,9 +77,11 @@ def includeme(config: Configurator) -> None:
     ``add_file_context`` directive, the ``storage.upload`` permission, and
     the routes ``storage.file`` (``/files/{key}``) and ``storage.upload``
     (``/files``) with their views. With the ``jobs`` add-on enabled,
-    declares the periodic job ``storage.gc`` (:mod:`pyramidion_storage.jobs`).
+    declares the periodic job ``storage.gc`` (:mod:`pyramidion_storage.jobs`);
+    with the ``admin`` add-on, adds the files awaiting garbage collection
+    to its dashboard (:mod:`pyramidion_storage.health`).
     """
-    from . import jobs, resources, services, views
+    from . import health, jobs, resources, services, views
     from .backends import StorageBackend, make_backend
 
     settings = get_settings(config.registry, StorageSettings)
@@ -112,6 +114,8 @@ def includeme(config: Configurator) -> None:
     )
     if jobs.jobs_enabled(config.registry):
         config.include(".jobs")
+    if health.admin_enabled(config.registry):
+        config.include(".health")
 
 
 def _gc_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,8 +129,9 @@ addon = Addon(
     name="storage",
     title="File storage: uploads and downloads on the local disk or S3",
     includeme="pyramidion_storage.includeme",
-    # With jobs enabled, its directives exist when storage declares its job.
-    after=("jobs",),
+    # With jobs (admin) enabled, its directives exist when storage declares
+    # its job (its line in the admin's dashboard).
+    after=("jobs", "admin"),
     settings=StorageSettings,
     models="pyramidion_storage.models",
     migrations="pyramidion_storage:migrations",
