@@ -103,8 +103,12 @@ def includeme(config: Configurator) -> None:
     """The exception views and the subscriber for paths under the current route prefix."""
     from pyramid.events import NewRequest
 
+    from .operations import api_state
+
     prefix = (config.route_prefix or "").strip("/")
-    prefix = f"/{prefix}" if prefix else ""
+    # Mounted at the site root (api.route_prefix empty), the API claims
+    # only its versioned base, not every path of the site.
+    prefix = f"/{prefix}" if prefix else api_state(config.registry).base
     path = rf"^{re.escape(prefix)}(/|$)"
     config.add_exception_view(api_http_error, context=HTTPError, path_info=path)
     # The auth add-on sends anonymous browsers to its login page; an API
