@@ -72,6 +72,8 @@ class ApiState:
     resources: dict[str, Any] = field(default_factory=dict)
     #: The resource whose views answer on each route.
     by_route: dict[str, Any] = field(default_factory=dict)
+    #: The default item factory of each model (the core's ``model_factory``).
+    item_factories: dict[type[Any], Any] = field(default_factory=dict)
     #: Statuses any operation may answer (``add_api_error``): status to
     #: ``(description, methods or None for all)``.
     common_errors: dict[int, tuple[str, frozenset[str] | None]] = field(default_factory=dict)
