@@ -17,7 +17,7 @@ def call(url: str, method: str, body: Any = None, headers: dict[str, str] | None
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (our server)
+        with urllib.request.urlopen(request, timeout=30) as response:
             headers = {k.lower(): v for k, v in response.headers.items()}
             return response.status, headers, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
@@ -45,7 +45,7 @@ def test_of_two_simultaneous_edits_with_one_etag_exactly_one_wins(
         session.commit()
     auth = {"Authorization": f"Bearer {token}"}
     base = pyramidion_live_server.url + "/api/v1/notes"
-    status, headers, note = call(base, "POST", {"title": "Start"}, auth)
+    status, headers, _note = call(base, "POST", {"title": "Start"}, auth)
     assert status == 201
     url, etag = headers["location"], headers["etag"]
 
