@@ -44,3 +44,9 @@ class Clock:
 def includeme(config: Configurator) -> None:
     config.scan(".extra")
     config.add_api_error(429, "Too Many Requests: wait for Retry-After seconds")
+
+
+@api_view("/boom", "GET", permission=PUBLIC)
+def boom(request: Request) -> dict[str, Any]:
+    """Fail, as a bug would."""
+    raise RuntimeError("a bug")
