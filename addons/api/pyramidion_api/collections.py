@@ -223,12 +223,12 @@ def parse_value(column: sa.Column[Any], raw: Any) -> Any:
             raise ValueError("expected a time in ISO 8601 (HH:MM:SS)") from None
     if isinstance(coltype, sa.Numeric):
         try:
-            value = decimal.Decimal(raw)
+            amount = decimal.Decimal(raw)
         except decimal.InvalidOperation:
             raise ValueError("expected a number") from None
-        if not value.is_finite():
+        if not amount.is_finite():
             raise ValueError("expected a finite number")
-        return value
+        return amount
     if isinstance(coltype, sa.Uuid):
         try:
             return uuid.UUID(raw)

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-
 from pyramidion_api.collections import parse_value
 
 
