@@ -38,7 +38,8 @@ SECURITY_HEADERS = (
 @pytest.fixture(scope="session")
 def pyramidion_addons() -> list[str]:
     installed = discover_addons()
-    return [name for name in ("auth", "forms", "storage", "blog", "admin") if name in installed]
+    wanted = ("auth", "forms", "storage", "blog", "admin", "api")
+    return [name for name in wanted if name in installed]
 
 
 @pytest.fixture(scope="session")
