@@ -105,6 +105,15 @@ def test_search_is_case_insensitive_across_the_fields(admin: Any, make_things: A
     assert "3 things" in page.html.select_one("[data-admin=count]").text
 
 
+def test_search_reaches_a_related_rows_field(
+    admin: Any, make_things: Any, auth_make_user: Any
+) -> None:
+    owner = auth_make_user("Ada", email="ada.lovelace@example.com")
+    make_things(2)
+    make_things(1, start=2, name="analytical engine", owner_id=owner.id)
+    assert names(admin.get(THINGS, params={"q": "LOVELACE"})) == ["analytical engine"]
+
+
 def test_search_keeps_to_its_pages(admin: Any, make_things: Any) -> None:
     make_things(8)
     make_things(4, start=8, name="other")
