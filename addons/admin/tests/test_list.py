@@ -229,3 +229,26 @@ def test_a_big_table_on_postgresql_shows_an_estimate(
     assert "about" in count.text
     exact = admin.get(count.select_one("a")["href"])
     assert "1501 things" in exact.html.select_one("[data-admin=count]").text
+
+
+def test_full_text_search_on_postgresql(
+    make_pyramidion_app: Any,
+    db_connection: Any,
+    dbsession: Any,
+    make_things: Any,
+    auth_make_user: Any,
+    auth_logged_in: Any,
+) -> None:
+    from pyramidion.testing import PyramidionTestApp
+
+    if dbsession.get_bind().dialect.name != "postgresql":
+        pytest.skip("full-text search is PostgreSQL's")
+    make_things(2)
+    make_things(1, start=2, name="cordless drill", code="D-1")
+    app = PyramidionTestApp(
+        make_pyramidion_app({"admin.fulltext": "true"}, connection=db_connection)
+    )
+    auth_logged_in(app, auth_make_user("Root", admin=True))
+    # Whole words, in any order and case: "drill" matches, "dri" does not.
+    assert names(app.get(THINGS, params={"q": "Drill CORDLESS"})) == ["cordless drill"]
+    assert names(app.get(THINGS, params={"q": "dri"})) == []
