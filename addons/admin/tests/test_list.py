@@ -229,6 +229,9 @@ def test_a_big_table_on_postgresql_shows_an_estimate(
     assert "about" in count.text
     exact = admin.get(count.select_one("a")["href"])
     assert "1501 things" in exact.html.select_one("[data-admin=count]").text
+    # A filtered list shows the planner's estimate of its own rows.
+    filtered = admin.get(THINGS, params={"f.active": "1", "q": "bulk"})
+    assert "about" in filtered.html.select_one("[data-admin=count]").text
 
 
 def test_full_text_search_on_postgresql(
