@@ -1,0 +1,314 @@
+"""Three ``pyramidion serve`` processes behind haproxy (active checks on
+``/readyz``) on one private PostgreSQL cluster, under a steady load of
+writes: a rolling restart loses no request, SIGKILL of one process costs
+at most the requests it had in flight, and a paused database (SIGSTOP)
+gives quick answers, not hangs, and recovers. Every row a client was told
+was created is there at the end. The figures per phase are printed.
+
+haproxy comes from Debian's package (``apt-get install haproxy``; .ci/run
+installs it); without it the test is skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.pool import NullPool
+
+from tests.conftest import Distributions
+
+from .conftest import Client, Cluster, Ledger, Outcome
+
+pytestmark = pytest.mark.slow
+
+PROCESSES = 3
+CLIENTS = 4
+#: The bound a client waits while the database is paused: libpq's shortest
+#: connect timeout (2 s), a statement's bound and the watchdog's grace.
+PAUSED_BOUND = 6.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def haproxy() -> str:
+    found = shutil.which("haproxy") or (
+        "/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None
+    )
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("haproxy is not installed; .ci/run installs Debian's package")
+        pytest.skip("haproxy is not installed: apt-get install haproxy to run this test")
+    return found
+
+
+APP_INI = """\
+[app:main]
+use = egg:pyramidion-core
+pyramidion.addons = ledger
+pyramidion.environment = development
+sqlalchemy.url = {url}
+pyramidion.db_connect_timeout = 2
+pyramidion.db_pool_timeout = 1
+pyramidion.db_statement_timeout = 1
+pyramidion.db_lock_timeout = 1
+pyramidion.readiness_timeout = 1
+pyramidion.shutdown_delay = 2
+pyramidion.shutdown_timeout = 10
+
+[server:main]
+use = egg:waitress#main
+listen = 127.0.0.1:%(http_port)s
+threads = 4
+"""
+
+HAPROXY_CFG = """\
+global
+    maxconn 256
+    log stderr format raw local0 notice
+
+defaults
+    log global
+    mode http
+    timeout connect 1s
+    timeout client 30s
+    timeout server 30s
+    # A connection refused (a process between stop and start) is tried
+    # again on another server; nothing was sent, so nothing is done twice.
+    retries 3
+    option redispatch 1
+
+frontend web
+    bind 127.0.0.1:{port}
+    default_backend app
+
+frontend stats
+    bind 127.0.0.1:{stats_port}
+    stats enable
+    stats uri /stats
+
+backend app
+    balance roundrobin
+    option httpchk GET /readyz
+    http-check expect status 200
+    # /readyz answers within pyramidion.readiness_timeout (libpq's shortest
+    # connect timeout is 2 s): the check waits longer than that.
+    timeout check 3s
+    default-server inter 500ms fall 2 rise 2
+{servers}
+"""
+
+
+class Fleet:
+    """The app's processes and haproxy in front of them."""
+
+    def __init__(self, root: Path, env: dict[str, str], ini: Path) -> None:
+        self.root = root
+        self.env = env
+        self.ini = ini
+        self.ports = [_free_port() for _ in range(PROCESSES)]
+        self.processes: list[subprocess.Popen[bytes] | None] = [None] * PROCESSES
+        self.port = _free_port()
+        self.stats_port = _free_port()
+        self.haproxy: subprocess.Popen[bytes] | None = None
+
+    def start(self, index: int) -> None:
+        log = (self.root / f"app{index}.log").open("ab")
+        self.processes[index] = subprocess.Popen(
+            [str(Path(sys.executable).parent / "pyramidion"), "serve", str(self.ini),
+             f"http_port={self.ports[index]}"],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        log.close()
+
+    def stop(self, index: int) -> int:
+        process = self.processes[index]
+        assert process is not None
+        process.send_signal(signal.SIGTERM)
+        return process.wait(timeout=30)
+
+    def kill(self, index: int) -> None:
+        process = self.processes[index]
+        assert process is not None
+        process.kill()
+        process.wait(timeout=30)
+
+    def start_haproxy(self, binary: str) -> None:
+        servers = "\n".join(
+            f"    server app{i} 127.0.0.1:{port} check" for i, port in enumerate(self.ports)
+        )
+        config = self.root / "haproxy.cfg"
+        config.write_text(
+            HAPROXY_CFG.format(port=self.port, stats_port=self.stats_port, servers=servers)
+        )
+        log = (self.root / "haproxy.log").open("ab")
+        self.haproxy = subprocess.Popen(
+            [binary, "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+
+    def states(self) -> dict[str, str]:
+        """haproxy's view: server name -> UP, DOWN, ..."""
+        url = f"http://127.0.0.1:{self.stats_port}/stats;csv"
+        with urllib.request.urlopen(url, timeout=2) as response:
+            text = response.read().decode().lstrip("# ")
+        return {
+            row["svname"]: row["status"].split()[0]
+            for row in csv.DictReader(io.StringIO(text))
+            if row["pxname"] == "app" and row["svname"].startswith("app")
+        }
+
+    def wait_for(self, index: int, state: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.states().get(f"app{index}") == state:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                logs = (self.root / f"app{index}.log").read_text(errors="replace")
+                raise AssertionError(f"app{index} is not {state} in haproxy:\n{logs[-3000:]}")
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        for process in [*self.processes, self.haproxy]:
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(timeout=30)
+
+
+@pytest.fixture
+def fleet(
+    cluster: Cluster, ledger: Ledger, distributions: Distributions, tmp_path: Path
+) -> Iterator[Fleet]:
+    url = cluster.url("outage")
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.begin() as connection:
+        ledger.Entry.__table__.create(connection)
+    engine.dispose()
+    ini = tmp_path / "app.ini"
+    ini.write_text(APP_INI.format(url=url))
+    env = {**os.environ, "PYTHONPATH": str(distributions.root)}
+    upgrade = subprocess.run(
+        [str(Path(sys.executable).parent / "pyramidion"), "db", "upgrade", str(ini)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
+    fleet = Fleet(tmp_path, env, ini)
+    try:
+        yield fleet
+    finally:
+        fleet.close()
+
+
+def test_restarts_a_killed_process_and_a_paused_database_behind_haproxy(
+    fleet: Fleet, haproxy: str, cluster: Cluster, ledger: Ledger
+) -> None:
+    for index in range(PROCESSES):
+        fleet.start(index)
+    fleet.start_haproxy(haproxy)
+    for index in range(PROCESSES):
+        fleet.wait_for(index, "UP")
+
+    run = uuid.uuid4().hex[:8]
+    phase = ["steady"]
+    marks: dict[str, float] = {}
+    stop = threading.Event()
+    outcomes: list[tuple[str, Outcome]] = []
+    lock = threading.Lock()
+
+    def load(index: int) -> None:
+        client = Client(f"http://127.0.0.1:{fleet.port}")
+        n = 0
+        while not stop.is_set():
+            n += 1
+            current = phase[0]
+            try:
+                outcome = client.post_json("/ledger/entries", {"text": f"{run}-{index}-{n}"})
+            except OSError as exc:
+                outcome = Outcome("/ledger/entries", None, time.monotonic(), 0.0, 0, {},
+                                  str(exc).encode())  # fmt: skip
+            with lock:
+                outcomes.append((current, outcome))
+            # A steady load, not a flood: the checks must get their turn.
+            time.sleep(0.02)
+
+    clients = [threading.Thread(target=load, args=(i,)) for i in range(CLIENTS)]
+    for thread in clients:
+        thread.start()
+    try:
+        time.sleep(1.0)
+        phase[0] = "rolling restart"
+        exit_codes = []
+        for index in range(PROCESSES):
+            exit_codes.append(fleet.stop(index))
+            fleet.start(index)
+            fleet.wait_for(index, "UP")
+        phase[0] = "sigkill"
+        fleet.kill(1)
+        fleet.wait_for(1, "DOWN")
+        fleet.start(1)
+        fleet.wait_for(1, "UP")
+        phase[0] = "database paused"
+        marks["paused"] = time.monotonic()
+        cluster.pause()
+        time.sleep(3.0)
+        cluster.resume()
+        marks["resumed"] = time.monotonic()
+        phase[0] = "recovery"
+        time.sleep(4.0)
+    finally:
+        cluster.resume()
+        stop.set()
+        for thread in clients:
+            thread.join(timeout=60)
+
+    print((fleet.root / "haproxy.log").read_text(errors="replace")[-4000:])
+    by_phase: dict[str, list[Outcome]] = {}
+    for name, outcome in outcomes:
+        by_phase.setdefault(name, []).append(outcome)
+    for name, done in by_phase.items():
+        failed = [o for o in done if o.status != 201]
+        slowest = max(o.seconds for o in done)
+        print(f"{name}: {len(done)} requests, {len(failed)} not 201, slowest {slowest:.2f} s")
+
+    assert exit_codes == [0] * PROCESSES
+    assert [o.status for o in by_phase["steady"] if o.status != 201] == []
+    assert [o.status for o in by_phase["rolling restart"] if o.status != 201] == []
+    # SIGKILL costs at most the requests the process had in flight.
+    assert len([o for o in by_phase["sigkill"] if o.status != 201]) <= CLIENTS
+    paused = [o for o in by_phase["database paused"] if o.started >= marks["paused"]]
+    assert paused
+    assert max(o.seconds for o in paused) < PAUSED_BOUND
+    assert {o.status for o in paused} <= {201, 503}
+    recovered = [o for o in by_phase["recovery"] if o.started > marks["resumed"] + 2.0]
+    assert recovered
+    assert {o.status for o in recovered} == {201}
+    assert all(b"Traceback" not in o.body for _, o in outcomes)
+
+    created = {o.payload["text"] for _, o in outcomes if o.status == 201}
+    engine = create_engine(cluster.url("outage"), poolclass=NullPool)
+    with engine.connect() as connection:
+        stored = set(connection.execute(select(ledger.Entry.text)).scalars())
+    engine.dispose()
+    assert created <= stored
