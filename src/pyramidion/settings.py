@@ -462,6 +462,13 @@ class CoreSettings:
         "reach clients instead of the app's quick 503 with Retry-After. "
         "/readyz?database=required asks for the strict answer on one probe.",
     )
+    health_listen: str | None = setting(
+        None,
+        doc="host:port on which `pyramidion serve` also answers /healthz and "
+        "/readyz, on threads of their own: a liveness probe pointed there "
+        "answers even while every worker thread of the app waits on the "
+        "database. Unset, they are served on the app's own address only.",
+    )
     shutdown_timeout: int = setting(
         30,
         doc="Seconds `pyramidion serve` gives the requests in flight to finish "
