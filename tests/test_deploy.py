@@ -62,6 +62,12 @@ def server_port() -> int:
     return int(port)
 
 
+def health_port() -> int:
+    host, _, port = ini_settings()["pyramidion.health_listen"].rpartition(":")
+    assert host == "0.0.0.0"
+    return int(port)
+
+
 def test_the_dockerfile_builds_in_stages_and_serves_as_an_unprivileged_user() -> None:
     instructions = dockerfile_instructions()
     stages = [args for word, args in instructions if word == "FROM"]
@@ -83,12 +89,12 @@ def test_the_dockerfile_builds_in_stages_and_serves_as_an_unprivileged_user() ->
     (cmd,) = [args for word, args in final if word == "CMD"]
     assert json.loads(cmd) == SERVE, "exec form, so SIGTERM reaches pyramidion serve"
     assert ("STOPSIGNAL", "SIGTERM") in final
-    assert ("EXPOSE", str(server_port())) in final
+    assert ("EXPOSE", f"{server_port()} {health_port()}") in final
     copied = [a.split() for w, a in final if w == "COPY" and not a.startswith("--from")]
     assert ["deploy/production.ini", "/app/production.ini"] in copied
     healthcheck = [a for w, a in final if w == "HEALTHCHECK"]
     assert len(healthcheck) == 1
-    assert "/healthz" in healthcheck[0]
+    assert f"127.0.0.1:{health_port()}/healthz" in healthcheck[0]
 
 
 def test_the_ini_in_the_image_is_valid_and_starts_the_demo_app(tmp_path: Path) -> None:
@@ -109,12 +115,13 @@ def test_the_deployment_probes_drains_and_limits_its_pods() -> None:
     (container,) = pod["containers"]
     assert container["command"] == SERVE
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports == {"http": server_port()}
+    assert ports == {"http": server_port(), "health": health_port()}
 
     readiness = container["readinessProbe"]["httpGet"]
     liveness = container["livenessProbe"]["httpGet"]
     assert (readiness["path"], readiness["port"]) == ("/readyz", "http")
-    assert (liveness["path"], liveness["port"]) == ("/healthz", "http")
+    # On the health listener, which no busy worker thread can hold up.
+    assert (liveness["path"], liveness["port"]) == ("/healthz", "health")
     # /readyz answers within pyramidion.readiness_timeout; the probe waits longer.
     assert container["readinessProbe"]["timeoutSeconds"] > int(
         ini_settings()["pyramidion.readiness_timeout"]

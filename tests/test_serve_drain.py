@@ -125,3 +125,59 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(tmp_path: Path) -> N
             process.kill()
         output = process.communicate()[0]
     assert "Traceback" not in output
+
+
+def test_the_health_listener_answers_while_every_worker_thread_is_busy(tmp_path: Path) -> None:
+    (tmp_path / "holdviews.py").write_text(HOLD_VIEWS)
+    marker = tmp_path / "release"
+    port, health_port = _free_port(), _free_port()
+    ini = write_ini(
+        tmp_path,
+        {
+            "pyramidion.addons": "holdviews",
+            "pyramidion.environment": "development",
+            "pyramidion.shutdown_delay": "0",
+            "pyramidion.health_listen": f"127.0.0.1:{health_port}",
+            "hold.marker": str(marker),
+        },
+    )
+    Path(ini).write_text(
+        Path(ini)
+        .read_text()
+        .replace("listen = localhost:6543", f"listen = 127.0.0.1:{port}\nthreads = 1")
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "pyramidion"), "serve", ini],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_until_serving(port, process)
+        held: list[tuple[int, bytes]] = []
+        request = threading.Thread(target=lambda: held.append(_get(port, "/hold")))
+        request.start()
+        deadline = time.monotonic() + 10
+        while not marker.with_suffix(".started").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+        # The app's only worker thread is held; the health listener answers.
+        started = time.monotonic()
+        assert _get(health_port, "/healthz", timeout=5) == (200, b'{"status": "ok"}')
+        assert time.monotonic() - started < 1
+        assert _get(health_port, "/elsewhere", timeout=5)[0] == 404
+
+        marker.write_text("go")
+        request.join(timeout=20)
+        assert held == [(200, b"released")]
+        status, body = _get(health_port, "/readyz", timeout=10)
+        assert (status, b'"status"' in body) in ((200, True), (503, True))
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        output = process.communicate()[0]
+    assert "Traceback" not in output

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pyramid.path import DottedNameResolver
 from sqlalchemy import column, delete, func, insert, inspect, select, table, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
 from . import db, migrate
@@ -435,6 +436,10 @@ class ReadinessProblem:
 
     public: str
     detail: str
+    #: The problem is a dependency every process shares (the database is
+    #: unreachable), not this process's own: ``/readyz`` reports it
+    #: without failing unless asked to (``pyramidion.readiness_requires_database``).
+    shared: bool = False
 
 
 def readiness(registry: Registry) -> list[ReadinessProblem]:
@@ -463,6 +468,7 @@ def readiness(registry: Registry) -> list[ReadinessProblem]:
                 "and that sqlalchemy.url points to it (the log has the details)",
                 f"the database {db.redacted_url(engine)} is unreachable: "
                 f"{migrate.describe_database_error(registry, exc)}",
+                shared=isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError),
             )
         ]
     except DatabaseError as exc:

@@ -13,6 +13,11 @@ the main thread; then it drains:
    the signal, until waitress's workers have no request left to serve;
 4. it lets waitress's loop send what the last requests wrote, and returns
    0, the exit status.
+
+With ``health_listen``, a second waitress server with threads of its own
+answers ``/healthz`` there (and ``/readyz``, through the app), so a
+liveness probe is answered even while every worker thread of the app
+waits on the database.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ def serve_until_stopped(
     delay: float,
     timeout: float,
     on_drain: Callable[[], None] = lambda: None,
+    health_listen: str | None = None,
 ) -> int:
     """Serve ``app`` with waitress (``server_settings`` are waitress's
     options, as in ``[server:main]``) until SIGTERM or SIGINT, then drain
@@ -59,6 +65,12 @@ def serve_until_stopped(
     server.print_listen("Serving on http://{}:{}")
     loop = threading.Thread(target=server.run, name="waitress-loop", daemon=True)
     loop.start()
+    if health_listen:
+        health = waitress.create_server(
+            _health_app(app), listen=health_listen, threads=2, ident="pyramidion-health"
+        )
+        health.print_listen("Health checks on http://{}:{}")
+        threading.Thread(target=health.run, name="waitress-health", daemon=True).start()
     while not stop.wait(1.0):
         if not loop.is_alive():
             log.error("the server stopped by itself")
@@ -88,6 +100,33 @@ def serve_until_stopped(
         _in_loop(server, lambda: None, timeout=1.0)
     log.info("drained in %.1f s; exiting", time.monotonic() - started)
     return 0
+
+
+def _health_app(app: Any) -> Callable[..., Any]:
+    """A WSGI app that answers ``/healthz`` itself (no I/O, as the core's
+    view) and hands ``/readyz`` to ``app``; anything else is 404."""
+
+    def health(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path == "/readyz":
+            return app(environ, start_response)
+        if path == "/healthz":
+            body = b'{"status": "ok"}'
+            status = "200 OK"
+        else:
+            body = b'{"status": "not found"}'
+            status = "404 Not Found"
+        start_response(
+            status,
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                ("Cache-Control", "no-store"),
+            ],
+        )
+        return [body]
+
+    return health
 
 
 def _stop_listening(server: Any) -> None:

@@ -453,6 +453,22 @@ class CoreSettings:
         "statement) before it reports the database unreachable.",
         min=1,
     )
+    readiness_requires_database: bool = setting(
+        False,
+        doc="Whether /readyz answers 503 while the database is unreachable. "
+        "Off, it answers 200 and reports the database in its body: the "
+        "database is shared by every process, so failing readiness would take "
+        "them all out of the load balancer, whose own 503 (or reset) would "
+        "reach clients instead of the app's quick 503 with Retry-After. "
+        "/readyz?database=required asks for the strict answer on one probe.",
+    )
+    health_listen: str | None = setting(
+        None,
+        doc="host:port on which `pyramidion serve` also answers /healthz and "
+        "/readyz, on threads of their own: a liveness probe pointed there "
+        "answers even while every worker thread of the app waits on the "
+        "database. Unset, they are served on the app's own address only.",
+    )
     shutdown_timeout: int = setting(
         30,
         doc="Seconds `pyramidion serve` gives the requests in flight to finish "

@@ -460,8 +460,15 @@ def healthz_view(request: Request) -> Response:
 
 
 def readyz_view(request: Request) -> Response:
-    """Ready to serve: database reachable, migrations applied, add-ons
-    installed, and not shutting down (:func:`mark_draining`).
+    """Ready to serve: migrations applied, add-ons installed, and not
+    shutting down (:func:`mark_draining`).
+
+    An unreachable database is shared by every process, so by default it
+    is reported (``"database": "unavailable"`` and a warning) without
+    failing: requests then get the app's quick 503 with Retry-After from
+    every process, rather than the load balancer's own. With
+    ``pyramidion.readiness_requires_database`` or
+    ``?database=required``, it fails readiness too.
 
     Anyone may ask, so the body says what is wrong and what to do, in
     words without connection details (database user, host, name, the
@@ -484,8 +491,19 @@ def readyz_view(request: Request) -> Response:
     if details and getattr(registry, _LAST_READINESS, None) != details:
         error_log.warning("not ready: %s", "; ".join(details))
     setattr(registry, _LAST_READINESS, details)
-    problems = [problem.public for problem in found]
-    body = {"status": "ready" if not problems else "unavailable", "problems": problems}
+    strict = (
+        app_state(registry).core.readiness_requires_database
+        or request.params.get("database") == "required"
+    )
+    problems = [problem.public for problem in found if strict or not problem.shared]
+    shared = [problem.public for problem in found if problem.shared]
+    body = {
+        "status": "ready" if not problems else "unavailable",
+        "problems": problems,
+        "database": "unavailable" if shared else "ok",
+    }
+    if shared and not strict:
+        body["warnings"] = shared
     response = Response(json_body=body, content_type="application/json")
     if problems:
         response.status_int = 503

@@ -73,17 +73,23 @@ def _serve_draining(
 
     app = get_app(config, options=variables)
     registry = getattr(app, "registry", None)
-    delay, timeout = 2, 30
+    delay, timeout, health_listen = 2, 30, None
     if registry is not None:
         core = get_settings(registry, CoreSettings)
         delay, timeout = core.shutdown_delay, core.shutdown_timeout
+        health_listen = core.health_listen
 
     def on_drain() -> None:
         if registry is not None:
             mark_draining(registry)
 
     return serve_until_stopped(
-        app, server_settings, delay=delay, timeout=timeout, on_drain=on_drain
+        app,
+        server_settings,
+        delay=delay,
+        timeout=timeout,
+        on_drain=on_drain,
+        health_listen=health_listen,
     )
 
 

@@ -107,14 +107,15 @@ def make_engine(
         configure_sqlite(engine, in_memory=in_memory, busy_timeout=lock_timeout)
     watchdog = None
     if engine.dialect.name == "postgresql":
+        if statement_timeout:
+            watchdog = watch_engine(engine, statement_timeout)
         bound_postgresql_waits(
             engine,
             statement_timeout=statement_timeout,
             lock_timeout=lock_timeout,
             idle_in_transaction_timeout=idle_in_transaction_timeout,
+            watchdog=watchdog,
         )
-        if statement_timeout:
-            watchdog = watch_engine(engine, statement_timeout)
     _mark_retryable_errors(engine)
     if not asbool(options.get("sqlalchemy.pool_pre_ping")):
         _ping_idle_connections(engine, watchdog)
@@ -137,17 +138,26 @@ def make_readiness_engine(engine: Engine, timeout: int) -> Engine:
         engine.url, poolclass=NullPool, connect_args={"connect_timeout": timeout}
     )
     bound_postgresql_waits(
-        probe, statement_timeout=timeout, lock_timeout=timeout, idle_in_transaction_timeout=timeout
+        probe,
+        statement_timeout=timeout,
+        lock_timeout=timeout,
+        idle_in_transaction_timeout=timeout,
+        watchdog=watch_engine(probe, timeout),
     )
-    watch_engine(probe, timeout)
     return probe
 
 
 def bound_postgresql_waits(
-    engine: Engine, *, statement_timeout: int, lock_timeout: int, idle_in_transaction_timeout: int
+    engine: Engine,
+    *,
+    statement_timeout: int,
+    lock_timeout: int,
+    idle_in_transaction_timeout: int,
+    watchdog: Watchdog | None = None,
 ) -> None:
     """Set PostgreSQL's timeouts, in seconds, on every new connection of
-    ``engine``; 0 leaves a wait unbounded.
+    ``engine``; 0 leaves a wait unbounded. ``watchdog`` bounds the
+    statements that set them, which the server's own bounds cannot yet.
 
     They are session settings made once when the connection opens (the
     connect event, as SQLAlchemy's PostgreSQL documentation sets a search
@@ -167,10 +177,14 @@ def bound_postgresql_waits(
         # Outside a transaction, so the settings outlive the first rollback.
         dbapi_connection.autocommit = True
         cursor = dbapi_connection.cursor()
+        if watchdog is not None:
+            watchdog.arm(dbapi_connection)
         try:
             for name, seconds in values.items():
                 cursor.execute(f"SET {name} = {int(seconds) * 1000}")
         finally:
+            if watchdog is not None:
+                watchdog.disarm(dbapi_connection)
             cursor.close()
         dbapi_connection.autocommit = autocommit
 
