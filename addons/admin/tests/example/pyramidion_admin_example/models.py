@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import datetime
+import enum
+
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pyramidion import Base
+from pyramidion_auth.models import User
+
+
+class Kind(enum.StrEnum):
+    TOOL = "tool"
+    TOY = "toy"
+    FOOD = "food"
+
+
+class Thing(Base):
+    """Something with every kind of column the admin lists and filters."""
+
+    __tablename__ = "admintest_things"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str] = mapped_column(String(20), default="")
+    kind: Mapped[Kind] = mapped_column(Enum(Kind, native_enum=False, length=10), default=Kind.TOOL)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    secret_token: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, index=True)
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("auth_users.id", ondelete="SET NULL"), index=True, default=None
+    )
+
+    owner: Mapped[User | None] = relationship()
+    parts: Mapped[list[Part]] = relationship(back_populates="thing", cascade="all, delete-orphan")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Part(Base):
+    """A child row of a thing, shown inline on the thing's page."""
+
+    __tablename__ = "admintest_parts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thing_id: Mapped[int] = mapped_column(ForeignKey("admintest_things.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(100))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+
+    thing: Mapped[Thing] = relationship(back_populates="parts")
