@@ -52,7 +52,8 @@ def includeme(config: Configurator) -> None:
     with its views (:mod:`pyramidion_admin.routes`), ``request.admin_grants``
     (the grants, read once per request), the URL-only route ``admin.index``
     and the navigation entry "Admin", shown to users with any admin
-    permission.
+    permission. Registers auth's models and the installed add-ons page
+    (:mod:`pyramidion_admin.registrations`).
     """
     from .options import add_admin_model
     from .resources import ADMIN_ACCESS, admin_factory, load_grants
@@ -72,6 +73,7 @@ def includeme(config: Configurator) -> None:
         order=900,
     )
     config.include(".routes")
+    config.include(".registrations")
 
 
 def _arguments(name: str) -> Callable[[argparse.ArgumentParser], None]:

@@ -77,7 +77,9 @@ def includeme(config: Configurator) -> None:
     ``add_file_context`` directive, the ``storage.upload`` permission, and
     the routes ``storage.file`` (``/files/{key}``) and ``storage.upload``
     (``/files``) with their views. With the ``jobs`` add-on enabled,
-    declares the periodic job ``storage.gc`` (:mod:`pyramidion_storage.jobs`).
+    declares the periodic job ``storage.gc`` (:mod:`pyramidion_storage.jobs`);
+    with ``admin`` enabled, registers stored files with it
+    (:mod:`pyramidion_storage.admin`).
     """
     from . import jobs, resources, services, views
     from .backends import StorageBackend, make_backend
@@ -112,6 +114,8 @@ def includeme(config: Configurator) -> None:
     )
     if jobs.jobs_enabled(config.registry):
         config.include(".jobs")
+    if "admin" in app_state(config.registry).resolution:
+        config.include(".admin")
 
 
 def _gc_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,8 +129,8 @@ addon = Addon(
     name="storage",
     title="File storage: uploads and downloads on the local disk or S3",
     includeme="pyramidion_storage.includeme",
-    # With jobs enabled, its directives exist when storage declares its job.
-    after=("jobs",),
+    # With jobs or admin enabled, their directives exist when storage uses them.
+    after=("jobs", "admin"),
     settings=StorageSettings,
     models="pyramidion_storage.models",
     migrations="pyramidion_storage:migrations",
