@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyramidion import Addon
+from pyramidion import Addon, app_state
 
 from .settings import {{ cookiecutter.class_prefix }}Settings
 
@@ -21,7 +21,9 @@ def includeme(config: Configurator) -> None:
     (NAME is this add-on's name), and includes :mod:`.routes`: routes of
     the same names (``/`` and ``/new`` under the add-on's prefix), their
     views and a navigation entry. Reads no settings itself; the list page
-    reads ``NAME.per_page`` through the add-on's settings class.
+    reads ``NAME.per_page`` through the add-on's settings class. With the
+    ``admin`` add-on enabled, includes :mod:`.admin`, which registers the
+    items there.
     """
     config.declare_permission(
         "{{ cookiecutter.name }}.item.list",
@@ -32,6 +34,8 @@ def includeme(config: Configurator) -> None:
         "Add an item",
     )
     config.include(".routes")
+    if "admin" in app_state(config.registry).resolution:
+        config.include(".admin")
 
 
 addon = Addon(
@@ -39,6 +43,9 @@ addon = Addon(
     title="{{ cookiecutter.title }}",
     includeme="{{ cookiecutter.package }}:includeme",
     requires=("forms",),
+    # When the admin is enabled it is included first, so its directive
+    # exists when this add-on registers its items.
+    after=("admin",),
     settings={{ cookiecutter.class_prefix }}Settings,
     models="{{ cookiecutter.package }}.models",
     migrations="{{ cookiecutter.package }}:migrations",
