@@ -6,7 +6,10 @@ import datetime
 import enum
 from typing import Any
 
-__all__ = ["display_value", "field_label"]
+__all__ = ["display_value", "field_label", "object_label"]
+
+#: Attributes that name a row well, tried in order when it has no ``__str__``.
+_NAMING = ("display_name", "name", "title", "label", "email", "filename", "slug")
 
 
 def field_label(name: str) -> str:
@@ -26,5 +29,23 @@ def display_value(obj: Any, name: str) -> str:
     if isinstance(value, datetime.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, list | tuple | set):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(object_label(v) for v in value)
+    if hasattr(value, "__table__"):
+        return object_label(value)
     return str(value)
+
+
+def object_label(obj: Any) -> str:
+    """What to call a row: its ``__str__`` when its class defines one, else
+    its first naming attribute (name, title, email...), else class and key."""
+    if getattr(type(obj), "__str__", None) is not getattr(object, "__str__", None):
+        return str(obj)
+    for name in _NAMING:
+        value = getattr(obj, name, None)
+        if isinstance(value, str) and value:
+            return value
+    from sqlalchemy import inspect
+
+    identity = inspect(obj).identity
+    key = identity[0] if identity else "(new)"
+    return f"{type(obj).__name__} {key}"

@@ -261,6 +261,15 @@ def _check_names(model: type[Any], option: str, names: Sequence[str], known: Any
         )
 
 
+def _searchable(mapper: Any, columns: Mapping[str, Any]) -> set[str]:
+    """Column names, and ``relation.column`` for many-to-one relationships."""
+    names = set(columns)
+    for rel in mapper.relationships:
+        if rel.direction is MANYTOONE:
+            names.update(f"{rel.key}.{c.key}" for c in rel.mapper.column_attrs)
+    return names
+
+
 def build_model_admin(
     model: type[Any],
     *,
@@ -332,7 +341,7 @@ def build_model_admin(
             if not column.primary_key and key not in secrets and key not in readonly_fields
         ]
     _check_names(model, "list_display", list_display, mapper.attrs)
-    _check_names(model, "search_fields", search_fields, columns)
+    _check_names(model, "search_fields", search_fields, _searchable(mapper, columns))
     _check_names(model, "list_filter", list_filter, {*columns, *to_one})
     _check_names(model, "ordering", ordering, columns)
     _check_names(model, "fields", fields, mapper.attrs)
@@ -402,7 +411,8 @@ def add_admin_model(
 
     Options left out get defaults from the model: ``list_display`` the
     primary key, up to six plain non-text columns and two many-to-one
-    relationships; ``search_fields`` its string columns; ``list_filter``
+    relationships; ``search_fields`` its string columns (``"author.email"`` searches a
+    column of a many-to-one relationship); ``list_filter``
     its boolean, enum, date and many-to-one columns; ``ordering`` newest
     primary key first (``"-id"``; a leading ``-`` sorts descending);
     ``fields`` (the edit form) every column but the key, the secret and the

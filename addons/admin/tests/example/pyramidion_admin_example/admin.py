@@ -21,9 +21,10 @@ def deactivate(request: Request, things: Sequence[Any]) -> str:
 def includeme(config: Configurator) -> None:
     config.add_admin_model(
         Thing,
-        list_display=("id", "name", "kind", "active", "created_at", "owner"),
+        list_display=("id", "name", "kind", "active", "rank", "created_at", "owner"),
         search_fields=("name", "code"),
+        readonly_fields=("created_at",),
         inlines=("parts",),
         actions=[{"name": "deactivate", "label": "Deactivate", "handler": deactivate}],
     )
-    config.add_admin_model(Part)
+    config.add_admin_model(Part, list_display=("id", "label", "count", "thing"), page_size=100)

@@ -2,12 +2,18 @@ from __future__ import annotations
 
 import datetime
 import enum
+from typing import Any
 
+from pyramid.authorization import Deny, Everyone
 from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pyramidion import Base
 from pyramidion_auth.models import User
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
 class Kind(enum.StrEnum):
@@ -28,7 +34,8 @@ class Thing(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     notes: Mapped[str] = mapped_column(Text, default="")
     secret_token: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, index=True)
+    rank: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, index=True, default=utcnow)
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("auth_users.id", ondelete="SET NULL"), index=True, default=None
     )
@@ -38,6 +45,11 @@ class Thing(Base):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def __acl__(self) -> list[tuple[str, str, Any]]:
+        # A thing coded KEEP may not be deleted, not even by an admin.
+        return [(Deny, Everyone, "admin.delete")] if self.code == "KEEP" else []
 
 
 class Part(Base):

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("notes", sa.Text(), nullable=False),
         sa.Column("secret_token", sa.String(length=64), nullable=False),
+        sa.Column("rank", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("owner_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,519 @@
+"""One page of an admin list: search, filters, sort, keyset pagination and
+the row count, read from the query string.
+
+The list never pages with OFFSET: a page link carries an opaque cursor (the
+last or first row's sort key), and the next page is the rows after it in
+the list's order, which an index on the sort columns answers as fast on
+the millionth row as on the first. The key always ends with the primary
+key, so it is unique and no row is skipped or shown twice. NULLs sort
+after every value in ascending order (and before them in descending), on
+SQLite and PostgreSQL alike.
+
+Query string: ``q`` (search), ``sort`` (``name`` or ``-name``), ``after``
+or ``before`` (a cursor), ``count=exact``, and one ``f.<field>`` per filter
+(``f.<field>.from`` and ``f.<field>.to`` for dates). A value the list cannot
+use is answered 400 with a sentence saying what to send.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import decimal
+import enum
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from pyramid.httpexceptions import HTTPBadRequest
+from sqlalchemy.orm import joinedload, selectinload
+
+from pyramidion import column_value, get_settings
+
+from .options import ModelAdmin, admin_site
+from .settings import AdminSettings
+
+if TYPE_CHECKING:
+    from pyramid.request import Request
+
+__all__ = [
+    "EXACT_COUNT_BELOW",
+    "MAX_SEARCH_LENGTH",
+    "Filter",
+    "ListPage",
+    "SortKey",
+    "eager_options",
+    "filters_of",
+    "list_page",
+]
+
+#: Longest search text accepted, in characters.
+MAX_SEARCH_LENGTH = 200
+
+#: On PostgreSQL, a list the planner estimates at fewer rows than this is
+#: counted exactly: cheap, and an estimate of a small table is often wrong
+#: (a table not analysed since it was filled).
+EXACT_COUNT_BELOW = 1000
+
+_BROKEN_CURSOR = (
+    "This page link is broken or was made for another order of the list; "
+    "open the list again from its first page."
+)
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One column of the list's order."""
+
+    name: str
+    descending: bool
+
+    @property
+    def spec(self) -> str:
+        return f"-{self.name}" if self.descending else self.name
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A filter the list offers: how it is shown and what it accepts.
+
+    ``kind`` is ``boolean``, ``choices`` (an enum), ``date`` (a range of
+    two dates), ``relation`` (a many-to-one relationship, matched by the
+    related row's id or by text in its search fields) or ``text`` (equal
+    to a value).
+    """
+
+    name: str
+    label: str
+    kind: str
+    choices: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The query-string names this filter reads."""
+        if self.kind == "date":
+            return (f"f.{self.name}.from", f"f.{self.name}.to")
+        return (f"f.{self.name}",)
+
+
+@dataclass
+class ListPage:
+    """What the list view shows."""
+
+    rows: list[Any]
+    sort: tuple[SortKey, ...]
+    q: str
+    #: The filters' query-string values in use, by parameter name.
+    filter_values: dict[str, str]
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+    count: int | None = None
+    count_exact: bool = True
+    #: The query-string values that define the list (search, filters, sort),
+    #: for links to other pages of the same list.
+    state: dict[str, str] = field(default_factory=dict)
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ").replace(".", " ").capitalize()
+
+
+def filters_of(model_admin: ModelAdmin) -> list[Filter]:
+    """The filters of ``model_admin``'s list, in ``list_filter`` order."""
+    mapper = sa.inspect(model_admin.model)
+    found = []
+    for name in model_admin.list_filter:
+        if name in mapper.relationships:
+            found.append(Filter(name, _label(name), "relation"))
+            continue
+        coltype = mapper.columns[name].type
+        if isinstance(coltype, sa.Boolean):
+            found.append(Filter(name, _label(name), "boolean", (("1", "Yes"), ("0", "No"))))
+        elif isinstance(coltype, sa.Enum):
+            if coltype.enum_class is not None:
+                choices = tuple((m.name, str(m.value).capitalize()) for m in coltype.enum_class)
+            else:
+                choices = tuple((v, v) for v in coltype.enums)
+            found.append(Filter(name, _label(name), "choices", choices))
+        elif isinstance(coltype, sa.Date | sa.DateTime):
+            found.append(Filter(name, _label(name), "date"))
+        else:
+            found.append(Filter(name, _label(name), "text"))
+    return found
+
+
+def eager_options(model_admin: ModelAdmin) -> list[Any]:
+    """Loader options for the relationships the list shows, so that rows
+    cost no query each: many-to-one joined, collections in one more query."""
+    relationships = sa.inspect(model_admin.model).relationships
+    options: list[Any] = []
+    for name in model_admin.list_display:
+        if name in relationships:
+            attr = getattr(model_admin.model, name)
+            options.append(selectinload(attr) if relationships[name].uselist else joinedload(attr))
+    return options
+
+
+def sortable(model_admin: ModelAdmin) -> frozenset[str]:
+    """The list's columns a user may sort by: the plain columns it shows
+    and those of its default order."""
+    columns = sa.inspect(model_admin.model).columns
+    names = {n for n in model_admin.list_display if n in columns}
+    names.update(n.lstrip("-") for n in model_admin.ordering)
+    return frozenset(n for n in names if n not in model_admin.secret_fields)
+
+
+def _sort_keys(model_admin: ModelAdmin, requested: str | None) -> tuple[SortKey, ...]:
+    pk = model_admin.pk.key
+    if requested:
+        name = requested.lstrip("-")
+        if name not in sortable(model_admin):
+            choices = ", ".join(sorted(sortable(model_admin)))
+            raise HTTPBadRequest(f"This list cannot be sorted by {name!r}; it can by {choices}.")
+        specs = [requested]
+    else:
+        specs = list(model_admin.ordering)
+    keys = [SortKey(s.lstrip("-"), s.startswith("-")) for s in specs]
+    if pk not in {k.name for k in keys}:
+        # The key must name one row: the primary key breaks ties, in the
+        # direction of the first key so that one row comparison can serve.
+        keys.append(SortKey(pk, keys[0].descending if keys else False))
+    return tuple(keys)
+
+
+# -- cursors ------------------------------------------------------------------
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _decode_value(column: Any, raw: Any) -> Any:
+    if raw is None:
+        return None
+    coltype = column.type
+    if isinstance(coltype, sa.Enum) and coltype.enum_class is not None:
+        return coltype.enum_class[raw]
+    if isinstance(coltype, sa.DateTime):
+        return datetime.datetime.fromisoformat(raw)
+    if isinstance(coltype, sa.Date):
+        return datetime.date.fromisoformat(raw)
+    if isinstance(coltype, sa.Boolean):
+        if not isinstance(raw, bool):
+            raise ValueError(raw)
+        return raw
+    if isinstance(coltype, sa.Numeric) and not isinstance(coltype, sa.Float):
+        return decimal.Decimal(str(raw))
+    if isinstance(coltype, sa.String | sa.Integer) or isinstance(raw, str):
+        value = column_value(column, raw)
+        if value is None:
+            raise ValueError(raw)
+        return value
+    return raw
+
+
+def encode_cursor(keys: Sequence[SortKey], row: Any) -> str:
+    """The cursor of ``row`` in a list ordered by ``keys``."""
+    payload = {
+        "s": ",".join(k.spec for k in keys),
+        "k": [_encode_value(getattr(row, k.name)) for k in keys],
+    }
+    text = json.dumps(payload, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(model_admin: ModelAdmin, keys: Sequence[SortKey], cursor: str) -> list[Any]:
+    """The key values a cursor carries; 400 for one that is broken or was
+    made for another order."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if payload["s"] != ",".join(k.spec for k in keys) or len(payload["k"]) != len(keys):
+            raise ValueError("another order")
+        columns = sa.inspect(model_admin.model).columns
+        return [_decode_value(columns[k.name], v) for k, v in zip(keys, payload["k"], strict=True)]
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise HTTPBadRequest(_BROKEN_CURSOR) from None
+
+
+def _order(column: Any, descending: bool) -> Any:
+    if descending:
+        clause = column.desc()
+        return clause.nulls_first() if column.nullable else clause
+    clause = column.asc()
+    return clause.nulls_last() if column.nullable else clause
+
+
+def _after(columns: Sequence[Any], keys: Sequence[SortKey], values: Sequence[Any]) -> Any:
+    """Rows strictly after ``values`` in the order ``keys`` (NULLs greatest)."""
+    directions = {k.descending for k in keys}
+    if len(directions) == 1 and not any(c.nullable for c in columns):
+        # One row comparison: what an index on the sort columns serves best.
+        left, right = sa.tuple_(*columns), sa.tuple_(*[sa.literal(v) for v in values])
+        return left < right if keys[0].descending else left > right
+    alternatives = []
+    equal_before: list[Any] = []
+    for column, key, value in zip(columns, keys, values, strict=True):
+        if key.descending:
+            beyond = column.is_not(None) if value is None else column < value
+        elif value is None:
+            beyond = None
+        else:
+            beyond = (
+                sa.or_(column > value, column.is_(None)) if column.nullable else column > value
+            )
+        if beyond is not None:
+            alternatives.append(sa.and_(*equal_before, beyond))
+        equal_before.append(column.is_(None) if value is None else column == value)
+    return sa.or_(*alternatives) if alternatives else sa.false()
+
+
+# -- search and filters -------------------------------------------------------
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _field_match(model_admin: ModelAdmin, name: str, pattern: str) -> Any:
+    model = model_admin.model
+    if "." in name:
+        relation, column = name.split(".", 1)
+        target = sa.inspect(model).relationships[relation].mapper.class_
+        return getattr(model, relation).has(getattr(target, column).ilike(pattern, escape="\\"))
+    return getattr(model, name).ilike(pattern, escape="\\")
+
+
+def _search(request: Request, model_admin: ModelAdmin, q: str) -> Any:
+    plain = [n for n in model_admin.search_fields if "." not in n]
+    settings = get_settings(request.registry, AdminSettings)
+    dialect = request.dbsession.get_bind().dialect.name
+    if settings.fulltext and dialect == "postgresql" and plain:
+        document = sa.func.concat_ws(" ", *[getattr(model_admin.model, n) for n in plain])
+        return sa.func.to_tsvector("simple", document).op("@@")(
+            sa.func.plainto_tsquery("simple", q)
+        )
+    # Each word must appear in one of the fields, whatever the case.
+    words = q.split()
+    return sa.and_(
+        *[
+            sa.or_(
+                *[
+                    _field_match(model_admin, n, _like_pattern(word))
+                    for n in model_admin.search_fields
+                ]
+            )
+            for word in words
+        ]
+    )
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _parse_date(label: str, raw: str) -> datetime.date:
+    try:
+        if not _DATE.match(raw):
+            raise ValueError(raw)
+        return datetime.date.fromisoformat(raw)
+    except ValueError:
+        raise HTTPBadRequest(f"{label}: {raw!r} is not a date; write it as YYYY-MM-DD.") from None
+
+
+def _related_search_columns(request: Request, target: type[Any]) -> list[Any]:
+    registered = admin_site(request.registry).for_model(target)
+    columns = sa.inspect(target).columns
+    if registered is not None:
+        names = [n for n in registered.search_fields if "." not in n]
+        secrets = set(registered.secret_fields)
+    else:
+        names = [
+            c.key
+            for c in columns
+            if isinstance(c.type, sa.String) and not isinstance(c.type, sa.Enum)
+        ]
+        secrets = set()
+    return [getattr(target, n) for n in names if n not in secrets]
+
+
+def _filter_condition(
+    request: Request, model_admin: ModelAdmin, spec: Filter, values: Mapping[str, str]
+) -> list[Any]:
+    model = model_admin.model
+    if spec.kind == "date":
+        column = getattr(model, spec.name)
+        is_datetime = isinstance(sa.inspect(model).columns[spec.name].type, sa.DateTime)
+        conditions = []
+        start, end = values.get(f"f.{spec.name}.from"), values.get(f"f.{spec.name}.to")
+        if start:
+            first = _parse_date(spec.label, start)
+            conditions.append(
+                column
+                >= (datetime.datetime.combine(first, datetime.time()) if is_datetime else first)
+            )
+        if end:
+            last = _parse_date(spec.label, end)
+            if is_datetime:
+                following = datetime.datetime.combine(
+                    last + datetime.timedelta(days=1), datetime.time()
+                )
+                conditions.append(column < following)
+            else:
+                conditions.append(column <= last)
+        return conditions
+    raw = values.get(f"f.{spec.name}", "")
+    if not raw:
+        return []
+    if spec.kind == "boolean":
+        if raw not in ("1", "0"):
+            raise HTTPBadRequest(f"{spec.label}: choose 1 (yes) or 0 (no), not {raw!r}.")
+        return [getattr(model, spec.name).is_(raw == "1")]
+    if spec.kind == "choices":
+        allowed = dict(spec.choices)
+        if raw not in allowed:
+            raise HTTPBadRequest(f"{spec.label}: choose one of {', '.join(allowed)}, not {raw!r}.")
+        coltype = sa.inspect(model).columns[spec.name].type
+        value: Any = coltype.enum_class[raw] if coltype.enum_class is not None else raw
+        return [getattr(model, spec.name) == value]
+    if spec.kind == "relation":
+        relationship = sa.inspect(model).relationships[spec.name]
+        target = relationship.mapper.class_
+        target_pk = sa.inspect(target).primary_key[0]
+        text = raw.strip()
+        matches = [
+            c.ilike(_like_pattern(text), escape="\\")
+            for c in _related_search_columns(request, target)
+        ]
+        key = column_value(target_pk, text)
+        if key is not None:
+            matches.append(target_pk == key)
+        if not matches:
+            raise HTTPBadRequest(f"{spec.label}: give the id of the related row.")
+        return [getattr(model, spec.name).has(sa.or_(*matches))]
+    column = sa.inspect(model).columns[spec.name]
+    value = column_value(column, raw)
+    if value is None:
+        raise HTTPBadRequest(f"{spec.label}: {raw!r} is not a value this field can hold.")
+    return [getattr(model, spec.name) == value]
+
+
+# -- counting -----------------------------------------------------------------
+
+
+def _estimate(request: Request, statement: Any) -> int | None:
+    """PostgreSQL's planner estimate of the rows ``statement`` returns."""
+    connection = request.dbsession.connection()
+    compiled = statement.compile(dialect=connection.dialect)
+    result = connection.exec_driver_sql(
+        "EXPLAIN (FORMAT JSON) " + compiled.string, compiled.params
+    ).scalar()
+    plan = json.loads(result) if isinstance(result, str) else result
+    try:
+        return int(plan[0]["Plan"]["Plan Rows"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def _count(request: Request, statement: Any, exact: bool) -> tuple[int, bool]:
+    dbsession = request.dbsession
+    if not exact and dbsession.get_bind().dialect.name == "postgresql":
+        estimate = _estimate(request, statement)
+        if estimate is not None and estimate >= EXACT_COUNT_BELOW:
+            return estimate, False
+    total = dbsession.scalar(sa.select(sa.func.count()).select_from(statement.subquery()))
+    return int(total or 0), True
+
+
+# -- the page -----------------------------------------------------------------
+
+
+def _single(params: Mapping[str, str], name: str) -> str:
+    getall = getattr(params, "getall", None)
+    values = getall(name) if getall is not None else ([params[name]] if name in params else [])
+    if len(values) > 1:
+        raise HTTPBadRequest(f"Give {name!r} once, not {len(values)} times.")
+    return str(values[0]) if values else ""
+
+
+def list_page(request: Request, model_admin: ModelAdmin, params: Mapping[str, str]) -> ListPage:
+    """The page of ``model_admin``'s rows that ``params`` (a query string) asks for."""
+    model = model_admin.model
+    page_size = model_admin.page_size or get_settings(request.registry, AdminSettings).page_size
+    q = _single(params, "q").strip()
+    if len(q) > MAX_SEARCH_LENGTH:
+        raise HTTPBadRequest(f"Search for at most {MAX_SEARCH_LENGTH} characters.")
+    requested_sort = _single(params, "sort")
+    keys = _sort_keys(model_admin, requested_sort or None)
+    columns = [getattr(model, k.name) for k in keys]
+    conditions: list[Any] = []
+    if q and model_admin.search_fields:
+        conditions.append(_search(request, model_admin, q))
+    filter_values: dict[str, str] = {}
+    for spec in filters_of(model_admin):
+        for param in spec.params:
+            value = _single(params, param).strip()
+            if value:
+                filter_values[param] = value
+        conditions.extend(_filter_condition(request, model_admin, spec, filter_values))
+
+    after, before = _single(params, "after"), _single(params, "before")
+    if after and before:
+        raise HTTPBadRequest("Give one of 'after' and 'before', not both.")
+    backwards = bool(before)
+    page_conditions = list(conditions)
+    cursor = after or before
+    if cursor:
+        values = decode_cursor(model_admin, keys, cursor)
+        if backwards:
+            flipped = [SortKey(k.name, not k.descending) for k in keys]
+            page_conditions.append(
+                _after([getattr(model, k.name) for k in flipped], flipped, values)
+            )
+        else:
+            page_conditions.append(_after(columns, keys, values))
+    order = [_order(c, k.descending != backwards) for c, k in zip(columns, keys, strict=True)]
+    statement = (
+        sa.select(model)
+        .options(*eager_options(model_admin))
+        .where(*page_conditions)
+        .order_by(*order)
+        .limit(page_size + 1)
+    )
+    rows = list(request.dbsession.scalars(statement).unique().all())
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    if backwards:
+        rows.reverse()
+    page = ListPage(rows=rows, sort=keys, q=q, filter_values=filter_values)
+    if rows:
+        # Forwards: a next page when a row beyond this one was found, a
+        # previous one whenever this page was reached by a cursor. Backwards
+        # the other way round.
+        has_next = (more and not backwards) or backwards
+        has_previous = (more and backwards) or (bool(cursor) and not backwards)
+        if has_next:
+            page.next_cursor = encode_cursor(keys, rows[-1])
+        if has_previous:
+            page.previous_cursor = encode_cursor(keys, rows[0])
+    exact = _single(params, "count") == "exact"
+    counted = sa.select(model_admin.pk).where(*conditions)
+    page.count, page.count_exact = _count(request, counted, exact)
+    page.state = {
+        **({"q": q} if q else {}),
+        **({"sort": requested_sort} if requested_sort else {}),
+        **filter_values,
+    }
+    return page
