@@ -1,9 +1,11 @@
 """The cross-cutting security suite runs against an app with every bundled
-add-on (and the demo blog) enabled, and walks its route table, so a route
-any add-on adds is covered without a test naming it."""
+add-on (and the demo blog) enabled, and walks its route table and its
+traversal tree, so a route or a traversal view any add-on adds is covered
+without a test naming it."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from collections.abc import Iterator
@@ -36,7 +38,7 @@ SECURITY_HEADERS = (
 @pytest.fixture(scope="session")
 def pyramidion_addons() -> list[str]:
     installed = discover_addons()
-    return [name for name in ("auth", "forms", "storage", "blog") if name in installed]
+    return [name for name in ("auth", "forms", "storage", "blog", "admin") if name in installed]
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +80,8 @@ class RouteView:
 
 
 def route_views(app: Router) -> list[RouteView]:
-    """Every view reachable through a route, from the introspector."""
+    """Every view reachable through a route, from the introspector, and
+    every traversal view (:func:`traversal_views`)."""
     introspector = app.registry.introspector
     routes = {
         item["introspectable"]["name"]: item["introspectable"]
@@ -100,6 +103,71 @@ def route_views(app: Router) -> list[RouteView]:
             RouteView(
                 route=route["name"],
                 pattern=route["pattern"],
+                methods=(methods,) if isinstance(methods, str) else methods,
+                permission=permissions[0] if permissions else None,
+                require_csrf=view["require_csrf"],
+            )
+        )
+    return found + traversal_views(app)
+
+
+#: Children of one container the walk of the traversal tree visits.
+CHILDREN_VISITED = 20
+
+
+def traversal_paths(app: Router) -> dict[type, str]:
+    """A path to a resource of each type the traversal tree holds.
+
+    Walks the tree from the root, breadth first, through every container
+    that can be iterated (its first few children each), so a view
+    registered for a context type is reached at a URL that exists.
+    """
+    from pyramid.scripting import prepare
+
+    env = prepare(registry=app.registry)
+    # Read in a transaction of its own, rolled back: walking changes nothing.
+    env["request"].tm.begin()
+    paths: dict[type, str] = {}
+    try:
+        frontier: list[tuple[Any, str]] = [(env["root"], "/")]
+        while frontier:
+            resource, path = frontier.pop(0)
+            paths.setdefault(type(resource), path)
+            try:
+                names = iter(resource)
+            except TypeError:
+                continue
+            for name in itertools.islice(names, CHILDREN_VISITED):
+                try:
+                    child = resource[name]
+                except KeyError:
+                    continue
+                frontier.append((child, f"{path}{name}/"))
+    finally:
+        env["request"].tm.abort()
+        env["closer"]()
+    return paths
+
+
+def traversal_views(app: Router) -> list[RouteView]:
+    """Every view registered for a context type the traversal tree holds,
+    at the path of a resource of that type (and its view name)."""
+    introspector = app.registry.introspector
+    paths = traversal_paths(app)
+    found = []
+    for item in introspector.get_category("views"):
+        view = item["introspectable"]
+        context = view["context"]
+        if view["route_name"] is not None or view["exception_only"] or context not in paths:
+            continue
+        permissions = [
+            r["value"] for r in introspector.related(view) if r.category_name == "permissions"
+        ]
+        methods = view["request_methods"]
+        found.append(
+            RouteView(
+                route=f"{context.__name__}:{view['name'] or '(default)'}",
+                pattern=paths[context] + view["name"],
                 methods=(methods,) if isinstance(methods, str) else methods,
                 permission=permissions[0] if permissions else None,
                 require_csrf=view["require_csrf"],

@@ -28,6 +28,13 @@ def test_the_route_table_is_walked(pyramidion_app: Router) -> None:
     assert any(v.unsafe_methods for v in views)
 
 
+def test_the_traversal_tree_is_walked(pyramidion_app: Router) -> None:
+    if "admin" not in pyramidion_app.registry.pyramidion.resolution:
+        pytest.skip("the admin add-on is not installed")
+    paths = {v.route: v.path() for v in route_views(pyramidion_app)}
+    assert paths["AdminRoot:(default)"] == "/admin/"
+
+
 def test_no_unsafe_view_turns_csrf_off_unreviewed(pyramidion_app: Router) -> None:
     unchecked = {
         v.route

@@ -23,7 +23,7 @@ more than its model's grants say. Grants are read once per request
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -53,6 +53,9 @@ __all__ = [
 ADMIN_ACCESS = "admin.access"
 
 Acl = list[tuple[str, str, Any]]
+
+#: Keys read at a time when a model's rows are iterated.
+_BATCH = 100
 
 
 def view_permission(action: str | AdminAction) -> str:
@@ -119,6 +122,10 @@ class AdminRoot(_Resource):
         every = [p for model_admin in site for p in model_admin.permissions]
         return [(Allow, ADMIN_PRINCIPAL, ALL_PERMISSIONS), *_allow_access(self.request, every)]
 
+    def __iter__(self) -> Iterator[str]:
+        """The add-ons with registered models."""
+        return iter(admin_site(self.request.registry).addons())
+
     def __getitem__(self, name: str) -> AddonSection:
         if name not in admin_site(self.request.registry).addons():
             raise KeyError(name)
@@ -142,6 +149,10 @@ class AddonSection(_Resource):
 
     def models(self) -> list[ModelAdmin]:
         return admin_site(self.request.registry).models(self.addon)
+
+    def __iter__(self) -> Iterator[str]:
+        """The names of the add-on's registered models."""
+        return iter([m.name for m in self.models()])
 
     def __getitem__(self, name: str) -> ModelSection:
         model_admin = admin_site(self.request.registry).get(self.addon, name)
@@ -171,6 +182,22 @@ class ModelSection(_Resource):
             # model's level translates one into the other.
             acl.extend((Allow, principal, view_permission(action)) for principal in granted)
         return acl
+
+    def __iter__(self) -> Iterator[str]:
+        """The rows' keys in key order, read a batch at a time as iteration
+        goes on (so taking the first few costs one small query)."""
+        pk = self.model_admin.pk
+        dbsession = self.request.dbsession
+        last: Any = None
+        while True:
+            statement = sa.select(pk).order_by(pk).limit(_BATCH)
+            if last is not None:
+                statement = statement.where(pk > last)
+            keys = list(dbsession.scalars(statement))
+            yield from (str(k) for k in keys)
+            if len(keys) < _BATCH:
+                return
+            last = keys[-1]
 
     def __getitem__(self, key: str) -> ObjectContext:
         # A segment the key column cannot hold ("add", a number out of

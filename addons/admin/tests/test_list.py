@@ -3,6 +3,7 @@ the relationships loaded with the rows."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
@@ -197,3 +198,25 @@ def test_the_exact_count_is_there_on_request(admin: Any, make_things: Any) -> No
     make_things(2)
     page = admin.get(THINGS, params={"count": "exact"})
     assert "2 things" in page.html.select_one("[data-admin=count]").text
+
+
+def test_a_big_table_on_postgresql_shows_an_estimate(
+    admin: Any, dbsession: Any, tm: Any, make_things: Any
+) -> None:
+    from pyramidion_admin_example.models import Thing
+    from sqlalchemy import insert, text
+
+    if dbsession.get_bind().dialect.name != "postgresql":
+        pytest.skip("the estimate is PostgreSQL's; SQLite lists count exactly")
+    make_things(1)
+    base = datetime.datetime(2026, 1, 1)
+    dbsession.execute(
+        insert(Thing),
+        [{"name": f"bulk {i}", "code": "", "created_at": base} for i in range(1500)],
+    )
+    dbsession.execute(text("ANALYZE admintest_things"))
+    tm.commit()
+    count = admin.get(THINGS).html.select_one("[data-admin=count]")
+    assert "about" in count.text
+    exact = admin.get(count.select_one("a")["href"])
+    assert "1501 things" in exact.html.select_one("[data-admin=count]").text

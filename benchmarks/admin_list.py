@@ -1,0 +1,162 @@
+"""The admin's user list on a big table: first page, a filtered page, a
+search, and the next-page link.
+
+    .venv/bin/python benchmarks/admin_list.py [--users 1000000] [--requests 50]
+                                              [--postgresql URL] [--trigram]
+
+Seeds ``--users`` accounts (a tenth inactive) with one INSERT ... SELECT
+from ``generate_series`` in a temporary database on the PostgreSQL server
+``--postgresql`` names (default: the machine's, as user postgres), then
+logs in as an administrator and requests each page ``--requests`` times in
+process (WSGI, no server), printing p50 and p99 in milliseconds.
+
+The list pages by cursor and never counts the whole table (the planner's
+estimate is shown), so the first page, a filtered page and the next page
+cost the same on any table size. A substring search (``?q=``) needs an
+index that serves ILIKE to do so: ``--trigram`` creates pg_trgm GIN indexes
+on the searched columns, as an integrator would (docs/performance.md).
+
+Timings are printed, never asserted; on a shared machine they are noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import tempfile
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyramid.config import Configurator
+
+USERS = "/admin/auth/user/"
+
+
+def includeme(config: Configurator) -> None:
+    """Register auth's users in the admin, for an app without the bundled
+    registrations of ``pyramidion_auth.admin``."""
+    from pyramidion_auth.models import User
+
+    config.add_admin_model(
+        User,
+        addon="auth",
+        list_display=("id", "email", "display_name", "is_active", "created_at"),
+        search_fields=("email", "display_name"),
+        list_filter=("is_active", "created_at"),
+    )
+
+
+def seed(connection: Any, users: int, trigram: bool) -> None:
+    from sqlalchemy import text
+
+    connection.execute(
+        text(
+            "INSERT INTO auth_users (email, display_name, is_active, created_at, updated_at) "
+            "SELECT 'user-' || i || '@example.com', 'User ' || i, i % 10 <> 0, "
+            "now() - i * interval '1 second', now() FROM generate_series(1, :n) AS i"
+        ),
+        {"n": users},
+    )
+    if trigram:
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        for column in ("email", "display_name"):
+            connection.execute(
+                text(
+                    f"CREATE INDEX bench_auth_users_{column}_trgm ON auth_users "
+                    f"USING gin ({column} gin_trgm_ops)"
+                )
+            )
+    connection.execute(text("ANALYZE auth_users"))
+
+
+def timed(client: Any, url: str, requests: int) -> tuple[float, float]:
+    for _ in range(3):  # warm up: connections, templates, plans
+        client.get(url)
+    times = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    p99 = times[min(len(times) - 1, round(len(times) * 0.99) - 1)]
+    return statistics.median(times), p99
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=1_000_000, help="accounts to seed (1000000)")
+    parser.add_argument("--requests", type=int, default=50, help="requests per page (50)")
+    parser.add_argument(
+        "--postgresql",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        help="a PostgreSQL server URL; a temporary database is made on it",
+    )
+    parser.add_argument(
+        "--trigram", action="store_true", help="index the searched columns with pg_trgm"
+    )
+    args = parser.parse_args(argv)
+
+    from sqlalchemy import create_engine
+
+    from pyramidion import get_database, make_app
+    from pyramidion.testing import (
+        PyramidionTestApp,
+        build_settings,
+        migrate,
+        temporary_database,
+    )
+    from pyramidion_auth.accounts import create_user
+    from pyramidion_auth.testing import AUTH_TEST_PASSWORD, AUTH_TEST_SETTINGS
+
+    addons = ["admin"]
+    if importlib.util.find_spec("pyramidion_auth.admin") is None:
+        addons.append("admin_list")  # this module's includeme registers the users
+    with temporary_database(args.postgresql) as url, tempfile.TemporaryDirectory() as mail:
+        settings = build_settings(url, addons, {**AUTH_TEST_SETTINGS, "auth.mail_directory": mail})
+        app = make_app(settings, environ={})
+        engine = create_engine(url)
+        started = time.perf_counter()
+        with engine.begin() as connection:
+            migrate(app.registry, connection)
+            seed(connection, args.users, args.trigram)
+        print(f"seeded {args.users:,} users in {time.perf_counter() - started:.0f} s")
+        session = get_database(app.registry).session_factory()
+        create_user(
+            app.registry,
+            session,
+            email="bench-admin@example.com",
+            password=AUTH_TEST_PASSWORD,
+            admin=True,
+        )
+        session.commit()
+        session.close()
+
+        client = PyramidionTestApp(app)
+        login = client.get("/auth/login").forms["login"]
+        login["email"] = "bench-admin@example.com"
+        login["password"] = AUTH_TEST_PASSWORD
+        login.submit("submit", status=303)
+        first = client.get(USERS)
+        next_link = first.html.select_one("[data-admin=next]")
+        cases = [
+            ("first page", USERS),
+            ("filtered (inactive)", f"{USERS}?f.is_active=0"),
+            ("search", f"{USERS}?q=user-4242"),
+            ("next page", next_link["href"] if next_link is not None else USERS),
+        ]
+        print(f"\nadmin user list, {args.users:,} users: ms per request, {args.requests} requests")
+        print(f"{'page':<22} {'p50':>8} {'p99':>8}")
+        for name, page in cases:
+            p50, p99 = timed(client, page, args.requests)
+            print(f"{name:<22} {p50:>8.1f} {p99:>8.1f}")
+        print(
+            f"\ncount shown: {' '.join(first.html.select_one('[data-admin=count]').text.split())}"
+        )
+        get_database(app.registry).engine.dispose()
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
