@@ -204,6 +204,25 @@ def test_readiness_reads_the_database_each_time(addons: Addons, build_app: AppFa
     ]
 
 
+def test_database_state_tells_pending_branches_and_addons_to_install(
+    addons: Addons, build_app: AppFactory
+) -> None:
+    addons.people()
+    registry = build_app("people")
+    engine = get_database(registry).engine
+
+    with engine.connect() as connection:
+        before = lifecycle.database_state(registry, connection)
+    upgraded(registry)
+    with engine.connect() as connection:
+        after = lifecycle.database_state(registry, connection)
+
+    assert sorted(before.pending) == ["people", "pyramidion"]
+    assert len(before.pending["people"]) == 1
+    assert before.not_installed == ["people"]
+    assert after == lifecycle.DatabaseState(pending={}, not_installed=[], installed_not_enabled=[])
+
+
 def test_readiness_reports_an_unreachable_database_without_its_password() -> None:
     app = make_app(
         {"sqlalchemy.url": "postgresql+psycopg://someone:s3cret-pw@127.0.0.1:1/nowhere"},

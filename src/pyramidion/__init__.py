@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from .cli.settings import app_settings
     from .db import Base, Database, independent_session, metadata
     from .inputs import column_value, integer_bounds, json_body
+    from .lifecycle import DatabaseState, database_state
     from .metrics import count_login_failure
     from .resources import model_factory
     from .security import ADMIN_PRINCIPAL, PUBLIC, csrf_check_required
@@ -69,6 +70,7 @@ __all__ = [
     "CoreSettings",
     "Database",
     "DatabaseError",
+    "DatabaseState",
     "DependencyCycle",
     "LifecycleContext",
     "MissingRequirement",
@@ -81,6 +83,7 @@ __all__ = [
     "column_value",
     "count_login_failure",
     "csrf_check_required",
+    "database_state",
     "ensure_writable_directory",
     "get_database",
     "get_settings",
@@ -107,6 +110,8 @@ _LOADED_ON_USE = {
     "csrf_check_required": "security",
     "Base": "db",
     "Database": "db",
+    "DatabaseState": "lifecycle",
+    "database_state": "lifecycle",
     "count_login_failure": "metrics",
     "includeme": "app",
     "independent_session": "db",

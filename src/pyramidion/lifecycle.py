@@ -42,9 +42,11 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 __all__ = [
+    "DatabaseState",
     "ReadinessProblem",
     "TableImpact",
     "UninstallPlan",
+    "database_state",
     "install_addon",
     "installed_addons",
     "readiness",
@@ -66,6 +68,35 @@ def installed_addons(connection: Connection) -> dict[str, str]:
         return {}
     rows = connection.execute(select(_ADDONS.c.name, _ADDONS.c.version).order_by(_ADDONS.c.name))
     return {str(name): str(version) for name, version in rows}
+
+
+@dataclass(frozen=True)
+class DatabaseState:
+    """How the database stands against the enabled add-ons (see :func:`database_state`)."""
+
+    #: Revisions not yet applied, oldest first, by branch; up-to-date branches left out.
+    pending: dict[str, list[str]]
+    #: Enabled add-ons with no record in ``pyramidion_addons``, in resolution order.
+    not_installed: list[str]
+    #: Add-ons recorded as installed that the ini no longer enables, by name.
+    installed_not_enabled: list[str]
+
+
+def database_state(registry: Registry, connection: Connection) -> DatabaseState:
+    """What ``/readyz`` checks, as data for a status page: pending migrations
+    and enabled add-ons not installed, read on ``connection``, plus add-ons
+    installed but no longer enabled.
+
+    The version graph comes from the code and is cached per registry.
+    """
+    pending = migrate.cached_pending_migrations(registry, connection)
+    installed = installed_addons(connection)
+    enabled = [e.name for e in app_state(registry).resolution.addons]
+    return DatabaseState(
+        pending=pending,
+        not_installed=[name for name in enabled if name not in installed],
+        installed_not_enabled=sorted(set(installed) - set(enabled)),
+    )
 
 
 # -- install and upgrade -------------------------------------------------------

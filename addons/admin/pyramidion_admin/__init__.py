@@ -52,8 +52,10 @@ def includeme(config: Configurator) -> None:
     with its views (:mod:`pyramidion_admin.routes`), ``request.admin_grants``
     (the grants, read once per request), the URL-only route ``admin.index``
     and the navigation entry "Admin", shown to users with any admin
-    permission. Registers auth's models and the installed add-ons page
-    (:mod:`pyramidion_admin.registrations`).
+    permission; the dashboard with the directive ``add_admin_health``
+    (:mod:`pyramidion_admin.dashboard`) and the history's views
+    (:mod:`pyramidion_admin.history`); auth's models and the installed
+    add-ons page (:mod:`pyramidion_admin.registrations`).
     """
     from .options import add_admin_model
     from .resources import ADMIN_ACCESS, admin_factory, load_grants
@@ -73,6 +75,8 @@ def includeme(config: Configurator) -> None:
         order=900,
     )
     config.include(".routes")
+    config.include(".history")
+    config.include(".dashboard")
     config.include(".registrations")
 
 

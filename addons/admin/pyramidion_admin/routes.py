@@ -32,19 +32,11 @@ def includeme(config: Configurator) -> None:
     from .resources import (
         ADMIN_ACCESS,
         AddonSection,
-        AdminRoot,
         ModelSection,
         ObjectContext,
         view_permission,
     )
 
-    config.add_view(
-        views.dashboard,
-        context=AdminRoot,
-        name="",
-        renderer=TEMPLATES + "dashboard.pt",
-        permission=ADMIN_ACCESS,
-    )
     config.add_view(
         views.addon_page,
         context=AddonSection,

@@ -47,7 +47,6 @@ __all__ = [
     "ListView",
     "action_view",
     "addon_page",
-    "dashboard",
     "delete_view",
     "object_page",
     "visible_models",
@@ -69,17 +68,6 @@ def visible_models(
 ) -> list[ModelAdmin]:
     """The registrations among ``models`` whose rows the user may see."""
     return [m for m in models if can(request, "view", root[m.addon][m.name])]
-
-
-def dashboard(context: AdminRoot, request: Request) -> dict[str, Any]:
-    """``/admin/``: the models the user may see, grouped by add-on."""
-    site = admin_site(request.registry)
-    groups = []
-    for addon in site.addons():
-        models = visible_models(request, site.models(addon), context)
-        if models:
-            groups.append((addon, models))
-    return {"page_title": "Administration", "groups": groups}
 
 
 def addon_page(context: AddonSection, request: Request) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import datetime
 import math
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from pyramidion import independent_session
@@ -18,7 +18,7 @@ from .settings import AuthSettings
 if TYPE_CHECKING:
     from pyramid.registry import Registry
 
-__all__ = ["DatabaseThrottle", "increment"]
+__all__ = ["DatabaseThrottle", "failed_logins_since", "increment"]
 
 
 class DatabaseThrottle:
@@ -148,3 +148,21 @@ def increment(
         .returning(table.c.failures)
     )
     return int(session.execute(statement).scalar_one())
+
+
+def failed_logins_since(dbsession: Session, since: datetime.datetime) -> int:
+    """Failed logins counted by the throttle's client-address counters that
+    saw a failure at or after ``since`` (naive UTC).
+
+    Read from the counters login attempts are counted in, so it needs no
+    log: a counter holds the failures of its current window
+    (``auth.throttle_window``), and a successful login takes its own
+    attempt back. Attempts the throttle refused are not counted.
+    """
+    total = dbsession.scalar(
+        select(func.coalesce(func.sum(ThrottleCounter.failures), 0)).where(
+            ThrottleCounter.key.startswith("address:"),
+            ThrottleCounter.last_failure_at >= since,
+        )
+    )
+    return int(total or 0)

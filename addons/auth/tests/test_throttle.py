@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
 
 from pyramidion.testing import PyramidionTestApp
 from pyramidion_auth.accounts import known_address_key, login_keys
@@ -13,6 +14,7 @@ from pyramidion_auth.clock import ManualClock
 from pyramidion_auth.interfaces import Clock, Throttle, ThrottleKey
 from pyramidion_auth.models import ThrottleCounter
 from pyramidion_auth.services import auth_settings, find
+from pyramidion_auth.throttle import failed_logins_since
 
 
 def throttled_app(
@@ -259,3 +261,19 @@ def test_registrations_and_resets_are_throttled_per_address(
     assert answers == [303, 303, 303, 429, 429]
     other = client_at(app, "192.0.2.44")
     assert register(other, 6) == 303
+
+
+def test_failed_logins_since_counts_the_failures_of_the_last_hour(
+    make_pyramidion_app: Any, db_connection: Connection, auth_make_user: Any, auth_log_in: Any
+) -> None:
+    app = throttled_app(make_pyramidion_app, db_connection, throttle_free_attempts="10")
+    clock = frozen_clock(app)
+    user = auth_make_user()
+    start = clock.now()
+    for _ in range(2):
+        assert auth_log_in(app, user.email, "wrong password, again").status_int == 422
+    assert auth_log_in(app, user.email).status_int == 303
+    session = Session(bind=db_connection)
+
+    assert failed_logins_since(session, start) == 2
+    assert failed_logins_since(session, start + datetime.timedelta(seconds=1)) == 0

@@ -79,9 +79,10 @@ def includeme(config: Configurator) -> None:
     (``/files``) with their views. With the ``jobs`` add-on enabled,
     declares the periodic job ``storage.gc`` (:mod:`pyramidion_storage.jobs`);
     with ``admin`` enabled, registers stored files with it
-    (:mod:`pyramidion_storage.admin`).
+    (:mod:`pyramidion_storage.admin`) and adds the files awaiting garbage
+    collection to its dashboard (:mod:`pyramidion_storage.health`).
     """
-    from . import jobs, resources, services, views
+    from . import health, jobs, resources, services, views
     from .backends import StorageBackend, make_backend
 
     settings = get_settings(config.registry, StorageSettings)
@@ -114,7 +115,8 @@ def includeme(config: Configurator) -> None:
     )
     if jobs.jobs_enabled(config.registry):
         config.include(".jobs")
-    if "admin" in app_state(config.registry).resolution:
+    if health.admin_enabled(config.registry):
+        config.include(".health")
         config.include(".admin")
 
 
@@ -129,7 +131,8 @@ addon = Addon(
     name="storage",
     title="File storage: uploads and downloads on the local disk or S3",
     includeme="pyramidion_storage.includeme",
-    # With jobs or admin enabled, their directives exist when storage uses them.
+    # With jobs or admin enabled, their directives exist when storage uses
+    # them (its job; its files and its line in the admin's dashboard).
     after=("jobs", "admin"),
     settings=StorageSettings,
     models="pyramidion_storage.models",

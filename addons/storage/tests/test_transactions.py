@@ -25,7 +25,7 @@ from transaction.interfaces import NoTransaction
 from pyramidion.testing import PyramidionTestApp
 from pyramidion_storage.backends import LocalBackend, StorageBackend, new_key
 from pyramidion_storage.models import StoredFile
-from pyramidion_storage.services import FileDataManager, collect_garbage
+from pyramidion_storage.services import FileDataManager, collect_garbage, count_garbage
 
 NO_GRACE = datetime.timedelta(0)
 
@@ -148,6 +148,24 @@ def test_a_failure_after_the_files_but_before_the_database_leaves_an_orphan_for_
 
     assert stored.key in report.orphans
     assert stored.key not in published(backend)
+
+
+def test_count_garbage_counts_what_gc_would_remove_and_removes_nothing(
+    app_request: Request, backend: StorageBackend, dbsession: Session, tm: Any
+) -> None:
+    stored = app_request.storage.save(b"orphan to be", filename="orphan.txt", owner_id=None)
+    app_request.tm.get().join(Failing(app_request.tm, "storage~"))
+    with pytest.raises(RuntimeError, match="injected failure"):
+        app_request.tm.commit()
+
+    young = count_garbage(dbsession, backend, grace=datetime.timedelta(hours=1))
+    counted = count_garbage(dbsession, backend, grace=NO_GRACE)
+
+    assert young.orphans == 0
+    assert counted.orphans >= 1
+    assert not counted.partial
+    assert stored.key in published(backend)
+    assert count_garbage(dbsession, backend, grace=NO_GRACE, limit=0).partial
 
 
 def test_a_failure_after_the_database_committed_keeps_the_file(
