@@ -341,9 +341,11 @@ def deactivate_user(
         return False
     if ADMIN_GROUP in groups_of(user):
         _keep_an_admin(dbsession, user)
-    user.is_active = False
-    dbsession.flush()
     ended = revoke_sessions(dbsession, user.id, keep=keep)
+    # Set after the sessions' delete, which flushes: the change stays
+    # pending until the caller's flush, so a history of changes (the
+    # admin's) still sees it.
+    user.is_active = False
     log.info("user %s deactivated; %s sessions ended", user.id, ended)
     return True
 
@@ -356,7 +358,6 @@ def activate_user(dbsession: Session, user: User) -> bool:
     if user.is_active:
         return False
     user.is_active = True
-    dbsession.flush()
     log.info("user %s activated", user.id)
     return True
 
