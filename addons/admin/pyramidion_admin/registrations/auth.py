@@ -9,7 +9,8 @@ never shown.
 - **Users** (``/admin/auth/user/``): email, name, active, groups; search by
   email or name; filter on active and creation time. Actions: activate,
   deactivate, send a password reset, end sessions, revoke API tokens. A
-  user's groups are set on ``/admin/auth/user/<id>/groups``.
+  user's groups are set on ``/admin/auth/user/<id>/groups``, linked from
+  the user's page as "Groups".
 - **Groups** with their members; **API tokens** (the hint only, never the
   token; revoke); **sessions** of logged-in users (end them).
 """
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import colander
 import deform
+from pyramid.events import BeforeRender
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.response import Response
 
@@ -51,6 +53,7 @@ __all__ = [
     "deactivate_users",
     "end_selected_sessions",
     "end_user_sessions",
+    "groups_link",
     "includeme",
     "revoke_tokens",
     "revoke_user_tokens",
@@ -212,6 +215,18 @@ class UserGroupsView(FormView):
         return str(self.request.resource_url(self.context))
 
 
+def groups_link(event: BeforeRender) -> None:
+    """Subscriber: a user's page in the admin links to their groups page,
+    for those who may change users (the template's ``object_links``)."""
+    context = event.get("context")
+    request = event.get("request")
+    if not isinstance(context, ObjectContext) or not isinstance(context.obj, User):
+        return
+    if request is None or not request.has_permission(view_permission("change"), context):
+        return
+    event["object_links"] = [("Groups", str(request.resource_url(context, "groups")))]
+
+
 def includeme(config: Configurator) -> None:
     """Register users, groups, API tokens and sessions with the admin, and
     the page of a user's groups."""
@@ -282,6 +297,7 @@ def includeme(config: Configurator) -> None:
         secret_fields=("data",),
         actions=[_action("end", "End", end_selected_sessions, destructive=True)],
     )
+    config.add_subscriber(groups_link, BeforeRender)
     config.add_view(
         UserGroupsView,
         context=ObjectContext,

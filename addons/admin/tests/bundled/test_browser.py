@@ -175,7 +175,8 @@ def test_an_administrator_deactivates_grants_and_moderates(
         # Puts another user in the group that may see posts.
         page.goto(f"{base}/admin/auth/user/{cast.viewer_id}")
         survey(page, found, "user")
-        page.goto(f"{base}/admin/auth/user/{cast.viewer_id}/groups")
+        page.click('[data-admin="object-link"]:text("Groups")')
+        assert page.url == f"{base}/admin/auth/user/{cast.viewer_id}/groups"
         survey(page, found, "user's groups")
         page.check(f'input[type="checkbox"][value="{cast.group}"]')
         page.click('main button[type="submit"]')

@@ -66,7 +66,8 @@ def test_the_groups_page_sets_a_users_groups(
     user = auth_make_user("Ed", groups=["authors"])
     auth_make_user("Other", groups=["editors"])
 
-    form = admin_client.get(f"/admin/auth/user/{user.id}/groups").forms["deform"]
+    page = admin_client.get(f"/admin/auth/user/{user.id}")
+    form = page.click(linkid=None, href=f"/admin/auth/user/{user.id}/groups").forms["deform"]
     form.set("checkbox", True, index=_index(form, "editors"))
     form.set("checkbox", False, index=_index(form, "authors"))
     form["new_group"] = "reviewers"
@@ -105,6 +106,9 @@ def test_other_models_have_no_groups_page(
     post = make_post(auth_make_user("Author"))
 
     admin_client.get(f"/admin/blog/post/{post.id}/groups", status=404)
+    assert not admin_client.get(f"/admin/blog/post/{post.id}").html.select(
+        "[data-admin=object-link]"
+    )
 
 
 def test_the_groups_page_needs_change_on_users(
@@ -114,7 +118,8 @@ def test_the_groups_page_needs_change_on_users(
     user = auth_make_user("Ed")
     auth_logged_in(testapp, auth_make_user("Helper", groups=["support"]))
 
-    testapp.get(f"/admin/auth/user/{user.id}", status=200)
+    page = testapp.get(f"/admin/auth/user/{user.id}", status=200)
+    assert not page.html.select("[data-admin=object-link]")
     testapp.get(f"/admin/auth/user/{user.id}/groups", status=403)
 
 
