@@ -356,20 +356,27 @@ def _filter_condition(
     model = model_admin.model
     if spec.kind == "date":
         column = getattr(model, spec.name)
-        is_datetime = isinstance(sa.inspect(model).columns[spec.name].type, sa.DateTime)
+        coltype = sa.inspect(model).columns[spec.name].type
+        is_datetime = isinstance(coltype, sa.DateTime)
+        # Dates are days in UTC, the time every table stores.
+        zone = datetime.UTC if is_datetime and coltype.timezone else None
         conditions = []
         start, end = values.get(f"f.{spec.name}.from"), values.get(f"f.{spec.name}.to")
         if start:
             first = _parse_date(spec.label, start)
             conditions.append(
                 column
-                >= (datetime.datetime.combine(first, datetime.time()) if is_datetime else first)
+                >= (
+                    datetime.datetime.combine(first, datetime.time(tzinfo=zone))
+                    if is_datetime
+                    else first
+                )
             )
         if end:
             last = _parse_date(spec.label, end)
             if is_datetime:
                 following = datetime.datetime.combine(
-                    last + datetime.timedelta(days=1), datetime.time()
+                    last + datetime.timedelta(days=1), datetime.time(tzinfo=zone)
                 )
                 conditions.append(column < following)
             else:

@@ -105,6 +105,15 @@ def test_search_is_case_insensitive_across_the_fields(admin: Any, make_things: A
     assert "3 things" in page.html.select_one("[data-admin=count]").text
 
 
+def test_search_reaches_a_related_rows_field(
+    admin: Any, make_things: Any, auth_make_user: Any
+) -> None:
+    owner = auth_make_user("Ada", email="ada.lovelace@example.com")
+    make_things(2)
+    make_things(1, start=2, name="analytical engine", owner_id=owner.id)
+    assert names(admin.get(THINGS, params={"q": "LOVELACE"})) == ["analytical engine"]
+
+
 def test_search_keeps_to_its_pages(admin: Any, make_things: Any) -> None:
     make_things(8)
     make_things(4, start=8, name="other")
@@ -220,3 +229,29 @@ def test_a_big_table_on_postgresql_shows_an_estimate(
     assert "about" in count.text
     exact = admin.get(count.select_one("a")["href"])
     assert "1501 things" in exact.html.select_one("[data-admin=count]").text
+    # A filtered list shows the planner's estimate of its own rows.
+    filtered = admin.get(THINGS, params={"f.active": "1", "q": "bulk"})
+    assert "about" in filtered.html.select_one("[data-admin=count]").text
+
+
+def test_full_text_search_on_postgresql(
+    make_pyramidion_app: Any,
+    db_connection: Any,
+    dbsession: Any,
+    make_things: Any,
+    auth_make_user: Any,
+    auth_logged_in: Any,
+) -> None:
+    from pyramidion.testing import PyramidionTestApp
+
+    if dbsession.get_bind().dialect.name != "postgresql":
+        pytest.skip("full-text search is PostgreSQL's")
+    make_things(2)
+    make_things(1, start=2, name="cordless drill", code="D-1")
+    app = PyramidionTestApp(
+        make_pyramidion_app({"admin.fulltext": "true"}, connection=db_connection)
+    )
+    auth_logged_in(app, auth_make_user("Root", admin=True))
+    # Whole words, in any order and case: "drill" matches, "dri" does not.
+    assert names(app.get(THINGS, params={"q": "Drill CORDLESS"})) == ["cordless drill"]
+    assert names(app.get(THINGS, params={"q": "dri"})) == []

@@ -22,7 +22,7 @@ def includeme(config: Configurator) -> None:
     config.add_admin_model(
         Thing,
         list_display=("id", "name", "kind", "active", "rank", "created_at", "owner"),
-        search_fields=("name", "code"),
+        search_fields=("name", "code", "owner.email"),
         readonly_fields=("created_at",),
         inlines=("parts",),
         actions=[{"name": "deactivate", "label": "Deactivate", "handler": deactivate}],
