@@ -84,9 +84,10 @@ def add_admin_health(
     the admin's dashboard, seen by the admin group. Checks are shown by
     ``order``, then ``name``; two checks with one ``name`` conflict.
 
-    A check runs on every view of the dashboard, in the request's
-    transaction: keep it to a few quick queries. A check that raises is
-    logged and shown as "could not be checked".
+    A check runs on every view of the dashboard, in a savepoint of the
+    request's transaction: keep it to a few quick queries. A check that
+    fails with a database or OS error is logged and shown as "could not be
+    checked"; the rest of the page is unaffected.
     """
     resolved: HealthCheck = config.maybe_dotted(check)
 
@@ -107,7 +108,10 @@ def health(request: Request) -> list[HealthLine]:
     registered = sorted(_checks(request.registry).values(), key=lambda c: (c.order, c.name))
     for entry in registered:
         try:
-            lines.extend(_line(line) for line in entry.check(request))
+            # Each check in a savepoint: on PostgreSQL a failed statement
+            # would otherwise abort the transaction the page still reads in.
+            with request.dbsession.begin_nested():
+                lines.extend(_line(line) for line in entry.check(request))
         except (SQLAlchemyError, DatabaseError, OSError):
             log.exception("admin health check %s failed", entry.name)
             lines.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,14 @@ def test_the_admin_group_sees_pending_migrations_and_addons_not_installed(
     ):
         dbsession.execute(text(statement), {"rev": ADMINTEST_REVISION})
     dbsession.execute(text("DELETE FROM pyramidion_addons WHERE name = 'admintest'"))
+    # And an add-on installed once, no longer in the ini.
+    dbsession.execute(
+        text(
+            "INSERT INTO pyramidion_addons (name, version, distribution, installed_at, "
+            "updated_at) VALUES ('retired', '1.0', 'retired-addon', :at, :at)"
+        ),
+        {"at": datetime.datetime(2026, 1, 1)},
+    )
     tm.commit()
 
     page = testapp.get("/admin/")
@@ -62,6 +71,8 @@ def test_the_admin_group_sees_pending_migrations_and_addons_not_installed(
 
     assert after["Pending migrations"] == ("1 (admintest)", "warning")
     assert after["Add-ons enabled but not installed"] == ("admintest", "warning")
+    assert after["Add-ons installed but not enabled"] == ("retired", "ok")
+    assert "Add-ons installed but not enabled" not in before
     assert "pyramidion db upgrade" in page.html.select_one("[data-admin=health]").text
 
 
@@ -131,9 +142,12 @@ def test_add_ons_contribute_checks_and_a_failing_one_does_not_break_the_page(
 
     lines = health(app.get("/admin/"))
 
-    assert next(iter(lines)) == "Queue"  # order=5 comes before the admin's own
+    assert list(lines)[:2] == ["admintest.broken", "Queue"]  # before the admin's own
     assert lines["Queue"] == ("1200 waiting", "warning")
     assert lines["admintest.broken"] == ("could not be checked", "warning")
+    # The failed query did not spoil the transaction the later checks use.
+    assert lines["Pending migrations"] == ("none", "ok")
+    assert "Failed logins in the last hour" in lines
 
 
 def test_two_checks_with_one_name_conflict(make_pyramidion_app: Any) -> None:

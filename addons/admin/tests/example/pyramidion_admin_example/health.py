@@ -1,9 +1,11 @@
 """A plain Pyramid include that adds two checks to the admin's dashboard:
-one that fails and one that warns."""
+one whose query fails and one that warns."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from sqlalchemy import text
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
@@ -11,7 +13,8 @@ if TYPE_CHECKING:
 
 
 def broken(request: Request) -> list[dict[str, str]]:
-    raise OSError("the queue's socket is gone")
+    request.dbsession.execute(text("SELECT count(*) FROM admintest_no_such_table"))
+    return []
 
 
 def queue(request: Request) -> list[dict[str, str]]:
@@ -19,5 +22,5 @@ def queue(request: Request) -> list[dict[str, str]]:
 
 
 def includeme(config: Configurator) -> None:
-    config.add_admin_health("admintest.broken", broken)
+    config.add_admin_health("admintest.broken", broken, order=1)
     config.add_admin_health("admintest.queue", queue, order=5)
