@@ -2,16 +2,19 @@
 
 ``/admin/storage/stored_file/`` lists files with their name, type, size,
 owner and realm; search by name, type or owner; filter on public and upload
-time. Actions: tell which of the selected files are in use, orphans or
-temporary uploads (:func:`~pyramidion_storage.services.file_state`), and
-delete files no row uses, their bytes once the transaction commits. This
-module uses only the admin's directive; it never imports the admin.
+time; a file's page links to its download. Actions: tell which of the
+selected files are in use, orphans or temporary uploads
+(:func:`~pyramidion_storage.services.file_state`), and delete files no row
+uses, their bytes once the transaction commits. This module uses only the
+admin's directive; it never imports the admin.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from pyramid.events import BeforeRender
 
 from .models import StoredFile
 from .services import file_state
@@ -20,7 +23,7 @@ if TYPE_CHECKING:
     from pyramid.config import Configurator
     from pyramid.request import Request
 
-__all__ = ["delete_unused_files", "includeme", "tell_states"]
+__all__ = ["delete_unused_files", "download_link", "includeme", "tell_states"]
 
 
 def tell_states(request: Request, files: Sequence[StoredFile]) -> str:
@@ -49,8 +52,23 @@ def delete_unused_files(request: Request, files: Sequence[StoredFile]) -> str:
     return message
 
 
+def download_link(event: BeforeRender) -> None:
+    """Subscriber: a kept file's page in the admin links to its download
+    (the admin's ``object_links``; found by the row the page shows, without
+    importing the admin)."""
+    request: Any = event.get("request")
+    stored = getattr(event.get("context"), "obj", None)
+    if request is None or not isinstance(stored, StoredFile) or stored.temporary:
+        return
+    links = list(event.get("object_links") or ())
+    links.append(("Download", request.storage.url(stored)))
+    event["object_links"] = links
+
+
 def includeme(config: Configurator) -> None:
-    """Register :class:`~pyramidion_storage.models.StoredFile` with the admin."""
+    """Register :class:`~pyramidion_storage.models.StoredFile` with the admin,
+    and the download link on a file's page."""
+    config.add_subscriber(download_link, BeforeRender)
     config.add_admin_model(
         StoredFile,
         label="File",

@@ -205,6 +205,11 @@ def test_files_tell_their_state_and_only_unused_ones_are_deleted(
     used, unused = (f.id for f in files)
     tm.commit()
 
+    detail = admin_client.get(f"/admin/storage/stored_file/{used}")
+    (link,) = detail.html.select("[data-admin=object-link]")
+    assert link.text == "Download"
+    assert link["href"].endswith(f"/storage/files/{files[0].key}")
+
     page = run_action(admin_client, "/admin/storage/stored_file/", "state", [used, unused])
     assert "file-1.txt (00000000): in use" in page.text
     assert "file-2.txt (00000000): orphan" in page.text
