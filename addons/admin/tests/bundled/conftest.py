@@ -1,16 +1,39 @@
 """The bundled registrations' tests run an app with ``admin`` and ``blog``
 (and so ``auth``, ``forms`` and ``storage``): auth's models, which the
-admin registers, and the blog's and storage's, which register themselves."""
+admin registers, and the blog's and storage's, which register themselves.
+
+They use a database of their own: the admin's other tests count what is
+installed in theirs (the dashboard's "installed but not enabled") and what
+the history holds, and the browser test here commits for real."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 #: A secret setting of the test app, which no page may show.
 SMTP_PASSWORD = "smtp-secret-4f9a"
+
+
+@pytest.fixture(scope="session")
+def pyramidion_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of these tests' own, on the server the session uses."""
+    from sqlalchemy.engine import URL, make_url
+
+    from pyramidion.testing import DATABASE_URL_VARIABLE, temporary_database
+
+    configured = os.environ.get(DATABASE_URL_VARIABLE, "").strip()
+    if not configured:
+        path = tmp_path_factory.mktemp("bundled") / "test.sqlite"
+        yield str(URL.create("sqlite", database=str(path)))
+    elif make_url(configured).get_backend_name() == "postgresql":
+        with temporary_database(configured) as url:
+            yield url
+    else:
+        yield configured
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from pyramid.router import Router
+from pyramidion_admin.models import HistoryRecord
 from pyramidion_admin.services import grant
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -89,6 +90,7 @@ def cast(pyramidion_app: Router, auth_password: str) -> Iterator[Cast]:
         with Session(engine) as session, session.begin():
             # Posts and memberships go with their users (ON DELETE CASCADE),
             # grants with their group.
+            session.execute(delete(HistoryRecord).where(HistoryRecord.actor_label == emails[0]))
             session.execute(delete(Post).where(Post.title.in_(titles)))
             session.execute(delete(User).where(User.email.in_(emails)))
             session.execute(delete(Group).where(Group.name == group))
