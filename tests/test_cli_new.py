@@ -168,8 +168,11 @@ def test_an_addon_has_every_room_and_a_first_revision_of_its_own_branch(tmp_path
     assert "--import-mode=importlib" in pyproject
     init = (root / "pyramidion_herbarium" / "__init__.py").read_text()
     assert 'requires=("forms",)' in init
+    # It registers its items in the admin, when the admin is enabled.
     assert 'after=("admin",)' in init
-    assert 'config.include(".admin")' in init
+    assert 'if "admin" in app_state(config.registry).resolution:' in init
+    admin = (root / "pyramidion_herbarium" / "admin.py").read_text()
+    assert "config.add_admin_model(\n        Item," in admin
     assert "settings=HerbariumSettings," in init
     assert (
         '__tablename__ = "herbarium_items"'
@@ -392,6 +395,27 @@ def test_the_generated_addon_migrates_in_the_generated_app_and_db_check_is_clean
         engine.dispose()
     checked = generated.run("pyramidion", "db", "check", "development.ini", cwd=generated.app)
     assert "the database is up to date and matches the models" in checked.stdout
+
+
+@pytest.mark.slow
+def test_the_generated_addon_registers_its_items_when_the_admin_is_enabled(
+    generated: Generated,
+) -> None:
+    ini = (generated.app / "development.ini").read_text()
+    with_admin = generated.app / "with-admin.ini"
+    with_admin.write_text(
+        ini.replace("pyramidion.addons = ", "pyramidion.addons = admin ").replace(
+            "/var/notebook.sqlite", "/var/with-admin.sqlite"
+        )
+    )
+    generated.run("pyramidion", "db", "upgrade", with_admin.name, cwd=generated.app)
+
+    listed = generated.run(
+        "pyramidion", "admin", "permissions", with_admin.name, cwd=generated.app
+    )
+
+    for action in ("view", "add", "change", "delete"):
+        assert f"admin.field_notes.item.{action}\t" in listed.stdout
 
 
 @pytest.mark.slow

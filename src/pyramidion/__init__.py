@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from pyramid.router import Router
 
     from .app import includeme, make_app
+    from .cli.addons.listing import list_addons
+    from .cli.settings import app_settings
     from .db import Base, Database, independent_session, metadata
     from .inputs import column_value, integer_bounds, json_body
     from .lifecycle import DatabaseState, database_state
@@ -76,6 +78,7 @@ __all__ = [
     "SettingsError",
     "VersionConflict",
     "__version__",
+    "app_settings",
     "app_state",
     "column_value",
     "count_login_failure",
@@ -88,6 +91,7 @@ __all__ = [
     "independent_session",
     "integer_bounds",
     "json_body",
+    "list_addons",
     "main",
     "make_app",
     "metadata",
@@ -117,6 +121,10 @@ _LOADED_ON_USE = {
     "make_app": "app",
     "metadata": "db",
     "model_factory": "resources",
+    # What `pyramidion addons list` and `pyramidion settings` show, for
+    # add-ons that show it on a page (the admin's installed add-ons).
+    "list_addons": "cli.addons.listing",
+    "app_settings": "cli.settings",
     "problem_response": "web",
     "wants_json": "web",
 }

@@ -54,7 +54,8 @@ def includeme(config: Configurator) -> None:
     and the navigation entry "Admin", shown to users with any admin
     permission; the dashboard with the directive ``add_admin_health``
     (:mod:`pyramidion_admin.dashboard`) and the history's views
-    (:mod:`pyramidion_admin.history`).
+    (:mod:`pyramidion_admin.history`); auth's models and the installed
+    add-ons page (:mod:`pyramidion_admin.registrations`).
     """
     from .options import add_admin_model
     from .resources import ADMIN_ACCESS, admin_factory, load_grants
@@ -76,6 +77,7 @@ def includeme(config: Configurator) -> None:
     config.include(".routes")
     config.include(".history")
     config.include(".dashboard")
+    config.include(".registrations")
 
 
 def _arguments(name: str) -> Callable[[argparse.ArgumentParser], None]:

@@ -1,11 +1,15 @@
 """Accounts: users, groups, membership, passwords and logging in.
 
 The Python API that add-ons building on auth use (see the add-on's
-README): :func:`create_user`, :func:`find_user`, :func:`set_password`;
+README): :func:`create_user`, :func:`find_user`, :func:`set_password`,
+:func:`deactivate_user`, :func:`activate_user`, :func:`send_password_reset`;
 :func:`ensure_group`, :func:`find_group`, :func:`list_groups`,
-:func:`add_to_group`, :func:`remove_from_group`, :func:`groups_of`. Each
-works in the caller's transaction (``request.dbsession`` in a view, the
-command's session in a command).
+:func:`add_to_group`, :func:`remove_from_group`, :func:`set_groups`,
+:func:`groups_of`. Each works in the caller's transaction
+(``request.dbsession`` in a view, the command's session in a command).
+Ending sessions and revoking API tokens are
+:func:`pyramidion_auth.sessions.revoke_sessions` and
+:func:`pyramidion_auth.tokens.revoke_api_tokens`.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ from pyramidion import independent_session
 from .interfaces import Clock, PasswordHasher, Refusal, Throttle, ThrottleKey
 from .models import (
     ADMIN_GROUP,
-    ApiToken,
     Group,
     Membership,
     OneTimeToken,
@@ -37,7 +40,7 @@ from .models import (
 from .services import auth_settings, current_time, find
 from .sessions import DatabaseSession, revoke_sessions
 from .settings import AuthSettings
-from .tokens import digest
+from .tokens import digest, issue_one_time_token, revoke_api_tokens
 
 if TYPE_CHECKING:
     from pyramid.registry import Registry
@@ -47,12 +50,14 @@ __all__ = [
     "AccountError",
     "AdminOutcome",
     "LoginOutcome",
+    "activate_user",
     "add_to_group",
     "authenticate",
     "check_email",
     "check_group_name",
     "client_address",
     "create_user",
+    "deactivate_user",
     "ensure_admin",
     "ensure_group",
     "find_group",
@@ -62,6 +67,8 @@ __all__ = [
     "log_in",
     "remove_from_group",
     "safe_came_from",
+    "send_password_reset",
+    "set_groups",
     "set_password",
 ]
 
@@ -268,6 +275,20 @@ def add_to_group(dbsession: Session, user: User, name: str) -> bool:
     return True
 
 
+def _keep_an_admin(dbsession: Session, user: User) -> None:
+    # Without an active admin nobody could manage the site any more, and
+    # only the command line could make one again.
+    admins = dbsession.scalar(
+        select(func.count(User.id))
+        .join(User.groups)
+        .where(Group.name == ADMIN_GROUP, User.is_active.is_(True), User.id != user.id)
+    )
+    if not admins:
+        raise AccountError(
+            f"{user.email} is the last active admin; make another account an admin first."
+        )
+
+
 def remove_from_group(dbsession: Session, user: User, name: str) -> bool:
     """End ``user``'s membership of group ``name``; whether they were a member.
 
@@ -278,18 +299,94 @@ def remove_from_group(dbsession: Session, user: User, name: str) -> bool:
     if group is None or group not in user.groups:
         return False
     if name == ADMIN_GROUP:
-        admins = dbsession.scalar(
-            select(func.count(User.id))
-            .join(User.groups)
-            .where(Group.name == ADMIN_GROUP, User.is_active.is_(True), User.id != user.id)
-        )
-        if not admins:
-            raise AccountError(
-                f"{user.email} is the last active admin; make another account an admin first."
-            )
+        _keep_an_admin(dbsession, user)
     user.groups.remove(group)
     dbsession.flush()
     log.info("user %s removed from group %s", user.id, name)
+    return True
+
+
+def set_groups(dbsession: Session, user: User, names: Iterable[str]) -> tuple[int, int]:
+    """Make ``user`` a member of exactly the groups ``names`` (created if
+    missing); returns how many memberships were added and how many ended.
+
+    Raises :class:`AccountError` for a bad group name, or when it would take
+    the last active admin out of ``admin``; nothing changes then.
+    """
+    wanted = {check_group_name(name) for name in names}
+    current = set(groups_of(user))
+    if ADMIN_GROUP in current - wanted:
+        _keep_an_admin(dbsession, user)
+    for name in sorted(current - wanted):
+        remove_from_group(dbsession, user, name)
+    for name in sorted(wanted - current):
+        add_to_group(dbsession, user, name)
+    return len(wanted - current), len(current - wanted)
+
+
+def deactivate_user(
+    dbsession: Session, user: User, *, keep: DatabaseSession | None = None
+) -> bool:
+    """Stop ``user`` from using the site; whether anything changed.
+
+    Their sessions end at once (every process sees it: sessions live in
+    the database), their API tokens are refused from the next request on
+    (the identity source refuses inactive accounts), logging in fails as a
+    wrong password does and no password reset is sent. The tokens are
+    kept, so :func:`activate_user` gives them back. ``keep`` spares one
+    session (the caller's own). Deactivating the last active admin is
+    refused with :class:`AccountError`.
+    """
+    if not user.is_active:
+        return False
+    if ADMIN_GROUP in groups_of(user):
+        _keep_an_admin(dbsession, user)
+    ended = revoke_sessions(dbsession, user.id, keep=keep)
+    # Set after the sessions' delete, which flushes: the change stays
+    # pending until the caller's flush, so a history of changes (the
+    # admin's) still sees it.
+    user.is_active = False
+    log.info("user %s deactivated; %s sessions ended", user.id, ended)
+    return True
+
+
+def activate_user(dbsession: Session, user: User) -> bool:
+    """Let a deactivated ``user`` log in again; whether anything changed.
+
+    Their API tokens that have not expired work again.
+    """
+    if user.is_active:
+        return False
+    user.is_active = True
+    log.info("user %s activated", user.id)
+    return True
+
+
+def send_password_reset(request: Request, user: User) -> bool:
+    """Email ``user`` a single-use link to choose a new password, after the
+    request's transaction commits (see :func:`~pyramidion_auth.mail.send_mail`).
+
+    The link is valid for ``auth.reset_token_lifetime``. Returns False, and
+    sends nothing, for an inactive account. The password-reset page and the
+    admin's "send a password reset" both use this.
+    """
+    from .mail import send_mail
+
+    if not user.is_active:
+        return False
+    settings = auth_settings(request.registry)
+    token = issue_one_time_token(request.registry, request.dbsession, user, "reset")
+    link = request.route_url("auth.reset", _query={"token": token})
+    minutes = int(settings.reset_token_lifetime.total_seconds() // 60)
+    send_mail(
+        request,
+        user.email,
+        "Choose a new password",
+        f"Hello {user.display_name},\n\nTo choose a new password, open this link "
+        f"within {minutes} minutes:\n\n{link}\n\nIf you did not ask for it, "
+        "ignore this email: your password stays as it is.\n",
+    )
+    log.info("password reset link sent to user %s", user.id)
     return True
 
 
@@ -323,13 +420,15 @@ def create_user(
         password_changed_at=now if password is not None else None,
         email_verified_at=now if verified else None,
     )
+    # Added before its groups: finding the next group flushes, and a group
+    # must not reach the database with a member that is not there yet.
+    dbsession.add(user)
     if admin:
         user.groups.append(ensure_group(dbsession, ADMIN_GROUP, "May do everything"))
     for name in groups:
         group = ensure_group(dbsession, name)
         if group not in user.groups:
             user.groups.append(group)
-    dbsession.add(user)
     dbsession.flush()
     log.info("user %s created", user.id)
     return user
@@ -405,7 +504,7 @@ def set_password(
     user.password_changed_at = current_time(registry)
     dbsession.flush()
     revoke_sessions(dbsession, user.id, keep=keep)
-    dbsession.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    revoke_api_tokens(dbsession, user.id)
     dbsession.execute(
         delete(OneTimeToken).where(
             OneTimeToken.user_id == user.id, OneTimeToken.purpose == "reset"

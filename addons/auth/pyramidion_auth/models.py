@@ -93,6 +93,9 @@ class User(Base):
     def __repr__(self) -> str:
         return f"<User {self.id}>"
 
+    def __str__(self) -> str:
+        return self.email
+
 
 class Group(Base):
     """A named set of users; members have the principal ``group:<name>``."""
@@ -104,8 +107,11 @@ class Group(Base):
     description: Mapped[str] = mapped_column(String(200), default="")
 
     members: Mapped[list[User]] = relationship(
-        secondary="auth_memberships", back_populates="groups"
+        secondary="auth_memberships", back_populates="groups", order_by="User.email"
     )
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Membership(Base):
@@ -136,6 +142,9 @@ class ServerSession(Base):
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime.datetime] = mapped_column(DateTime)
 
+    #: Who is logged in with it; None for an anonymous session.
+    user: Mapped[User | None] = relationship()
+
 
 class ApiToken(Base):
     """A named bearer token for JSON clients, stored as its SHA-256."""
@@ -154,6 +163,9 @@ class ApiToken(Base):
     expires_at: Mapped[datetime.datetime] = mapped_column(DateTime)
 
     user: Mapped[User] = relationship()
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint}…)"
 
 
 class OneTimeToken(Base):

@@ -7,6 +7,7 @@ import json
 import secrets
 import time
 import weakref
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
 from pyramid.interfaces import ISession
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from pyramid.request import Request
     from pyramid.response import Response
 
-__all__ = ["DatabaseSession", "revoke_sessions", "session_factory"]
+__all__ = ["DatabaseSession", "end_sessions", "revoke_sessions", "session_factory"]
 
 #: Session keys under which flash messages are kept, one per queue.
 _FLASH_PREFIX = "_f_"
@@ -272,4 +273,19 @@ def revoke_sessions(
     if keep is not None and keep._row is not None:
         statement = statement.where(ServerSession.id != keep._row.id)
     result = dbsession.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def end_sessions(
+    dbsession: Session, ids: Iterable[str], *, keep: DatabaseSession | None = None
+) -> int:
+    """End the sessions whose ids (rows of ``auth_sessions``) are ``ids``,
+    except ``keep`` (the caller's own, which the request is about to save);
+    returns how many ended. Their cookies stop working in every process."""
+    wanted = set(ids)
+    if keep is not None and keep._row is not None:
+        wanted.discard(keep._row.id)
+    if not wanted:
+        return 0
+    result = dbsession.execute(delete(ServerSession).where(ServerSession.id.in_(wanted)))
     return int(getattr(result, "rowcount", 0) or 0)

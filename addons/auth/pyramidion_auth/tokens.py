@@ -9,7 +9,7 @@ import logging
 import secrets
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .models import ApiToken, OneTimeToken, User
@@ -25,6 +25,8 @@ __all__ = [
     "find_one_time_token",
     "issue_one_time_token",
     "new_secret",
+    "revoke_api_token",
+    "revoke_api_tokens",
     "token_json",
 ]
 
@@ -119,6 +121,21 @@ def api_tokens_of(dbsession: Session, user: User) -> list[ApiToken]:
             select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)
         )
     )
+
+
+def revoke_api_token(dbsession: Session, token: ApiToken) -> None:
+    """Delete one API token: a request bearing it is anonymous from now on."""
+    dbsession.execute(delete(ApiToken).where(ApiToken.id == token.id))
+    log.info("API token %s of user %s revoked", token.id, token.user_id)
+
+
+def revoke_api_tokens(dbsession: Session, user_id: int) -> int:
+    """Delete every API token of ``user_id``; returns how many there were."""
+    result = dbsession.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if count:
+        log.info("%s API tokens of user %s revoked", count, user_id)
+    return count
 
 
 def token_json(token: ApiToken, now: datetime.datetime) -> dict[str, Any]:

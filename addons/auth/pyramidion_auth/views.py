@@ -34,6 +34,7 @@ from .accounts import (
     find_user,
     log_in,
     safe_came_from,
+    send_password_reset,
     set_password,
 )
 from .interfaces import Clock, PasswordHasher, Throttle, ThrottleKey
@@ -259,18 +260,8 @@ class ResetRequestView(FormView):
             request.find_service(Clock).now(),
         )
         user = find_user(request.dbsession, address)
-        if refusal is None and user is not None and user.is_active:
-            token = issue_one_time_token(request.registry, request.dbsession, user, "reset")
-            link = request.route_url("auth.reset", _query={"token": token})
-            minutes = int(settings.reset_token_lifetime.total_seconds() // 60)
-            send_mail(
-                request,
-                user.email,
-                "Choose a new password",
-                f"Hello {user.display_name},\n\nTo choose a new password, open this link "
-                f"within {minutes} minutes:\n\n{link}\n\nIf you did not ask for it, "
-                "ignore this email: your password stays as it is.\n",
-            )
+        if refusal is None and user is not None:
+            send_password_reset(request, user)
         minutes = int(settings.reset_token_lifetime.total_seconds() // 60)
         flash(request, RESET_SENT.format(minutes=minutes), "info")
         return str(request.route_url("auth.login"))

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyramidion import Addon
+from pyramidion import Addon, app_state
 
 from .settings import BlogSettings
 
@@ -49,13 +49,17 @@ def includeme(config: Configurator) -> None:
     routes and views of :mod:`pyramidion_blog.routes` (list, post, new,
     edit, delete, hide, unhide), the navigation entries "Posts" and "New
     post", the declared permissions, and the storage realm ``blog.post``
-    whose files are downloadable by whoever may view their post.
+    whose files are downloadable by whoever may view their post. With the
+    ``admin`` add-on enabled, registers posts with it (:mod:`pyramidion_blog.admin`:
+    the moderation queue and bulk hide/show).
     """
     from .resources import post_of_file
     from .services import FILE_REALM
 
     config.include(".routes")
     config.add_file_context(FILE_REALM, post_of_file)
+    if "admin" in app_state(config.registry).resolution:
+        config.include(".admin")
 
 
 addon = Addon(
@@ -63,6 +67,8 @@ addon = Addon(
     title="A small blog: posts with attachments, search, paging and moderation",
     includeme="pyramidion_blog:includeme",
     requires=("auth", "forms", "storage"),
+    # With admin enabled, its directive exists when the blog registers posts.
+    after=("admin",),
     settings=BlogSettings,
     models="pyramidion_blog.models",
     migrations="pyramidion_blog:migrations",

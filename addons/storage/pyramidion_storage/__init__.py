@@ -78,8 +78,9 @@ def includeme(config: Configurator) -> None:
     the routes ``storage.file`` (``/files/{key}``) and ``storage.upload``
     (``/files``) with their views. With the ``jobs`` add-on enabled,
     declares the periodic job ``storage.gc`` (:mod:`pyramidion_storage.jobs`);
-    with the ``admin`` add-on, adds the files awaiting garbage collection
-    to its dashboard (:mod:`pyramidion_storage.health`).
+    with ``admin`` enabled, registers stored files with it
+    (:mod:`pyramidion_storage.admin`) and adds the files awaiting garbage
+    collection to its dashboard (:mod:`pyramidion_storage.health`).
     """
     from . import health, jobs, resources, services, views
     from .backends import StorageBackend, make_backend
@@ -116,6 +117,7 @@ def includeme(config: Configurator) -> None:
         config.include(".jobs")
     if health.admin_enabled(config.registry):
         config.include(".health")
+        config.include(".admin")
 
 
 def _gc_arguments(parser: argparse.ArgumentParser) -> None:
@@ -129,8 +131,8 @@ addon = Addon(
     name="storage",
     title="File storage: uploads and downloads on the local disk or S3",
     includeme="pyramidion_storage.includeme",
-    # With jobs (admin) enabled, its directives exist when storage declares
-    # its job (its line in the admin's dashboard).
+    # With jobs or admin enabled, their directives exist when storage uses
+    # them (its job; its files and its line in the admin's dashboard).
     after=("jobs", "admin"),
     settings=StorageSettings,
     models="pyramidion_storage.models",

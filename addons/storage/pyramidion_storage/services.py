@@ -27,14 +27,25 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+)
 from transaction.interfaces import ISavepointDataManager
 from zope.interface import implementer
 
 from pyramidion import app_state, get_settings, independent_session
 
 from .backends import StagedFile, StorageBackend, new_key
-from .models import StoredFile, utcnow
+from .models import StoredFile, as_utc, utcnow
 from .settings import StorageSettings
 from .uploads import (
     FileTooLarge,
@@ -50,12 +61,16 @@ if TYPE_CHECKING:
     from transaction import TransactionManager
 
 __all__ = [
+    "FILE_STATES",
     "FileDataManager",
     "FileStorage",
     "GarbageCount",
     "GarbageReport",
     "collect_garbage",
     "count_garbage",
+    "file_references",
+    "file_state",
+    "file_state_condition",
     "get_backend",
 ]
 
@@ -496,6 +511,78 @@ def collect_garbage(
     if not dry_run:
         report.staging = backend.sweep_staging(cutoff)
     return report
+
+
+#: What :func:`file_state` says of a file, with the sentence an
+#: administrator reads for each.
+FILE_STATES: dict[str, str] = {
+    "in use": "a row of an add-on refers to it",
+    "orphan": "kept, but no row of any add-on refers to it",
+    "temporary": "a form's upload, not yet kept",
+    "expired": "a form's upload whose time ran out; the next gc removes it",
+}
+
+
+def file_references() -> list[tuple[Table, Any]]:
+    """Every column of every enabled add-on's tables that refers to a file
+    (a foreign key to ``storage_files.id``, as :func:`file_id_column` makes),
+    with its table."""
+    from pyramidion import metadata
+
+    files = StoredFile.__table__
+    return [
+        (table, column)
+        for table in metadata.sorted_tables
+        if table is not files
+        for column in table.columns
+        for key in column.foreign_keys
+        if key.column.table is files
+    ]
+
+
+def _referenced() -> ColumnElement[bool]:
+    conditions = [
+        exists().where(column == StoredFile.id).select_from(table)
+        for table, column in file_references()
+    ]
+    return or_(*conditions) if conditions else false()
+
+
+def file_state_condition(state: str, now: datetime.datetime | None = None) -> ColumnElement[bool]:
+    """A condition on :class:`StoredFile` rows that are in ``state`` (one of
+    :data:`FILE_STATES`), for filtering a query; raises ``ValueError`` for
+    another word.
+
+    A file is "in use" when a row of any table refers to it through a
+    foreign key (see :func:`file_references`), an "orphan" when it was kept
+    and nothing does, "temporary" while it is a form's upload and
+    "expired" once that upload's time ran out.
+    """
+    now = now or utcnow()
+    kept = StoredFile.upload_token.is_(None)
+    if state == "in use":
+        return and_(kept, _referenced())
+    if state == "orphan":
+        return and_(kept, not_(_referenced()))
+    if state == "temporary":
+        return and_(not_(kept), or_(StoredFile.expires_at.is_(None), StoredFile.expires_at >= now))
+    if state == "expired":
+        return and_(not_(kept), StoredFile.expires_at < now)
+    raise ValueError(f"'{state}' is not a file state; use one of {', '.join(FILE_STATES)}.")
+
+
+def file_state(
+    dbsession: Session, stored: StoredFile, now: datetime.datetime | None = None
+) -> str:
+    """Which of :data:`FILE_STATES` ``stored`` is in (one query for a kept file)."""
+    if stored.temporary:
+        expires = stored.expires_at
+        expired = expires is not None and as_utc(expires) < (now or utcnow())
+        return "expired" if expired else "temporary"
+    found = dbsession.scalar(
+        select(StoredFile.id).where(StoredFile.id == stored.id, _referenced())
+    )
+    return "orphan" if found is None else "in use"
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ def includeme(config: Configurator) -> None:
     the same names (``/`` and ``/new`` under the add-on's prefix), their
     views and a navigation entry. Reads no settings itself; the list page
     reads ``NAME.per_page`` through the add-on's settings class. With the
-    ``admin`` add-on enabled, includes :mod:`.admin`, which shows the
-    items in the admin.
+    ``admin`` add-on enabled, includes :mod:`.admin`, which registers the
+    items there.
     """
     config.declare_permission(
         "{{ cookiecutter.name }}.item.list",
@@ -43,8 +43,8 @@ addon = Addon(
     title="{{ cookiecutter.title }}",
     includeme="{{ cookiecutter.package }}:includeme",
     requires=("forms",),
-    # When the admin is enabled, it is included first: its directive is
-    # there when this add-on registers its models.
+    # When the admin is enabled it is included first, so its directive
+    # exists when this add-on registers its items.
     after=("admin",),
     settings={{ cookiecutter.class_prefix }}Settings,
     models="{{ cookiecutter.package }}.models",

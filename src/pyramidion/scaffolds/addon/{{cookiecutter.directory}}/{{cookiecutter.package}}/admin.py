@@ -1,7 +1,10 @@
-"""The add-on's models in the admin, included only when ``admin`` is enabled.
+"""The add-on's models in the admin (``/admin/{{ cookiecutter.name }}/item/``).
 
-The add-on works without the admin: this module uses only the directive the
-admin adds (``config.add_admin_model``) and never imports it.
+Included by ``includeme`` only when the ``admin`` add-on is enabled, so
+the add-on works with and without it; it uses only the admin's directive
+and never imports the admin. Members of the admin group may do everything
+there; other groups get ``admin.{{ cookiecutter.name }}.item.view`` (add,
+change, delete) with ``pyramidion admin grant CONFIG GROUP PERMISSION``.
 """
 
 from __future__ import annotations
@@ -15,5 +18,10 @@ if TYPE_CHECKING:
 
 
 def includeme(config: Configurator) -> None:
-    """Show the items in the admin, at ``/admin/{{ cookiecutter.name }}/item/``."""
-    config.add_admin_model(Item, list_display=("id", "title"), search_fields=("title",))
+    """Register :class:`Item` with the admin: listed by title, searched by title."""
+    config.add_admin_model(
+        Item,
+        list_display=("id", "title"),
+        search_fields=("title",),
+        ordering=("-id",),
+    )

@@ -1,0 +1,62 @@
+"""The blog's posts in the admin, included only when ``admin`` is enabled.
+
+``/admin/blog/post/`` lists posts newest first with their author; search
+titles and bodies; the filter "Hidden" is the moderation queue. Bulk
+actions hide the selected posts (with the reason the confirmation form
+asks for, else a standard one) and show them again, through the same
+functions as the post pages' moderation (:func:`~pyramidion_blog.services.hide_post`).
+This module uses only the admin's directive; it never imports the admin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .models import Post
+from .services import hide_post, show_post
+
+if TYPE_CHECKING:
+    from pyramid.config import Configurator
+    from pyramid.request import Request
+
+__all__ = ["DEFAULT_REASON", "hide_posts", "includeme", "show_posts"]
+
+#: The reason a post hidden from the admin shows its author when none was given.
+DEFAULT_REASON = "Hidden by a moderator."
+
+
+def hide_posts(request: Request, posts: Sequence[Post]) -> str:
+    """Admin action: hide the posts from everyone but their authors and admins.
+
+    The reason is the confirmation form's ``reason`` field when it has one.
+    """
+    reason = str(request.POST.get("reason", "")).strip()[:500] or DEFAULT_REASON
+    for post in posts:
+        hide_post(post, reason)
+    return f"{len(posts)} post{'' if len(posts) == 1 else 's'} hidden: {reason}"
+
+
+def show_posts(request: Request, posts: Sequence[Post]) -> str:
+    """Admin action: show hidden posts to everyone again."""
+    for post in posts:
+        show_post(post)
+    return f"{len(posts)} post{'' if len(posts) == 1 else 's'} shown again."
+
+
+def includeme(config: Configurator) -> None:
+    """Register :class:`~pyramidion_blog.models.Post` with the admin."""
+    config.add_admin_model(
+        Post,
+        list_display=("title", "author", "hidden", "created_at"),
+        search_fields=("title", "body"),
+        list_filter=("hidden", "created_at", "author"),
+        ordering=("-created_at",),
+        fields=("title", "body"),
+        readonly_fields=("hidden", "hidden_reason", "hidden_at", "created_at", "updated_at"),
+        inlines=("attachments",),
+        actions=[
+            {"name": "hide", "label": "Hide", "handler": hide_posts},
+            {"name": "show", "label": "Show again", "handler": show_posts},
+        ],
+    )

@@ -1,0 +1,108 @@
+"""Stored files in the admin, included only when ``admin`` is enabled.
+
+``/admin/storage/stored_file/`` lists files with their name, type, size,
+owner and realm; search by name, type or owner; filter on public and upload
+time; a file's page links to its download. Actions: tell which of the
+selected files are in use, orphans or temporary uploads
+(:func:`~pyramidion_storage.services.file_state`), and delete files no row
+uses, their bytes once the transaction commits. This module uses only the
+admin's directive; it never imports the admin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pyramid.events import BeforeRender
+
+from .models import StoredFile
+from .services import file_state
+
+if TYPE_CHECKING:
+    from pyramid.config import Configurator
+    from pyramid.request import Request
+
+__all__ = ["delete_unused_files", "download_link", "includeme", "tell_states"]
+
+
+def tell_states(request: Request, files: Sequence[StoredFile]) -> str:
+    """Admin action: say which state each selected file is in."""
+    states = [
+        f"{stored.filename} ({stored.key[:8]}): {file_state(request.dbsession, stored)}"
+        for stored in files
+    ]
+    return "; ".join(states) + "."
+
+
+def delete_unused_files(request: Request, files: Sequence[StoredFile]) -> str:
+    """Admin action: delete the selected files that no row uses (rows now,
+    bytes after the commit); files in use are kept and named."""
+    kept = []
+    deleted = 0
+    for stored in files:
+        if file_state(request.dbsession, stored) == "in use":
+            kept.append(stored.filename)
+            continue
+        request.storage.delete(stored)
+        deleted += 1
+    message = f"{deleted} file{'' if deleted == 1 else 's'} deleted."
+    if kept:
+        message += f" Kept, because a row uses them: {', '.join(kept)}."
+    return message
+
+
+def download_link(event: BeforeRender) -> None:
+    """Subscriber: a kept file's page in the admin links to its download
+    (the admin's ``object_links``; found by the row the page shows, without
+    importing the admin)."""
+    request: Any = event.get("request")
+    stored = getattr(event.get("context"), "obj", None)
+    if request is None or not isinstance(stored, StoredFile) or stored.temporary:
+        return
+    links = list(event.get("object_links") or ())
+    links.append(("Download", request.storage.url(stored)))
+    event["object_links"] = links
+
+
+def includeme(config: Configurator) -> None:
+    """Register :class:`~pyramidion_storage.models.StoredFile` with the admin,
+    and the download link on a file's page."""
+    config.add_subscriber(download_link, BeforeRender)
+    config.add_admin_model(
+        StoredFile,
+        label="File",
+        list_display=(
+            "filename",
+            "content_type",
+            "size",
+            "owner_id",
+            "realm",
+            "public",
+            "created",
+        ),
+        search_fields=("filename", "content_type", "owner_id"),
+        list_filter=("public", "created"),
+        ordering=("-created",),
+        fields=("filename", "public"),
+        readonly_fields=(
+            "key",
+            "content_type",
+            "size",
+            "sha256",
+            "created",
+            "owner_id",
+            "realm",
+            "expires_at",
+        ),
+        secret_fields=("upload_token",),
+        actions=[
+            {"name": "state", "label": "Tell whether in use", "handler": tell_states},
+            {
+                "name": "delete_unused",
+                "label": "Delete unused files",
+                "handler": delete_unused_files,
+                "destructive": True,
+            },
+        ],
+    )
