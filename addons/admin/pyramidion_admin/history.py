@@ -47,12 +47,14 @@ __all__ = [
     "HistoryFilters",
     "HistoryPage",
     "HistoryView",
+    "changes_since",
     "includeme",
     "object_history",
     "read_history",
     "record_change",
     "secret_fields",
     "site_history",
+    "snapshot",
     "visible",
 ]
 
@@ -132,6 +134,29 @@ def diff(obj: Any, action: str, secrets: frozenset[str]) -> dict[str, Any]:
             if old == new:
                 continue
             changes[key] = CHANGED if secret else [json_value(old), json_value(new)]
+    return changes
+
+
+def snapshot(obj: Any) -> dict[str, Any]:
+    """The values of ``obj``'s column attributes now, for :func:`changes_since`.
+
+    SQLAlchemy's attribute history, which :func:`record_change` reads by
+    default, is emptied by every flush, and any query flushes. Code that
+    changes several objects and queries in between (an action that ends a
+    user's sessions, then deactivates the next user) takes a snapshot of
+    each object first and passes ``changes=changes_since(obj, before)``.
+    """
+    return {prop.key: getattr(obj, prop.key) for prop in inspect(obj).mapper.column_attrs}
+
+
+def changes_since(obj: Any, before: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """``{field: [old, new]}`` for the fields of ``obj`` that differ from
+    ``before`` (a :func:`snapshot`), whether or not the session has flushed."""
+    changes: dict[str, list[Any]] = {}
+    for key, old in before.items():
+        new = getattr(obj, key)
+        if new != old:
+            changes[key] = [old, new]
     return changes
 
 

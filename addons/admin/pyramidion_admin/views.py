@@ -242,9 +242,13 @@ def action_view(context: ModelSection, request: Request) -> Response:
         what = model_admin.plural if len(rows) != 1 else model_admin.label
         message = f"{len(rows)} {what.lower()} deleted."
     else:
+        # Handlers may query (and so flush) between rows, which would empty
+        # the attribute history of the rows changed before: compare with
+        # what each row held before the handler ran instead.
+        before = [history.snapshot(row) for row in rows]
         message = action.handler(request, rows)
-        for row in rows:
-            history.record_change(request, row, action.name, None)
+        for row, values in zip(rows, before, strict=True):
+            history.record_change(request, row, action.name, history.changes_since(row, values))
         request.dbsession.flush()
     flash(request, message)
     return HTTPSeeOther(location=back)

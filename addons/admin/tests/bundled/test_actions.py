@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from pyramidion_admin.models import HistoryRecord
 from sqlalchemy import func, select
 
 from pyramidion.testing import PyramidionTestApp
@@ -60,6 +61,32 @@ def test_deactivating_ends_sessions_refuses_tokens_and_spares_oneself(
 
     assert "1 user activated." in page.text
     assert admin_client.get("/auth/api/me", headers=bearer(token)).json["id"] == user.id
+
+
+def test_a_bulk_action_records_every_row_it_changed(
+    admin_client: PyramidionTestApp,
+    auth_make_user: Any,
+    auth_logged_in: Any,
+    dbsession: Any,
+    tm: Any,
+) -> None:
+    # Each deactivation ends the user's sessions, a delete that flushes the
+    # session: the rows deactivated before it must still be recorded.
+    users = [auth_make_user(f"Leaver {n}") for n in range(3)]
+    tm.commit()
+    for user in users:
+        auth_logged_in(other_browser(admin_client), user)
+
+    run_action(admin_client, "/admin/auth/user/", "deactivate", [user.id for user in users])
+
+    records = dbsession.scalars(
+        select(HistoryRecord).where(
+            HistoryRecord.action == "deactivate",
+            HistoryRecord.object_pk.in_([str(user.id) for user in users]),
+        )
+    ).all()
+    assert sorted(record.object_pk for record in records) == sorted(str(u.id) for u in users)
+    assert all(record.changes["is_active"] == [True, False] for record in records)
 
 
 def test_sending_a_password_reset(
