@@ -19,7 +19,9 @@ What it gives an application:
   id, HttpOnly, SameSite=Lax and Secure outside development. The id
   changes at login; logout and password changes delete sessions in the
   database, so a copied cookie stops working in every process. Idle and
-  absolute timeouts are settings. A request that never touches
+  absolute timeouts are settings. Login, logout and a password change
+  issue a new CSRF token, so a token a page showed before no longer works. A
+  request that never touches
   ``request.session`` or the identity costs no query.
 - **Passwords.** Argon2id (m=64 MiB, t=3, p=4 by default, never below
   OWASP's m=19 MiB, t=2), rehashed at login when the parameters change;

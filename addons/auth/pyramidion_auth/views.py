@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from pyramid.csrf import new_csrf_token
 from pyramid.httpexceptions import (
     HTTPForbidden,
     HTTPNotFound,
@@ -169,9 +170,11 @@ def logout_page(request: Request) -> dict[str, Any]:
 
 
 def logout(request: Request) -> Response:
-    """``POST /auth/logout``: delete the session server-side and clear its cookie."""
+    """``POST /auth/logout``: delete the session server-side and clear its
+    cookie; the CSRF token changes too."""
     user = request.user
     forget(request)
+    new_csrf_token(request)
     if user is not None:
         flash(request, "You have logged out.", "info")
     return HTTPSeeOther(location=request.route_url("auth.login"))
@@ -211,6 +214,7 @@ class ChangePasswordView(FormView):
             raise FormError(str(exc), field="new_password") from None
         if keep is not None:
             keep.rotate(user.id)
+        new_csrf_token(request)
         return str(request.route_url("auth.account"))
 
 
