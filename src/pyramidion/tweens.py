@@ -7,6 +7,9 @@ What ``ptweens`` shows for a Pyramidion app, top to bottom::
     pyramidion.tweens.security_headers_tween_factory  security headers; renders
                                                       errors raised below it
     pyramidion.web.host_allowlist_tween_factory       400 for hosts not served
+    pyramidion.inputs.body_size_tween_factory         413 for bodies over the limit
+    pyramidion.inputs.url_tween_factory               400 for paths that are not text
+    pyramidion.idempotency.claim_tween_factory        Idempotency-Key replays
     pyramid_tm.tm_tween_factory                       one transaction per attempt
     pyramid.tweens.excview_tween_factory              error views
 
