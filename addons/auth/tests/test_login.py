@@ -312,7 +312,8 @@ def test_a_csrf_token_from_before_login_is_refused_after_it(
     testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any
 ) -> None:
     user = auth_make_user()
-    # A token an attacker could have learnt before the user logs in.
+    # The login page starts an anonymous session whose token an attacker
+    # could have learnt (or planted) before the user logs in.
     testapp.get("/auth/login")
     before_login = testapp.csrf_token()
 
@@ -335,6 +336,10 @@ def test_a_csrf_token_of_one_session_is_refused_in_another(
     attackers_token = attacker.csrf_token()
 
     assert refused_as_forged(victim, attackers_token)
+    # Nor does a CSRF cookie set by someone else (a sibling domain can set
+    # cookies) make a token of the attacker's choosing valid.
+    victim.set_cookie("csrf_token", "chosen-by-the-attacker")
+    assert refused_as_forged(victim, "chosen-by-the-attacker")
     assert victim.get("/auth/account").status_int == 200
 
 
