@@ -15,11 +15,12 @@ What ``ptweens`` shows for a Pyramidion app, top to bottom::
 
 pyramid_retry is the *execution policy* around the whole chain: after a
 conflict it runs every tween again, on a fresh request, with the same
-environ. The core wraps that policy (:func:`last_resort_policy`), so an
-error raised after the tweens have returned (by a response callback) gets
-the app's own 500 rather than the server's. So the request id is chosen once per request (kept in the
+environ. So the request id is chosen once per request (kept in the
 environ), and the access log has one line per request, written by the
-attempt whose response is sent.
+attempt whose response is sent. The core wraps that policy
+(:func:`last_resort_policy`), so an error raised after the tweens have
+returned (by a response callback) gets the app's own 500 rather than the
+server's.
 
 pyramid_tm renders errors raised while committing with the app's error
 views itself. Errors raised by the tweens between it and the security
