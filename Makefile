@@ -37,9 +37,9 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml $(ADDON_DIRS)
 		$(foreach d,$(ADDON_DIRS),-e "./$(patsubst %/,%,$(dir $(d)))[testing]")
 	@touch $@
 
-# axe-core (the browser tests' accessibility checks) and retire (CI's scan of
-# the JavaScript we serve) come from the npm registry, pinned in
-# package-lock.json; without npm or the registry, those checks say they skip.
+# jQuery (the copy the forms add-on serves; npm audit checks it) and axe-core
+# (the browser tests' accessibility checks) come from the npm registry, pinned
+# in package-lock.json; without npm or the registry, those checks say they skip.
 node_modules/.installed: package.json package-lock.json
 	@if ! command -v npm >/dev/null 2>&1; then \
 		echo "npm not found: accessibility checks will be skipped (apt-get install -y npm)"; \

@@ -234,7 +234,7 @@ def test_an_app_enables_the_chosen_addons_in_both_ini_files(tmp_path: Path) -> N
         text = (root / ini).read_text()
         assert "\npyramidion.addons = auth storage catalog\n" in text
         assert "\nstorage.local_root = %(here)s/var/files\n" in text
-        assert "\nmax_request_body_size = 10551296\n" in text
+        assert "\nmax_request_body_size = 20971520\n" in text
     development = (root / "development.ini").read_text()
     assert "\nsqlalchemy.url = sqlite:///%(here)s/var/shop.sqlite\n" in development
     assert "\nauth.mail_directory = %(here)s/var/mail\n" in development

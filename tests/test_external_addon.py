@@ -214,10 +214,11 @@ def deployment(tmp_path: Path) -> Deployment:
 
 @pytest.fixture
 def server(deployment: Deployment) -> Iterator[Deployment]:
-    """``pserve`` serving the migrated deployment until the test ends."""
+    """``pyramidion serve`` (the supported entry point, which runs pserve)
+    serving the migrated deployment until the test ends."""
     deployment.run("pyramidion", "db", "upgrade", str(deployment.ini))
     process = subprocess.Popen(
-        [str(BIN / "pserve"), str(deployment.ini)],
+        [str(BIN / "pyramidion"), "serve", str(deployment.ini)],
         env=deployment.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -233,7 +234,7 @@ def server(deployment: Deployment) -> Iterator[Deployment]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     process.kill()
                     output = process.communicate()[0]
-                    pytest.fail(f"pserve did not start serving:\n{output}")
+                    pytest.fail(f"pyramidion serve did not start serving:\n{output}")
                 time.sleep(0.1)
         yield deployment
     finally:

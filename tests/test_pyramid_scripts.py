@@ -85,6 +85,7 @@ def test_ptweens_shows_the_request_path_in_order(distributions: Distributions, i
         "pyramidion.tweens.request_log_tween_factory",
         "pyramidion.tweens.security_headers_tween_factory",
         "pyramidion.web.host_allowlist_tween_factory",
+        "pyramidion.inputs.body_size_tween_factory",
         "pyramidion.inputs.url_tween_factory",
         "pyramidion.idempotency.claim_tween_factory",
         "pyramid_tm.tm_tween_factory",

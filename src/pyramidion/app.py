@@ -35,6 +35,7 @@ from pyramid.csrf import CookieCSRFStoragePolicy
 from pyramid.exceptions import ConfigurationConflictError
 from pyramid.exceptions import ConfigurationError as PyramidConfigurationError
 from pyramid.interfaces import ISecurityPolicy
+from pyramid_retry import RetryableExecutionPolicy
 
 from . import db
 from .addon import ADDON_NAME_PATTERN, Addon
@@ -50,7 +51,7 @@ from .settings import (
     parse_settings,
 )
 from .state import CORE_VERSION, AppState, app_state, get_database
-from .tweens import SERVER_INPUT_ENVIRON_KEY
+from .tweens import SERVER_INPUT_ENVIRON_KEY, last_resort_policy
 
 if TYPE_CHECKING:
     from pyramid.request import Request
@@ -258,6 +259,18 @@ def _configure_core(config: Configurator, core: CoreSettings) -> None:
     # pyramid_retry's execution policy runs the whole tween chain again
     # after a conflict.
     config.include("pyramid_retry")
+    # The same policy pyramid_retry registers, wrapped so that an error no
+    # tween can render still gets the app's own 500 (tweens.last_resort_policy).
+    # This action, made here, takes precedence over the one pyramid_retry's
+    # includeme makes.
+    config.set_execution_policy(
+        last_resort_policy(
+            RetryableExecutionPolicy(
+                int(settings["retry.attempts"]),
+                activate_hook=config.maybe_dotted(settings["retry.activate_hook"]),
+            )
+        )
+    )
     config.include("pyramidion.tweens")
 
     config.include("pyramidion.security")

@@ -101,7 +101,7 @@ def check_config_file(
         )
     if server_section is not None and server_section not in unresolved:
         _check_use(path, parser, server_section, "paste.server_runner")
-        _check_server(path, parser, server_section)
+        _check_server(path, parser, server_section, app_section)
     check_logging(path, parser)
     return ConfigFile(
         path=path, parser=parser, app_section=app_section, server_section=server_section
@@ -374,7 +374,9 @@ def _check_call(where: str, spec: str) -> None:
 # -- the server section ----------------------------------------------------------
 
 
-def _check_server(path: Path, parser: configparser.ConfigParser, section: str) -> None:
+def _check_server(
+    path: Path, parser: configparser.ConfigParser, section: str, app_section: str
+) -> None:
     options = parser.options(section)
     if "port" in options:
         _check_port(path, section, "port", parser.get(section, "port"))
@@ -390,7 +392,7 @@ def _check_server(path: Path, parser: configparser.ConfigParser, section: str) -
             _check_port(path, section, "listen", port, address)
     use = parser.get(section, "use", fallback="").strip()
     if use.partition("#")[0] in ("egg:waitress", "egg:Waitress"):
-        _check_waitress(path, parser, section)
+        _check_waitress(path, parser, section, app_section)
 
 
 def _check_port(path: Path, section: str, key: str, port: str, address: str = "") -> None:
@@ -403,8 +405,17 @@ def _check_port(path: Path, section: str, key: str, port: str, address: str = ""
         )
 
 
-def _check_waitress(path: Path, parser: configparser.ConfigParser, section: str) -> None:
-    """Waitress's own parsing of its settings: unknown names, numbers, hosts."""
+def _check_waitress(
+    path: Path, parser: configparser.ConfigParser, section: str, app_section: str
+) -> None:
+    """Waitress's own parsing of its settings (unknown names, numbers,
+    hosts), and its body size limit above the app's.
+
+    Waitress answers a body at or over its ``max_request_body_size`` with
+    a plain-text 413 of its own; the app's limit
+    (``pyramidion.max_request_body_size``) must be lower, so that the
+    app's own page answers instead.
+    """
     from waitress.adjustments import Adjustments
 
     defaults = set(parser.defaults())
@@ -414,13 +425,38 @@ def _check_waitress(path: Path, parser: configparser.ConfigParser, section: str)
         if option not in defaults and option != "use"
     }
     try:
-        Adjustments(**options)
+        adjustments = Adjustments(**options)
     except (ValueError, TypeError, OSError) as exc:
         raise ConfigurationError(
             f"{path}, [{section}]: waitress refuses these settings ({_first_line(exc)}); "
             "correct the setting it names (see waitress's documentation of its "
             "arguments)."
         ) from None
+    app_limit = _app_body_limit(parser, app_section)
+    if app_limit is not None and adjustments.max_request_body_size <= app_limit:
+        raise ConfigurationError(
+            f"{path}, [{section}] max_request_body_size: "
+            f"{adjustments.max_request_body_size} is not above the app's "
+            f"pyramidion.max_request_body_size ({app_limit}), so waitress would "
+            "answer large bodies with its own plain-text page; set it higher, for "
+            f"example {2 * app_limit}, or lower the app's limit."
+        )
+
+
+def _app_body_limit(parser: configparser.ConfigParser, app_section: str) -> int | None:
+    """The app's ``pyramidion.max_request_body_size``: the file's value or
+    the default; None when the value is not a number (the settings check
+    says so)."""
+    from .settings import CoreSettings
+
+    raw = parser.get(app_section, "pyramidion.max_request_body_size", fallback=None)
+    if raw is None:
+        default = CoreSettings.__dataclass_fields__["max_request_body_size"].default
+        return default if isinstance(default, int) else None
+    try:
+        return int(raw.strip())
+    except ValueError:
+        return None
 
 
 # -- the logging sections --------------------------------------------------------

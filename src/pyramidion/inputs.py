@@ -1,5 +1,12 @@
 """What clients send, checked before any view reads it.
 
+Every request body is held to ``pyramidion.max_request_body_size`` by a
+tween: a larger ``Content-Length`` is refused with 413 before anything
+reads the body, and a body of unknown length is read through a counter
+that refuses it with 413 once it passes the limit. The refusal is the
+app's own error page (or problem+json), with the request id, where the
+server's limit would give a plain-text page of the server's.
+
 Whatever arrives in a path, a query string, a form body or a JSON body is
 refused with 400 and one sentence saying what is wrong when it cannot be
 stored or read safely, so that no view meets it and answers 500:
@@ -33,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
 import sqlalchemy as sa
-from pyramid.httpexceptions import HTTPBadRequest
+from pyramid.httpexceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
 
 from .state import app_state
 
@@ -56,6 +63,75 @@ NUL = (
     "The {where} contains a NUL character (%00 or \\u0000), which no field accepts; "
     "remove it and send it again."
 )
+
+
+# -- body size ---------------------------------------------------------------------
+
+
+def too_large(limit: int) -> str:
+    """The sentence of the 413 for a body over ``limit`` bytes."""
+    return (
+        f"The request body is larger than this site accepts (at most {limit:,} bytes); "
+        "send less, or in several parts."
+    )
+
+
+class BoundedInput:
+    """A request body stream that raises 413 once more than ``limit`` bytes
+    have been read from it; for bodies whose length is not known up front."""
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._read = 0
+
+    def _count(self, data: bytes) -> bytes:
+        self._read += len(data)
+        if self._read > self._limit:
+            raise HTTPRequestEntityTooLarge(too_large(self._limit))
+        return data
+
+    def _bounded(self, size: int | None) -> int:
+        # One byte past the limit is enough to know the body is too large.
+        room = self._limit - self._read + 1
+        return room if size is None or size < 0 else min(size, room)
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._count(self._stream.read(self._bounded(size)))
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._count(self._stream.readline(self._bounded(size)))
+
+    def readlines(self, hint: int | None = -1) -> list[bytes]:
+        lines = []
+        while line := self.readline():
+            lines.append(line)
+            if hint is not None and 0 < hint <= sum(map(len, lines)):
+                break
+        return lines
+
+    def __iter__(self) -> Any:
+        return iter(self.readline, b"")
+
+    # No close(): the stream is the server's to close.
+
+
+def body_size_tween_factory(
+    handler: Callable[[Request], Response], registry: Registry
+) -> Callable[[Request], Response]:
+    """Refuse a body over ``pyramidion.max_request_body_size`` with the app's 413."""
+    limit = app_state(registry).core.max_request_body_size
+
+    def tween(request: Request) -> Response:
+        environ = request.environ
+        length = request.content_length
+        if length is not None and length > limit:
+            raise HTTPRequestEntityTooLarge(too_large(limit))
+        if length is None and environ.get("wsgi.input") is not None:
+            environ["wsgi.input"] = BoundedInput(environ["wsgi.input"], limit)
+        return handler(request)
+
+    return tween
 
 
 # -- path and query string ----------------------------------------------------
@@ -367,10 +443,15 @@ def column_value(column: Any, raw: Any) -> Any:
 
 
 def includeme(config: Configurator) -> None:
-    """Register the URL tween (under the host allowlist) and the form deriver."""
+    """Register the body size and URL tweens (under the host allowlist) and
+    the form deriver."""
+    config.add_tween(
+        "pyramidion.inputs.body_size_tween_factory",
+        under="pyramidion.web.host_allowlist_tween_factory",
+    )
     config.add_tween(
         "pyramidion.inputs.url_tween_factory",
-        under="pyramidion.web.host_allowlist_tween_factory",
+        under="pyramidion.inputs.body_size_tween_factory",
     )
     config.add_view_deriver(
         input_limits_deriver, "pyramidion.input_limits", under="secured_view", over="csrf_view"

@@ -490,6 +490,16 @@ class CoreSettings:
         "reading at the limit.",
         min=0,
     )
+    max_request_body_size: int = setting(
+        10 * 1024 * 1024 + 65536,
+        doc="Largest request body, in bytes, any request may carry; larger ones "
+        "get the site's own 413 page (or problem+json) before any view reads "
+        "them, and a body of unknown length (chunked) is read up to the limit "
+        "and no further. Keep the server's own limit (waitress's "
+        "max_request_body_size in [server:main]) above it: 'pyramidion check' "
+        "says when it is not.",
+        min=1,
+    )
     max_form_fields: int = setting(
         1000,
         doc="Most fields (or multipart parts) one submitted form may have, for "

@@ -6,12 +6,12 @@ the pytest plugin in :mod:`pyramidion.testing` must not need to load.
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import webtest
 
 from . import app_state
+from .web import CSRF_TOKEN_PATH
 
 if TYPE_CHECKING:
     from pyramid.router import Router
@@ -39,17 +39,14 @@ class PyramidionTestApp(webtest.TestApp):  # type: ignore[misc]
     def csrf_token(self) -> str:
         """The CSRF token the app accepts from this client.
 
-        The token is the value of the app's CSRF cookie (double-submit): the
-        one the app set, or, before it has set one, a new value this client
-        stores as a browser would.
+        Asked of the app as a page's script would (``GET /csrf-token``), so
+        it is right whatever the app stores it in: the core's CSRF cookie,
+        or the server-side session (with ``auth``), where asking starts a
+        session when the client has none. Log in first when the token is
+        for a logged-in request: login issues a new token.
         """
-        name = self.csrf_cookie_name
-        token: str | None = self.cookies.get(name)
-        if not token:
-            token = uuid.uuid4().hex
-            self.set_cookie(name, token)
-        # The cookie jar keeps values as sent, quotes included.
-        return token.strip('"')
+        response = self.get(CSRF_TOKEN_PATH, headers={"Accept": "application/json"})
+        return str(response.json["csrf_token"])
 
     def csrf_headers(self) -> dict[str, str]:
         """Headers that carry the CSRF token: ``{"X-CSRF-Token": ...}``."""

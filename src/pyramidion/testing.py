@@ -284,7 +284,9 @@ def install_test_distribution(
 class LiveServer:
     """A WSGI app served by waitress on a free loopback port, in a thread."""
 
-    def __init__(self, app: Router, *, threads: int = 4) -> None:
+    def __init__(self, app: Router, *, threads: int = 4, **waitress_options: Any) -> None:
+        """Serve ``app``; ``waitress_options`` are further arguments of
+        waitress's server (``max_request_body_size=...``)."""
         import waitress
 
         self.app = app
@@ -292,7 +294,7 @@ class LiveServer:
         # stop() can close every connection the server has open.
         self._sockets: dict[int, Any] = {}
         self._server = waitress.create_server(
-            app, map=self._sockets, host="127.0.0.1", port=0, threads=threads
+            app, map=self._sockets, host="127.0.0.1", port=0, threads=threads, **waitress_options
         )
         #: The base URL, without a trailing slash: ``http://127.0.0.1:PORT``.
         self.url = f"http://127.0.0.1:{self._server.effective_port}"

@@ -7,6 +7,9 @@ What ``ptweens`` shows for a Pyramidion app, top to bottom::
     pyramidion.tweens.security_headers_tween_factory  security headers; renders
                                                       errors raised below it
     pyramidion.web.host_allowlist_tween_factory       400 for hosts not served
+    pyramidion.inputs.body_size_tween_factory         413 for bodies over the limit
+    pyramidion.inputs.url_tween_factory               400 for paths that are not text
+    pyramidion.idempotency.claim_tween_factory        Idempotency-Key replays
     pyramid_tm.tm_tween_factory                       one transaction per attempt
     pyramid.tweens.excview_tween_factory              error views
 
@@ -14,7 +17,10 @@ pyramid_retry is the *execution policy* around the whole chain: after a
 conflict it runs every tween again, on a fresh request, with the same
 environ. So the request id is chosen once per request (kept in the
 environ), and the access log has one line per request, written by the
-attempt whose response is sent.
+attempt whose response is sent. The core wraps that policy
+(:func:`last_resort_policy`), so an error raised after the tweens have
+returned (by a response callback) gets the app's own 500 rather than the
+server's.
 
 pyramid_tm renders errors raised while committing with the app's error
 views itself. Errors raised by the tweens between it and the security
@@ -37,6 +43,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pyramid.httpexceptions import HTTPBadRequest
+from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.tweens import INGRESS
 from pyramid_retry import is_error_retryable
@@ -44,12 +51,12 @@ from pyramid_retry import is_error_retryable
 from .logging import request_id_var
 from .security import USER_ID_ENVIRON_KEY
 from .state import app_state
-from .web import REQUEST_ID_ENVIRON_KEY
+from .web import REQUEST_ID_ENVIRON_KEY, plain_error_page, wants_json
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
     from pyramid.registry import Registry
-    from pyramid.request import Request
+    from pyramid.router import Router
 
     from .settings import CoreSettings
 
@@ -269,6 +276,67 @@ def _render_error(request: Request) -> Response:
             }
         )
         return Response(body=body.encode(), status=500, content_type="application/problem+json")
+
+
+# -- the last resort --------------------------------------------------------------
+
+ExecutionPolicy = Callable[[dict[str, Any], "Router"], Response]
+
+
+def last_resort_policy(inner: ExecutionPolicy) -> ExecutionPolicy:
+    """An execution policy around ``inner`` (pyramid_retry's) for the errors
+    no tween or error view can render: those raised after the tweens have
+    returned, by a response callback, say.
+
+    Such an error would reach the server, which answers with a plain-text
+    500 of its own. It is logged and answered with the core's own 500
+    instead: problem+json for API clients, the plain error page for
+    browsers, with the request id and the security headers. Nothing here
+    reads the database or renders templates, which may be what failed.
+    """
+
+    def policy(environ: dict[str, Any], router: Router) -> Response:
+        try:
+            return inner(environ, router)
+        except Exception:
+            error_log.exception("error outside the error views")
+            return _last_resort_response(environ, router.registry)
+
+    return policy
+
+
+def _last_resort_response(environ: dict[str, Any], registry: Registry) -> Response:
+    request = Request(environ)
+    identifier = str(environ.get(REQUEST_ID_ENVIRON_KEY, "-"))
+    title = "Internal Server Error"
+    detail = "Something went wrong on our side. The error has been logged."
+    try:
+        as_json = wants_json(request)
+    except Exception:  # an Accept header WebOb cannot read
+        as_json = True
+    if as_json:
+        body = {
+            "type": "about:blank",
+            "title": title,
+            "status": 500,
+            "detail": detail,
+            "request_id": identifier,
+        }
+        response = Response(
+            body=json.dumps(body).encode(),
+            status=500,
+            content_type="application/problem+json",
+            charset=None,
+        )
+    else:
+        response = Response(
+            plain_error_page(500, title, detail, identifier), status=500, charset="utf-8"
+        )
+    core = app_state(registry).core
+    response.headerlist.extend(_static_security_headers(core))
+    response.headers["Cache-Control"] = "no-store"
+    response.headers[core.request_id_header] = identifier
+    return response
 
 
 def includeme(config: Configurator) -> None:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pyramid.csrf import get_csrf_token
 from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken
 from pyramid.httpexceptions import HTTPBadRequest, HTTPError
 from pyramid.response import Response
@@ -459,6 +460,26 @@ def healthz_view(request: Request) -> Response:
     return Response(json_body={"status": "ok"}, content_type="application/json")
 
 
+#: Where a page's script (and the test kit) gets the client's CSRF token.
+CSRF_TOKEN_PATH = "/csrf-token"  # noqa: S105 (a URL path, not a secret)
+
+
+def csrf_token_view(request: Request) -> Response:
+    """``GET /csrf-token``: ``{"csrf_token": ...}``, the token this client
+    sends as ``X-CSRF-Token`` (or the ``csrf_token`` field) on unsafe requests.
+
+    The token is the configured storage's: the core's CSRF cookie, or the
+    server-side session's token where an add-on keeps it there (auth), in
+    which case asking starts a session. Never cached; other sites cannot
+    read the answer, since no CORS header allows them to.
+    """
+    response = Response(
+        json_body={"csrf_token": get_csrf_token(request)}, content_type="application/json"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def readyz_view(request: Request) -> Response:
     """Ready to serve: migrations applied, add-ons installed, and not
     shutting down (:func:`mark_draining`).
@@ -574,6 +595,13 @@ def includeme(config: Configurator) -> None:
     config.add_view(healthz_view, route_name="pyramidion.healthz", permission=PUBLIC)
     config.add_route("pyramidion.readyz", "/readyz")
     config.add_view(readyz_view, route_name="pyramidion.readyz", permission=PUBLIC)
+    config.add_route("pyramidion.csrf_token", CSRF_TOKEN_PATH)
+    config.add_view(
+        csrf_token_view,
+        route_name="pyramidion.csrf_token",
+        request_method="GET",
+        permission=PUBLIC,
+    )
     state = app_state(config.registry)
     if state.core.development:
         config.add_view(welcome_view, context=Root, name="", permission=PUBLIC)

@@ -11,6 +11,7 @@ The distributions of this checkout are not on the index and are left out.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -120,3 +121,77 @@ def test_the_lowest_releases_the_core_allows_have_no_published_advisory(
 
     assert len(dependencies) == len(lowest), dependencies
     assert not findings(dependencies), "\n".join(findings(dependencies))
+
+
+# -- the JavaScript the site serves ----------------------------------------------
+
+#: Files the site serves that come from the npm registry: (locked package,
+#: the file in the package, the served copy).
+VENDORED_JAVASCRIPT = [
+    (
+        "jquery",
+        "dist/jquery.min.js",
+        CHECKOUT / "addons/forms/pyramidion_forms/static/vendor/jquery-{version}.min.js",
+    ),
+]
+
+#: npm audit's severities, lowest first; "moderate" and above fail the check.
+SEVERITIES = ["info", "low", "moderate", "high", "critical"]
+
+
+def locked_version(package: str) -> str:
+    """The version of ``package`` that package-lock.json pins."""
+    lock = json.loads((CHECKOUT / "package-lock.json").read_text())
+    entry = lock["packages"].get(f"node_modules/{package}")
+    assert entry is not None, f"package-lock.json does not lock {package}: npm install {package}"
+    assert not entry.get("dev"), f"{package} is served, so it belongs in 'dependencies'"
+    version: str = entry["version"]
+    return version
+
+
+@pytest.mark.parametrize(("package", "inside", "served"), VENDORED_JAVASCRIPT)
+def test_served_javascript_is_the_locked_release(package: str, inside: str, served: Path) -> None:
+    version = locked_version(package)
+    copy = Path(str(served).format(version=version))
+
+    assert copy.is_file(), (
+        f"package-lock.json locks {package} {version}, but {copy.name} is not served: "
+        f"copy node_modules/{package}/{inside} there and point the add-on at it"
+    )
+    others = sorted(p.name for p in copy.parent.glob(Path(str(served)).name.format(version="*")))
+    assert others == [copy.name], f"other releases of {package} are still served: {others}"
+    assert f"v{version}" in copy.read_text()[:200]
+    installed = CHECKOUT / "node_modules" / package / inside
+    if installed.is_file():
+        assert copy.read_bytes() == installed.read_bytes()
+
+
+def test_served_javascript_has_no_published_advisory() -> None:
+    """``npm audit`` over the locked packages the site serves (not the
+    test tools); any advisory of moderate severity or above fails."""
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed (apt-get install -y npm): the npm advisories are unread")
+    try:
+        result = subprocess.run(
+            ["npm", "audit", "--omit=dev", "--json", "--package-lock-only"],
+            cwd=CHECKOUT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.skip("the npm registry's advisory service did not answer within 120 seconds")
+    try:
+        report = json.loads(result.stdout)
+    except ValueError:
+        pytest.skip(f"npm audit gave no report (exit {result.returncode}): {result.stderr[-300:]}")
+    if "vulnerabilities" not in report:
+        reason = report.get("message") or report.get("error", {}).get("summary") or report
+        pytest.skip(f"the npm registry's advisory service is not reachable ({reason})")
+    serious = [
+        f"{name} ({found['severity']}): {found.get('range', '')}"
+        for name, found in report["vulnerabilities"].items()
+        if SEVERITIES.index(found["severity"]) >= SEVERITIES.index("moderate")
+    ]
+    assert not serious, "served JavaScript with published advisories:\n" + "\n".join(serious)

@@ -19,7 +19,11 @@ What it gives an application:
   id, HttpOnly, SameSite=Lax and Secure outside development. The id
   changes at login; logout and password changes delete sessions in the
   database, so a copied cookie stops working in every process. Idle and
-  absolute timeouts are settings. A request that never touches
+  absolute timeouts are settings. The CSRF token is kept in the session
+  (Pyramid's ``SessionCSRFStoragePolicy``), so it only works in the session
+  it was issued to; login, logout and a password change issue a new one,
+  so a token a page showed before no longer works. A
+  request that never touches
   ``request.session`` or the identity costs no query.
 - **Passwords.** Argon2id (m=64 MiB, t=3, p=4 by default, never below
   OWASP's m=19 MiB, t=2), rehashed at login when the parameters change;
@@ -97,13 +101,16 @@ def includeme(config: Configurator) -> None:
     core's ``pyramidion.environment``. Registers the add-on's services
     (clock, password hasher, throttle, mailer: see
     :mod:`pyramidion_auth.interfaces`) with pyramid_services, the identity source, the
-    session factory, ``request.user``, the CSRF exemption for requests
+    session factory, the CSRF token's storage in that session (in place of
+    the core's cookie), ``request.user``, the CSRF exemption for requests
     authenticated by an API token, the permission ``auth.account.edit``,
     the routes and views of :mod:`pyramidion_auth.routes`, an "Account"
     navigation entry and the layout's user menu (name and logout button,
     or a login link). With the ``jobs`` add-on enabled, declares the jobs
     of :mod:`pyramidion_auth.jobs` (mail after commit, the periodic purge).
     """
+    from pyramid.csrf import SessionCSRFStoragePolicy
+
     from .jobs import jobs_enabled
     from .security_policy import (
         AuthIdentitySource,
@@ -117,6 +124,10 @@ def includeme(config: Configurator) -> None:
     register_services(config)
     config.set_identity_source(AuthIdentitySource())
     config.set_session_factory(session_factory)
+    # The CSRF token lives in the server-side session instead of the core's
+    # double-submit cookie: a token is worthless outside the session it
+    # was issued to, and one a client sets for itself is never valid.
+    config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
     config.add_request_method(request_user, "user", property=True)
     config.add_csrf_exemption("auth.api_token", token_authenticated)
     config.declare_permission("auth.account.edit", "See and revoke one's own API tokens")

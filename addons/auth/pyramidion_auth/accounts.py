@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
+from pyramid.csrf import new_csrf_token
 from pyramid.security import remember
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from pyramidion import independent_session
+from pyramidion import count_login_failure, independent_session
 
 from .interfaces import Clock, PasswordHasher, Refusal, Throttle, ThrottleKey
 from .models import (
@@ -141,7 +142,9 @@ def authenticate(request: Request, email: str, password: str) -> LoginOutcome:
     Returns the user's id on success. An unknown email, a wrong password,
     an inactive account and an over-long password are the same failure,
     and take the same time. Does not use ``request.dbsession``, so a
-    failure leaves the request's transaction untouched.
+    failure leaves the request's transaction untouched. Each failure, and
+    each attempt the throttle refuses, counts in the core's
+    ``pyramidion_login_failures_total`` metric.
     """
     throttle: Throttle = request.find_service(Throttle)
     settings = auth_settings(request.registry)
@@ -154,6 +157,7 @@ def authenticate(request: Request, email: str, password: str) -> LoginOutcome:
     refusal = throttle.attempt(keys, now)
     if refusal is not None:
         log.info("login refused by the throttle for %s seconds", refusal.retry_after)
+        count_login_failure(request)
         return LoginOutcome(refusal=refusal)
     with independent_session(request.registry) as session:
         row = session.execute(
@@ -165,6 +169,7 @@ def authenticate(request: Request, email: str, password: str) -> LoginOutcome:
     matches = request.find_service(PasswordHasher).verify(password_hash, password)
     if row is None or not matches or not row.is_active:
         log.info("login failed")
+        count_login_failure(request)
         return LoginOutcome()
     pair, *others = keys
     throttle.succeeded(forget=[pair], take_back=others)
@@ -176,13 +181,18 @@ def authenticate(request: Request, email: str, password: str) -> LoginOutcome:
 
 
 def log_in(request: Request, user: User, password: str) -> None:
-    """Start a logged-in session for ``user`` (new session id), rehashing
-    the password if the hashing parameters changed since it was stored."""
+    """Start a logged-in session for ``user`` (new session id, new CSRF
+    token), rehashing the password if the hashing parameters changed since
+    it was stored.
+
+    A CSRF token a page showed before login no longer works afterwards.
+    """
     passwords: PasswordHasher = request.find_service(PasswordHasher)
     if user.password_hash is None or passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash(password)
         log.info("password of user %s rehashed with the current parameters", user.id)
     remember(request, str(user.id))
+    new_csrf_token(request)
     log.info("user %s logged in", user.id)
 
 

@@ -51,7 +51,11 @@ def includeme(config: Configurator) -> None:
         factory = views.account_factory if name in _ACCOUNT_ROUTES else None
         config.add_route(name, pattern, factory=factory)
 
-    config.add_view(views.LoginView, route_name="auth.login", permission=PUBLIC)
+    # These forms count attempts in the throttle before their CSRF check:
+    # see views.check_csrf_after_throttle.
+    config.add_view(
+        views.LoginView, route_name="auth.login", permission=PUBLIC, require_csrf=False
+    )
     config.add_view(
         views.logout_page,
         route_name="auth.logout",
@@ -71,9 +75,16 @@ def includeme(config: Configurator) -> None:
     config.add_view(
         views.ChangePasswordView, route_name="auth.password", permission=CREDENTIALS_PERMISSION
     )
-    config.add_view(views.ResetRequestView, route_name="auth.reset_request", permission=PUBLIC)
+    config.add_view(
+        views.ResetRequestView,
+        route_name="auth.reset_request",
+        permission=PUBLIC,
+        require_csrf=False,
+    )
     config.add_view(views.ResetView, route_name="auth.reset", permission=PUBLIC)
-    config.add_view(views.RegisterView, route_name="auth.register", permission=PUBLIC)
+    config.add_view(
+        views.RegisterView, route_name="auth.register", permission=PUBLIC, require_csrf=False
+    )
     config.add_view(views.VerifyView, route_name="auth.verify", permission=PUBLIC)
     config.add_view(views.TokensView, route_name="auth.tokens", permission=CREDENTIALS_PERMISSION)
     config.add_view(

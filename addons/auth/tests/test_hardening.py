@@ -318,3 +318,33 @@ def test_the_users_api_refuses_what_is_not_one_address(
 
     with pytest.raises(AccountError, match="is not an email address"):
         create_user(testapp.app.registry, dbsession, email=address, password=None)
+
+
+# -- failed logins show in the metrics ----------------------------------------------
+
+
+def login_failures(app: PyramidionTestApp) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    scrape = app.get("/metrics", extra_environ={"REMOTE_ADDR": "127.0.0.1"}).text
+    for family in text_string_to_metric_families(scrape):
+        for sample in family.samples:
+            if sample.name == "pyramidion_login_failures_total":
+                return float(sample.value)
+    raise AssertionError("/metrics has no pyramidion_login_failures_total")
+
+
+def test_each_failed_login_is_counted_in_the_metrics(
+    make_pyramidion_app: Any, db_connection: Connection, auth_make_user: Any, auth_log_in: Any
+) -> None:
+    app = PyramidionTestApp(
+        make_pyramidion_app({"pyramidion.metrics": "true"}, connection=db_connection)
+    )
+    user = auth_make_user()
+    assert login_failures(app) == 0
+
+    assert auth_log_in(app, user.email, "not the password").status_int == 422
+    assert auth_log_in(app, "nobody@example.com", "not the password").status_int == 422
+    assert auth_log_in(app, user.email).status_int == 303
+
+    assert login_failures(app) == 2

@@ -34,7 +34,7 @@ def test_login_shows_the_user_and_logout_forgets_them(
 
     assert response.status_int == 303
     assert response.location == "http://localhost/auth/account"
-    set_cookie = response.headers["Set-Cookie"]
+    (set_cookie,) = [c for c in response.headers.getall("Set-Cookie") if c.startswith("session=")]
     assert "HttpOnly" in set_cookie
     assert "SameSite=Lax" in set_cookie
     page = response.follow()
@@ -90,7 +90,9 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(
     assert wrong.status_int == unknown.status_int == 422
     assert "The email address or password is incorrect." in wrong.text
     assert wrong.text == unknown_text
-    assert cookie(testapp) is None
+    # The login form's CSRF token lives in an anonymous session; a failed
+    # login leaves that session anonymous.
+    testapp.get("/auth/account", status=303)
 
 
 def test_email_is_case_insensitive(
@@ -189,24 +191,32 @@ def test_session_cookie_from_before_logout_is_anonymous_after_it(
 def test_idle_and_absolute_timeouts(
     make_pyramidion_app: Any, db_connection: Any, auth_make_user: Any, auth_log_in: Any
 ) -> None:
-    import time
+    from pyramidion_auth.clock import ManualClock
+    from pyramidion_auth.interfaces import Clock
+    from pyramidion_auth.services import find
 
-    idle = PyramidionTestApp(
-        make_pyramidion_app({"auth.session_idle_timeout": "1"}, connection=db_connection)
-    )
+    def app_with(**settings: str) -> tuple[PyramidionTestApp, ManualClock]:
+        app = make_pyramidion_app(settings, connection=db_connection)
+        clock = find(app.registry, Clock)
+        assert isinstance(clock, ManualClock)
+        clock.freeze()
+        return PyramidionTestApp(app), clock
+
     user = auth_make_user()
+    idle, clock = app_with(**{"auth.session_idle_timeout": "60"})
     auth_log_in(idle, user.email)
+    clock.advance(seconds=50)
     assert idle.get("/auth/account").status_int == 200
-    time.sleep(1.1)
+    clock.advance(seconds=50)
+    assert idle.get("/auth/account").status_int == 200
+    clock.advance(seconds=61)
     idle.get("/auth/account", status=303)
 
-    absolute = PyramidionTestApp(
-        make_pyramidion_app({"auth.session_absolute_timeout": "1"}, connection=db_connection)
-    )
+    absolute, clock = app_with(**{"auth.session_absolute_timeout": "60"})
     auth_log_in(absolute, user.email)
-    time.sleep(0.6)
+    clock.advance(seconds=50)
     assert absolute.get("/auth/account").status_int == 200
-    time.sleep(0.6)
+    clock.advance(seconds=11)
     absolute.get("/auth/account", status=303)
 
 
@@ -253,7 +263,9 @@ def test_user_is_loaded_once_and_only_when_asked(
 def test_anonymous_request_without_cookie_touches_no_session(
     testapp: PyramidionTestApp, queries: list[str]
 ) -> None:
-    testapp.get("/auth/login")
+    # A page in the layout, whose user menu asks who is logged in. (A page
+    # with a form starts a session: the form's CSRF token is kept there.)
+    testapp.get("/no-such-page", status=404)
 
     assert not [q for q in queries if "auth_" in q]
     assert "session" not in testapp.cookies
@@ -285,3 +297,64 @@ def test_the_user_menu_names_the_user_and_links_their_account(
     logout = page.html.select_one('[data-user-menu="logout"]').find_parent("form")
     assert logout["action"] == "http://localhost/auth/logout"
     assert page.html.select('[data-user-menu="login"]') == []
+
+
+# -- the CSRF token belongs to the session ------------------------------------------
+
+
+def refused_as_forged(app: PyramidionTestApp, token: str) -> bool:
+    """Whether logging out with ``token`` is refused as a forged request."""
+    response = app.post("/auth/logout", {"csrf_token": token}, status="*")
+    return response.status_int == 400 and "This form has expired" in response.text
+
+
+def test_a_csrf_token_from_before_login_is_refused_after_it(
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any
+) -> None:
+    user = auth_make_user()
+    # The login page starts an anonymous session whose token an attacker
+    # could have learnt (or planted) before the user logs in.
+    testapp.get("/auth/login")
+    before_login = testapp.csrf_token()
+
+    auth_log_in(testapp, user.email)
+
+    assert refused_as_forged(testapp, before_login)
+    assert testapp.get("/auth/account").status_int == 200
+    after_login = testapp.csrf_token()
+    assert after_login != before_login
+    assert testapp.post("/auth/logout", {"csrf_token": after_login}).status_int == 303
+    testapp.get("/auth/account", status=303)
+
+
+def test_a_csrf_token_of_one_session_is_refused_in_another(
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_logged_in: Any
+) -> None:
+    user = auth_make_user()
+    victim = auth_logged_in(testapp, user.email)
+    attacker = auth_logged_in(PyramidionTestApp(testapp.app), auth_make_user("Mallory").email)
+    attackers_token = attacker.csrf_token()
+
+    assert refused_as_forged(victim, attackers_token)
+    # Nor does a CSRF cookie set by someone else (a sibling domain can set
+    # cookies) make a token of the attacker's choosing valid.
+    victim.set_cookie("csrf_token", "chosen-by-the-attacker")
+    assert refused_as_forged(victim, "chosen-by-the-attacker")
+    assert victim.get("/auth/account").status_int == 200
+
+
+def test_a_password_change_and_a_logout_issue_a_new_csrf_token(
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_logged_in: Any, password: str
+) -> None:
+    auth_logged_in(testapp, auth_make_user().email)
+    before_change = testapp.csrf_token()
+    form = testapp.get("/auth/password").forms["deform"]
+    form["current_password"] = password
+    form["new_password"] = form["new_password-confirm"] = "a fresh and long passphrase 7"
+    form.submit("submit", status=303)
+
+    assert refused_as_forged(testapp, before_change)
+    before_logout = testapp.csrf_token()
+    testapp.post("/auth/logout", {"csrf_token": before_logout}, status=303)
+    testapp.get("/auth/login")
+    assert testapp.csrf_token() != before_logout

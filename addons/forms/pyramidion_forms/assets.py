@@ -5,8 +5,9 @@ deform ships jQuery 2.0.3 (end of life, several advisories) and TinyMCE
 6.7.3 (cross-site scripting advisories). Neither is served: the static
 view of deform's files refuses them with 404, and pages load the current
 jQuery vendored in ``static/vendor/`` (with its licence) instead.
-CI scans what is served with ``retire`` (see ``.ci/run``), skipping the
-paths listed here.
+The vendored jQuery is the release ``package-lock.json`` locks, which
+``npm audit`` checks against published advisories
+(``tests/security/test_dependencies.py`` in the repository).
 """
 
 from __future__ import annotations

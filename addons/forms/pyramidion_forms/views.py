@@ -36,15 +36,24 @@ def set_renderer(registry: Registry, renderer: Any) -> None:
 
 
 class _RequestRenderer:
-    """Deform's renderer with this request's CSRF token in every template."""
+    """Deform's renderer with this request's CSRF token in every template.
 
-    def __init__(self, renderer: Any, csrf_token: str) -> None:
+    The token is asked for when the form is first rendered, not when it is
+    made: where it is kept in the session, reading it reads the session,
+    and a view that validates a submission first has no need to.
+    """
+
+    def __init__(self, renderer: Any, request: Request) -> None:
         self._renderer = renderer
-        self._csrf_token = csrf_token
+        self._request = request
+        self._csrf_token: str | None = None
         self.translate = renderer.translate
 
     def __call__(self, template_name: str, **kw: Any) -> str:
-        kw.setdefault("csrf_token", self._csrf_token)
+        if "csrf_token" not in kw:
+            if self._csrf_token is None:
+                self._csrf_token = get_csrf_token(self._request)
+            kw["csrf_token"] = self._csrf_token
         return str(self._renderer(template_name, **kw))
 
 
@@ -64,7 +73,7 @@ def make_form(
     hidden ``csrf_token`` field satisfies the core's CSRF check.
     """
     node = bind_schema(schema, request, **(bind or {}))
-    renderer = _RequestRenderer(getattr(request.registry, _RENDERER), get_csrf_token(request))
+    renderer = _RequestRenderer(getattr(request.registry, _RENDERER), request)
     made = [
         b if isinstance(b, deform.Button) else deform.Button(name="submit", title=b)
         for b in buttons

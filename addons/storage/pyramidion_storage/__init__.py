@@ -57,9 +57,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyramidion import Addon, Command, app_state, get_settings
+from pyramidion import Addon, Command, CoreSettings, SettingsError, app_state, get_settings
 
-from .settings import StorageSettings
+from .settings import MULTIPART_OVERHEAD, StorageSettings
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
@@ -70,8 +70,11 @@ __all__ = ["addon", "includeme"]
 def includeme(config: Configurator) -> None:
     """Wire the storage add-on.
 
-    Reads the ``storage.*`` settings and creates the backend (for the local
-    backend, its directory is created and checked for writing).
+    Reads the ``storage.*`` settings and the core's
+    ``pyramidion.max_request_body_size`` (which must leave room for
+    ``storage.max_upload_size`` plus the multipart envelope), and creates
+    the backend (for the local backend, its directory is created and
+    checked for writing).
     Registers the backend as the ``StorageBackend`` service
     (``request.find_service(StorageBackend)``), ``request.storage``, the
     ``add_file_context`` directive, the ``storage.upload`` permission, and
@@ -86,6 +89,16 @@ def includeme(config: Configurator) -> None:
     from .backends import StorageBackend, make_backend
 
     settings = get_settings(config.registry, StorageSettings)
+    needed = settings.max_upload_size + MULTIPART_OVERHEAD
+    core_limit = get_settings(config.registry, CoreSettings).max_request_body_size
+    if core_limit < needed:
+        raise SettingsError(
+            f"storage.max_upload_size = {settings.max_upload_size} does not fit in "
+            f"pyramidion.max_request_body_size = {core_limit}, the largest body the app "
+            f"accepts: set pyramidion.max_request_body_size to at least {needed} "
+            "(the upload size plus 65536 for the multipart envelope), or lower "
+            "storage.max_upload_size."
+        )
     config_file = app_state(config.registry).config_file
     base_dir = Path(config_file).resolve().parent if config_file else Path(os.getcwd())
     config.register_service(make_backend(settings, base_dir), StorageBackend)

@@ -54,8 +54,8 @@ class StorageSettings:
     max_upload_size: int = setting(
         10 * 1024 * 1024,
         doc="Largest file, in bytes, that an upload may carry; larger ones are "
-        "answered 413 and stopped at the limit. Set waitress's "
-        "max_request_body_size to this plus 65536.",
+        "answered 413 and stopped at the limit. Keep the core's "
+        "pyramidion.max_request_body_size at least this plus 65536.",
         min=1,
     )
     allowed_content_types: tuple[str, ...] = setting(

@@ -224,3 +224,19 @@ def test_content_checks() -> None:
         check_content_type("a.png", "image/png", b"<script>alert(1)</script>")
     with pytest.raises(ContentTypeNotAllowed, match=r"accepted: image/\*"):
         check_content_type("a.txt", "text/plain", b"hi", allowed=["image/*"])
+
+
+def test_an_upload_limit_the_apps_body_limit_cannot_hold_is_a_start_up_error(
+    make_pyramidion_app: MakeApp,
+) -> None:
+    from pyramidion import SettingsError
+
+    with pytest.raises(SettingsError) as refused:
+        make_pyramidion_app(
+            {
+                "storage.max_upload_size": "200000",
+                "pyramidion.max_request_body_size": "200000",
+            }
+        )
+
+    assert "set pyramidion.max_request_body_size to at least 265536" in str(refused.value)
