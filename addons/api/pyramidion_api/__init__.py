@@ -70,8 +70,10 @@ def includeme(config: Configurator) -> None:
     ``add_api_resource`` and ``add_api_view``, the view deriver that
     validates an API view's body (view option ``api_operation``),
     ``request.api_input``, the problem+json exception views and the
-    JSON-by-default subscriber for paths under the add-on's prefix, and the
-    routes ``api.openapi`` (``/api/v1/openapi.json``) and ``api.docs``
+    JSON-by-default subscriber for paths under the add-on's prefix, the
+    rate limit tween (:mod:`pyramidion_api.ratelimit`; reads
+    ``api.rate_limit`` and ``api.rate_limit_window``), and the routes
+    ``api.openapi`` (``/api/v1/openapi.json``) and ``api.docs``
     (``/api/v1/docs``, Swagger UI from this package's static files).
     """
     from .operations import init_state
@@ -85,6 +87,12 @@ def includeme(config: Configurator) -> None:
     config.add_request_method(api_input, "api_input", reify=True)
     config.include(".errors")
     config.include(".routes")
+    # Over auth's read-scope check: a refused request still counts.
+    config.add_tween(
+        "pyramidion_api.ratelimit.rate_limit_tween_factory",
+        under=("pyramidion.idempotency.record_tween_factory", "pyramid_tm.tm_tween_factory"),
+        over="pyramidion_auth.security_policy.token_scope_tween_factory",
+    )
 
 
 addon = Addon(
