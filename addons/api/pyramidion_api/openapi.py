@@ -322,8 +322,8 @@ def _security_schemes(registry: Registry) -> dict[str, Any]:
             "type": "apiKey",
             "in": "cookie",
             "name": cookie,
-            "description": "The browser session; unsafe methods also need the CSRF "
-            "token in the X-CSRF-Token header.",
+            "description": "The browser session; unsafe methods also need the value of "
+            "the CSRF cookie in the X-CSRF-Token header.",
         },
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from pyramid.httpexceptions import HTTPNotModified
+from pyramid.httpexceptions import HTTPConflict, HTTPNotModified
 
 from pyramidion import get_settings, problem_response
 
@@ -104,7 +104,7 @@ class ResourceViews:
         else:
             obj = resource.model(**appstruct)
         request.dbsession.add(obj)
-        request.dbsession.flush()
+        _flush(request)
         representation = serialize(request, resource, obj)
         response = request.response
         response.status_int = 201
@@ -145,8 +145,12 @@ class ResourceViews:
         else:
             request.dbsession.delete(obj)
         request.dbsession.flush()
-        request.response.status_int = 204
-        return request.response
+        from pyramid.response import Response
+
+        response = Response(status=204)
+        # No body, so no type (WebOb gives every response text/html by default).
+        response.content_type = None
+        return response
 
     def _change(self, *, partial: bool) -> Any:
         resource, request, obj = self.resource, self.request, self.context
@@ -164,7 +168,7 @@ class ResourceViews:
         else:
             for name, value in appstruct.items():
                 setattr(obj, name, value)
-        request.dbsession.flush()
+        _flush(request)
         representation = serialize(request, resource, obj)
         request.response.headers["ETag"] = etag_of(resource, obj, representation)
         return representation
@@ -223,6 +227,18 @@ class ResourceViews:
         return {name: representation[name] for name in fields if name in representation}
 
 
+def _flush(request: Request) -> None:
+    """Write the changes now, so that a constraint they break is a 409, not a 500."""
+    try:
+        request.dbsession.flush()
+    except sa.exc.IntegrityError:
+        # The transaction is aborted with the error response.
+        raise HTTPConflict(
+            "The data conflicts with what is stored (a value that must be unique is "
+            "taken, or a referenced item does not exist). Change it and send it again."
+        ) from None
+
+
 def _item_route(request: Request, resource: ApiResource) -> str:
     return api_state(request.registry).routes[f"{resource.path}/{{id}}"][0]
 
@@ -258,10 +274,10 @@ def operation_for(
     path = resource.path if where == "collection" else f"{resource.path}/{{id}}"
     statuses = {
         "list": (200, (400, 401, 403)),
-        "create": (201, (400, 401, 403, 413, 415, 422)),
+        "create": (201, (400, 401, 403, 409, 413, 415, 422)),
         "get": (200, (304, 401, 403, 404)),
-        "update": (200, (400, 401, 403, 404, 412, 413, 415, 422, 428)),
-        "replace": (200, (400, 401, 403, 404, 412, 413, 415, 422, 428)),
+        "update": (200, (400, 401, 403, 404, 409, 412, 413, 415, 422, 428)),
+        "replace": (200, (400, 401, 403, 404, 409, 412, 413, 415, 422, 428)),
         "delete": (204, (401, 403, 404, 412, 428)),
     }
     status, errors = statuses[action]

@@ -40,3 +40,47 @@ def pyramidion_extra_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[
         **AUTH_TEST_SETTINGS,
         "auth.mail_directory": str(tmp_path_factory.mktemp("mail")),
     }
+
+
+@pytest.fixture
+def token_for(testapp: Any, dbsession: Any, tm: Any) -> Any:
+    """``token_for(user)``: the ``Authorization`` header of a new API token of ``user``."""
+    from pyramidion_auth.tokens import create_api_token
+
+    def make(user: Any) -> dict[str, str]:
+        _row, token = create_api_token(testapp.app.registry, dbsession, user, "tests")
+        tm.commit()
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+@pytest.fixture
+def make_note(dbsession: Any, tm: Any) -> Any:
+    """``make_note(author, title=..., **columns)``: a committed note."""
+    from pyramidion_api_example.models import Note
+
+    def make(author: Any, title: str = "A note", **columns: Any) -> Note:
+        note = Note(author_id=author.id, title=title, **columns)
+        dbsession.add(note)
+        dbsession.flush()
+        tm.commit()
+        return note
+
+    return make
+
+
+@pytest.fixture
+def queries(db_connection: Any) -> Any:
+    """The SQL statements run on the test's connection while the test runs."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append(statement)
+
+    event.listen(db_connection, "before_cursor_execute", record)
+    yield statements
+    event.remove(db_connection, "before_cursor_execute", record)
