@@ -71,7 +71,8 @@ def includeme(config: Configurator) -> None:
     validates an API view's body (view option ``api_operation``),
     ``request.api_input``, the problem+json exception views and the
     JSON-by-default subscriber for paths under the add-on's prefix, the
-    rate limit tween (:mod:`pyramidion_api.ratelimit`; reads
+    auth's resources ``/me`` and ``/tokens`` (:mod:`pyramidion_api.accounts`),
+    the rate limit tween (:mod:`pyramidion_api.ratelimit`; reads
     ``api.rate_limit`` and ``api.rate_limit_window``), and the routes
     ``api.openapi`` (``/api/v1/openapi.json``) and ``api.docs``
     (``/api/v1/docs``, Swagger UI from this package's static files).
@@ -87,6 +88,8 @@ def includeme(config: Configurator) -> None:
     config.add_request_method(api_input, "api_input", reify=True)
     config.include(".errors")
     config.include(".routes")
+    # Auth's resources: auth cannot register them itself (api requires auth).
+    config.include(".accounts")
     # Over auth's read-scope check: a refused request still counts.
     config.add_tween(
         "pyramidion_api.ratelimit.rate_limit_tween_factory",
