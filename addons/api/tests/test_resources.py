@@ -151,6 +151,7 @@ def test_a_session_works_and_still_needs_csrf_for_writes(
     assert testapp.get("/api/v1/notes").json["items"] == []
     refused = testapp.post_json("/api/v1/notes", {"title": "No token"}, status=400)
     assert refused.content_type == "application/problem+json"
+    assert "X-CSRF-Token" in refused.json["detail"]
     created = testapp.post_json(
         "/api/v1/notes", {"title": "With token"}, headers=testapp.csrf_headers(), status=201
     )
