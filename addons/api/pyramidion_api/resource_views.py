@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from pyramid.httpexceptions import HTTPConflict, HTTPNotModified
+from pyramid_retry import mark_error_retryable
 
 from pyramidion import get_settings, problem_response
 
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from .resources import ApiResource
 
 __all__ = ["operation_for", "register_resource_views"]
+
+#: sqlite3's result code for a lock another connection holds.
+SQLITE_BUSY = 5
 
 #: Content types a body may be sent as (PATCH also takes JSON Merge Patch's,
 #: whose meaning it has: the fields sent are changed, the others kept).
@@ -61,6 +65,7 @@ class ResourceViews:
     # -- collection ---------------------------------------------------------------
 
     def list(self) -> Any:
+        """``GET``: a page of items, the ``next`` page's URL and cursor (null on the last)."""
         resource, request = self.resource, self.request
         settings = get_settings(request.registry, ApiSettings)
         query = parse_list_query(
@@ -92,6 +97,7 @@ class ResourceViews:
         return {"items": items, "next": next_url, "next_cursor": cursor}
 
     def create(self) -> Any:
+        """``POST``: a new item from the body: 201 with ``Location`` and ``ETag``."""
         resource, request = self.resource, self.request
         refused = require_json(request)
         if refused is not None:
@@ -117,6 +123,7 @@ class ResourceViews:
     # -- item ---------------------------------------------------------------------
 
     def get(self) -> Any:
+        """``GET``: the item with its ``ETag``, or 304 when ``If-None-Match`` names it."""
         resource, request, obj = self.resource, self.request, self.context
         representation = serialize(request, resource, obj)
         etag = etag_of(resource, obj, representation)
@@ -130,12 +137,15 @@ class ResourceViews:
         return self._fields(representation, fields)
 
     def update(self) -> Any:
+        """``PATCH``: change the fields the body holds, keep the others."""
         return self._change(partial=True)
 
     def replace(self) -> Any:
+        """``PUT``: the item as the body says; fields left out take their defaults."""
         return self._change(partial=False)
 
     def delete(self) -> Any:
+        """``DELETE``: remove the item: 204."""
         resource, request, obj = self.resource, self.request, self.context
         refused = self._precondition()
         if refused is not None:
@@ -231,6 +241,15 @@ def _flush(request: Request) -> None:
     """Write the changes now, so that a constraint they break is a 409, not a 500."""
     try:
         request.dbsession.flush()
+    except sa.exc.OperationalError as exc:
+        # SQLite refuses a write at once (SQLITE_BUSY, without waiting, since
+        # waiting could deadlock) when this transaction has read and another
+        # one holds the write lock: two clients changing one item at the same
+        # moment. Run again, the request sees the other's change, and a
+        # conditional one answers 412.
+        if getattr(exc.orig, "sqlite_errorcode", None) == SQLITE_BUSY:
+            mark_error_retryable(exc)
+        raise
     except sa.exc.IntegrityError:
         # The transaction is aborted with the error response.
         raise HTTPConflict(
