@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from pyramidion import problem_response
 from pyramidion_auth.accounts import client_address
 from pyramidion_auth.interfaces import Clock, Tally, Throttle, ThrottleKey
-from pyramidion_auth.security_policy import Identity
+from pyramidion_auth.security_policy import requester_key
 
 from .operations import api_state
 
@@ -42,12 +42,16 @@ __all__ = ["includeme", "rate_limit_key", "rate_limit_tween_factory"]
 
 
 def rate_limit_key(request: Request) -> str:
-    """The counter a request is counted in: its token, its user or its address."""
-    identity = request.identity
-    if isinstance(identity, Identity):
-        if identity.via == "token":
-            return f"api:token:{identity.token_id}"
-        return f"api:user:{identity.user.id}"
+    """The counter a request is counted in: its token, its user or its address.
+
+    Found without the request's own database session (see
+    :func:`pyramidion_auth.security_policy.requester_key`), so that the
+    count, committed first, never stands between the request's reads and
+    its writes.
+    """
+    who = requester_key(request)
+    if who is not None:
+        return f"api:{who}"
     # Throttle keys hold 100 characters; an IPv6 address needs 45.
     return f"api:address:{(client_address(request) or 'unknown')[:80]}"
 
