@@ -23,6 +23,8 @@ OWN_CSRF_CHECK = {
     "auth.login",
     "auth.reset_request",
     "auth.register",
+    # The same, over the API: pyramidion_storage.api.upload.
+    "api.files",
 }
 
 

@@ -1,6 +1,7 @@
 """Who is asking: the identity source the add-on gives the core's security
 policy (session or API token), ``request.user``, the CSRF exemption of
-token-authenticated requests, and the layout's user menu.
+token-authenticated requests, the scope of read-only tokens, and the
+layout's user menu.
 
 The lookups a request pays for are :meth:`AuthIdentitySource.session_identity`
 and :meth:`AuthIdentitySource.token_identity`, one query each.
@@ -8,6 +9,7 @@ and :meth:`AuthIdentitySource.token_identity`, one query each.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -15,11 +17,12 @@ from pyramid.authorization import Authenticated
 from sqlalchemy import select
 
 from .interfaces import Clock
-from .models import BEARER_PRINCIPAL, ApiToken, User
+from .models import BEARER_PRINCIPAL, READ_SCOPE, ApiToken, ServerSession, User
 from .sessions import DatabaseSession
 from .tokens import digest
 
 if TYPE_CHECKING:
+    from pyramid.registry import Registry
     from pyramid.request import Request
     from pyramid.response import Response
 
@@ -31,7 +34,9 @@ __all__ = [
     "bearer_token",
     "no_store",
     "request_user",
+    "requester_key",
     "token_authenticated",
+    "token_scope_tween_factory",
     "user_menu",
 ]
 
@@ -43,6 +48,8 @@ class Identity:
     user: User
     via: Literal["session", "token"]
     token_id: int | None = None
+    #: The token's scope (``"read"`` or ``"write"``); None for a session.
+    scope: str | None = None
 
 
 def bearer_token(request: Request) -> str | None:
@@ -105,7 +112,7 @@ class AuthIdentitySource:
         api_token, user = row
         if api_token.expires_at <= request.find_service(Clock).now() or not user.is_active:
             return None
-        return Identity(user=user, via="token", token_id=api_token.id)
+        return Identity(user=user, via="token", token_id=api_token.id, scope=api_token.scope)
 
     def userid(self, identity: Identity) -> str:
         return str(identity.user.id)
@@ -147,6 +154,51 @@ def no_store(request: Request, response: Response) -> None:
         if directive.strip() and directive.split("=")[0].strip().lower() not in dropped
     ]
     response.headers["Cache-Control"] = ", ".join([*kept, "no-store"])
+
+
+def requester_key(request: Request) -> str | None:
+    """Who is asking, as a counter's key, found without ``request.dbsession``.
+
+    ``token:<id>`` for a valid, unexpired API token of an active user,
+    ``user:<id>`` for a session cookie logged in to an active user, None
+    for anyone else. A wrong token or cookie gives None, so random values
+    buy no counter of their own.
+
+    For counters written (in a transaction of their own) before the
+    request's transaction begins, such as the API's rate limits: it reads
+    in a short transaction of its own, so the request's session, begun
+    later, sees the counter's commit. (On SQLite, a transaction that read
+    before another committed may not write after.) Session timeouts are
+    not checked: an expired cookie still names its user, which suffices
+    to count by.
+    """
+    from pyramidion import independent_session
+
+    from .services import auth_settings
+
+    token = bearer_token(request)
+    cookie = None
+    if token is None:
+        cookie = request.cookies.get(auth_settings(request.registry).session_cookie_name)
+    secret = token if token is not None else cookie
+    if not secret or len(secret) > 128:
+        return None
+    with independent_session(request.registry) as session:
+        if token is not None:
+            found = session.execute(
+                select(ApiToken.id, ApiToken.expires_at)
+                .join(User, ApiToken.user_id == User.id)
+                .where(ApiToken.token_hash == digest(token), User.is_active.is_(True))
+            ).first()
+            if found is None or found.expires_at <= request.find_service(Clock).now():
+                return None
+            return f"token:{found.id}"
+        user_id = session.scalar(
+            select(ServerSession.user_id)
+            .join(User, ServerSession.user_id == User.id)
+            .where(ServerSession.id == digest(secret), User.is_active.is_(True))
+        )
+    return None if user_id is None else f"user:{user_id}"
 
 
 def request_user(request: Request) -> User | None:
@@ -194,3 +246,41 @@ def token_authenticated(request: Request) -> bool:
         return False
     identity = request.identity
     return isinstance(identity, Identity) and identity.via == "token"
+
+
+#: The methods a read-scoped token may use (RFC 9110's safe methods).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+#: What a read-scoped token is told when it tries to change something.
+READ_SCOPE_REFUSAL = (
+    "This API token has the read scope: it may only read (GET, HEAD, OPTIONS). "
+    "To change things, use a token with the write scope."
+)
+
+
+def token_scope_tween_factory(
+    handler: Callable[[Request], Response], registry: Registry
+) -> Callable[[Request], Response]:
+    """Tween: a read-scoped API token is refused every unsafe method.
+
+    It sits under pyramid_tm (the token is looked up in the request's
+    transaction) and over every route and view, so the scope holds on
+    every path, whichever add-on made it, public or not, the core's own
+    included, without a view or an ACL having to say so. The refusal is
+    a 403 problem+json naming the scope; the client learns that its
+    token's scope, not its user's rights, is the obstacle. A request
+    without a bearer header pays one header lookup.
+    """
+
+    def token_scope_tween(request: Request) -> Response:
+        if request.method not in SAFE_METHODS and bearer_token(request) is not None:
+            identity = request.identity
+            if isinstance(identity, Identity) and identity.scope == READ_SCOPE:
+                from pyramidion import problem_response
+
+                return problem_response(
+                    request, 403, "Forbidden", READ_SCOPE_REFUSAL, scope=READ_SCOPE
+                )
+        return handler(request)
+
+    return token_scope_tween

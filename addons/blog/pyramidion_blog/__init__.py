@@ -51,8 +51,12 @@ def includeme(config: Configurator) -> None:
     post", the declared permissions, and the storage realm ``blog.post``
     whose files are downloadable by whoever may view their post. With the
     ``admin`` add-on enabled, registers posts with it (:mod:`pyramidion_blog.admin`:
-    the moderation queue and bulk hide/show).
+    the moderation queue and bulk hide/show); with ``api`` enabled, the
+    resource ``/api/v1/posts`` and its moderation operations
+    (:mod:`pyramidion_blog.api`).
     """
+    from pyramidion import app_state
+
     from .resources import post_of_file
     from .services import FILE_REALM
 
@@ -60,6 +64,8 @@ def includeme(config: Configurator) -> None:
     config.add_file_context(FILE_REALM, post_of_file)
     if "admin" in app_state(config.registry).resolution:
         config.include(".admin")
+    if "api" in app_state(config.registry).resolution:
+        config.include(".api")
 
 
 addon = Addon(
@@ -67,8 +73,9 @@ addon = Addon(
     title="A small blog: posts with attachments, search, paging and moderation",
     includeme="pyramidion_blog:includeme",
     requires=("auth", "forms", "storage"),
-    # With admin enabled, its directive exists when the blog registers posts.
-    after=("admin",),
+    # With admin or api enabled, their directives exist when the blog
+    # registers posts with them.
+    after=("admin", "api"),
     settings=BlogSettings,
     models="pyramidion_blog.models",
     migrations="pyramidion_blog:migrations",

@@ -83,7 +83,9 @@ def includeme(config: Configurator) -> None:
     declares the periodic job ``storage.gc`` (:mod:`pyramidion_storage.jobs`);
     with ``admin`` enabled, registers stored files with it
     (:mod:`pyramidion_storage.admin`) and adds the files awaiting garbage
-    collection to its dashboard (:mod:`pyramidion_storage.health`).
+    collection to its dashboard (:mod:`pyramidion_storage.health`); with
+    ``api`` enabled, the operations on ``/api/v1/files``
+    (:mod:`pyramidion_storage.api`).
     """
     from . import health, jobs, resources, services, views
     from .backends import StorageBackend, make_backend
@@ -131,6 +133,8 @@ def includeme(config: Configurator) -> None:
     if health.admin_enabled(config.registry):
         config.include(".health")
         config.include(".admin")
+    if "api" in app_state(config.registry).resolution:
+        config.include(".api")
 
 
 def _gc_arguments(parser: argparse.ArgumentParser) -> None:
@@ -144,9 +148,9 @@ addon = Addon(
     name="storage",
     title="File storage: uploads and downloads on the local disk or S3",
     includeme="pyramidion_storage.includeme",
-    # With jobs or admin enabled, their directives exist when storage uses
-    # them (its job; its files and its line in the admin's dashboard).
-    after=("jobs", "admin"),
+    # With jobs, admin or api enabled, their directives exist when storage
+    # uses them (its job; its files and dashboard line; its API operations).
+    after=("jobs", "admin", "api"),
     settings=StorageSettings,
     models="pyramidion_storage.models",
     migrations="pyramidion_storage:migrations",

@@ -43,7 +43,8 @@ class Clock:
 
 def includeme(config: Configurator) -> None:
     config.scan(".extra")
-    config.add_api_error(429, "Too Many Requests: wait for Retry-After seconds")
+    # 429 (the rate limit) and 403 (a read-scoped token) are the API's own.
+    config.add_api_error(503, "Service Unavailable: under maintenance, retry later")
 
 
 @api_view("/boom", "GET", permission=PUBLIC)
