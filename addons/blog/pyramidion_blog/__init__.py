@@ -55,8 +55,6 @@ def includeme(config: Configurator) -> None:
     resource ``/api/v1/posts`` and its moderation operations
     (:mod:`pyramidion_blog.api`).
     """
-    from pyramidion import app_state
-
     from .resources import post_of_file
     from .services import FILE_REALM
 
