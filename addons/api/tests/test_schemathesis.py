@@ -1,0 +1,175 @@
+"""The API as a tester that no one here wrote sees it: Schemathesis, driven
+by the OpenAPI document the add-on generates, against a live server.
+
+Schemathesis (its command line, in a subprocess) reads
+``/api/v1/openapi.json`` from a waitress server with the demo add-ons on
+the test database (SQLite, or the PostgreSQL server that
+``PYRAMIDION_TEST_DATABASE_URL`` names), and sends every operation
+generated requests with a write-scoped token of a fresh user. Four checks
+must hold for every answer: no 5xx, the body matches its documented
+schema, the status code is documented, and so is the content type. The
+number of examples per operation is bounded so that the run takes a
+minute or two; the seed is fixed so that a failure can be replayed
+(``st run ... --seed``). The figures (operations, test cases, failures)
+are printed in the test output.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+#: What every answer must satisfy.
+CHECKS = (
+    "not_a_server_error",
+    "response_schema_conformance",
+    "status_code_conformance",
+    "content_type_conformance",
+)
+#: Test cases per operation and phase: enough to reach every documented
+#: answer of our operations, few enough to keep CI's run short.
+MAX_EXAMPLES = 25
+SEED = 20261203
+
+
+@dataclass(frozen=True)
+class FuzzReport:
+    """What one Schemathesis run found, from its JSON report."""
+
+    operations: int
+    test_cases: int
+    failures: list[dict[str, Any]]
+    errors: list[Any]
+    output: str
+
+    def summary(self) -> str:
+        found = ", ".join(
+            f"{f['code']} {f['title']} x{f['count']} ({'; '.join(f['operations'])})"
+            for f in self.failures
+        )
+        return (
+            f"Schemathesis: {self.operations} operations, {self.test_cases} test cases, "
+            f"{len(self.failures)} kinds of failure{': ' + found if found else ''}, "
+            f"{len(self.errors)} errors"
+        )
+
+
+def run_schemathesis(
+    schema_url: str,
+    report_dir: Path,
+    *,
+    headers: dict[str, str] | None = None,
+    max_examples: int = MAX_EXAMPLES,
+    extra: tuple[str, ...] = (),
+) -> FuzzReport:
+    """Run ``schemathesis run`` over ``schema_url`` and read its JSON report."""
+    report = report_dir / "schemathesis.json"
+    command = [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "run",
+        schema_url,
+        "--checks",
+        ",".join(CHECKS),
+        "--max-examples",
+        str(max_examples),
+        "--seed",
+        str(SEED),
+        "--workers",
+        "1",
+        "--no-color",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report),
+        *extra,
+    ]
+    for name, value in (headers or {}).items():
+        command += ["--header", f"{name}: {value}"]
+    finished = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, check=False, cwd=report_dir
+    )
+    output = finished.stdout + finished.stderr
+    if not report.exists():
+        pytest.fail(f"Schemathesis wrote no report (exit {finished.returncode}):\n{output}")
+    data = json.loads(report.read_text())
+    return FuzzReport(
+        operations=data["operations"]["tested"],
+        test_cases=data["test_cases"]["generated"],
+        failures=data["failures"],
+        errors=data["errors"],
+        output=output,
+    )
+
+
+# -- the harness itself: a stub API with a bug, which it must find ----------------
+
+STUB_DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "stub", "version": "1"},
+    "paths": {
+        "/things/{id}": {
+            "get": {
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The thing.",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["id"],
+                                    "properties": {"id": {"type": "integer"}},
+                                }
+                            }
+                        },
+                    }
+                },
+            }
+        }
+    },
+}
+
+
+@pytest.fixture
+def stub_api() -> Iterator[str]:
+    """A two-route Pyramid app whose item view fails on ids over 1000."""
+    from pyramid.config import Configurator
+
+    from pyramidion.testing import LiveServer
+
+    def thing(request: Any) -> dict[str, int]:
+        number = int(request.matchdict["id"])
+        if number > 1000:
+            raise RuntimeError("the bug the harness must find")
+        return {"id": number}
+
+    with Configurator() as config:
+        config.add_route("document", "/openapi.json")
+        config.add_view(lambda request: STUB_DOCUMENT, route_name="document", renderer="json")
+        config.add_route("thing", "/things/{id:-?\\d+}")
+        config.add_view(thing, route_name="thing", renderer="json")
+        app = config.make_wsgi_app()
+    server = LiveServer(app).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def test_the_harness_reports_a_server_error(stub_api: str, tmp_path: Path) -> None:
+    found = run_schemathesis(f"{stub_api}/openapi.json", tmp_path)
+    print(found.summary())
+    assert found.operations == 1
+    assert found.test_cases > 0
+    assert "ST101" in {failure["code"] for failure in found.failures}, found.output
