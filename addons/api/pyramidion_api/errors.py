@@ -1,0 +1,119 @@
+"""Errors under the API's prefix: always ``application/problem+json``.
+
+The core answers API clients with problem+json when they ask for JSON;
+under the API's prefix every answer is JSON, whatever the client sends in
+``Accept``, so these exception views (with a ``path_info`` predicate) take
+the HTTP errors there, and :func:`prefer_json` makes the core's own error
+views (500, 503, a value the database refused) answer JSON to clients that
+state no preference.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from pyramid.httpexceptions import HTTPError, HTTPForbidden, HTTPMethodNotAllowed
+
+from pyramidion import problem_response
+
+from .operations import api_operations
+
+if TYPE_CHECKING:
+    from pyramid.config import Configurator
+    from pyramid.events import NewRequest
+    from pyramid.request import Request
+    from pyramid.response import Response
+
+__all__ = ["includeme", "method_not_allowed"]
+
+# What a client is told for the statuses whose exception detail may carry
+# internals (Pyramid fills 403 and 404 with view names and predicates).
+_DETAILS = {
+    401: "Log in, or send an API token: Authorization: Bearer <token>.",
+    403: "You do not have permission to do this.",
+    404: "There is nothing at this address.",
+}
+# Headers an exception sets on purpose, kept on the problem response.
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Location", "ETag")
+
+
+def problem_from_exception(exc: HTTPError, request: Request) -> Response:
+    """An HTTP error as problem+json, with the headers it set on purpose."""
+    status = exc.code
+    detail = _DETAILS.get(status, "")
+    if not detail and status < 500 and isinstance(exc.detail, str):
+        detail = exc.detail
+    if not detail:
+        detail = exc.explanation or ""
+    response = problem_response(request, status, exc.title, detail)
+    for name in _KEPT_HEADERS:
+        if name in exc.headers:
+            response.headers[name] = exc.headers[name]
+    return response
+
+
+def api_http_error(exc: HTTPError, request: Request) -> Response:
+    """Exception view: an HTTP error under the API's prefix, as problem+json."""
+    return problem_from_exception(exc, request)
+
+
+def api_unauthenticated(exc: HTTPForbidden, request: Request) -> Response:
+    """Exception view: an anonymous API request lacks a permission: 401, never a redirect."""
+    response = problem_response(request, 401, "Unauthorized", _DETAILS[401])
+    response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def method_not_allowed(request: Request) -> Response:
+    """The view of an API path for the methods none of its operations accepts: 405."""
+    route = request.matched_route.name if request.matched_route else None
+    allowed = sorted(
+        {op.method for op in api_operations(request.registry) if op.route_name == route}
+    )
+    if "GET" in allowed:
+        allowed.append("HEAD")
+    raise HTTPMethodNotAllowed(
+        f"{request.method} is not allowed here; this address accepts {', '.join(allowed)}.",
+        headers={"Allow": ", ".join(allowed)},
+    )
+
+
+def prefer_json(prefix: str) -> object:
+    """A NewRequest subscriber: API requests that state no preference want JSON.
+
+    A client that sends no ``Accept`` (or ``*/*``) gets JSON from every view
+    under ``prefix``, including the core's error views, which would
+    otherwise answer such a client with an HTML page.
+    """
+    pattern = re.compile(rf"^{re.escape(prefix)}(/|$)")
+
+    def subscriber(event: NewRequest) -> None:
+        request = event.request
+        if not pattern.match(request.path_info):
+            return
+        accept = request.headers.get("Accept", "").strip()
+        if accept in ("", "*/*"):
+            request.accept = "application/json"
+
+    return subscriber
+
+
+def includeme(config: Configurator) -> None:
+    """The exception views and the subscriber for paths under the current route prefix."""
+    from pyramid.events import NewRequest
+
+    prefix = (config.route_prefix or "").strip("/")
+    prefix = f"/{prefix}" if prefix else ""
+    path = rf"^{re.escape(prefix)}(/|$)"
+    config.add_exception_view(api_http_error, context=HTTPError, path_info=path)
+    # The auth add-on sends anonymous browsers to its login page; an API
+    # client is answered 401 instead. Two predicates, so this view is tried
+    # before auth's (which has one).
+    config.add_exception_view(
+        api_unauthenticated, context=HTTPForbidden, path_info=path, is_authenticated=False
+    )
+    config.add_exception_view(
+        api_http_error, context=HTTPForbidden, path_info=path, is_authenticated=True
+    )
+    config.add_subscriber(prefer_json(prefix), NewRequest)
