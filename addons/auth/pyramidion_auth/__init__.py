@@ -49,11 +49,14 @@ What it gives an application:
 - **API tokens.** ``Authorization: Bearer <token>`` authenticates JSON
   clients; tokens are stored as SHA-256, expire, are named, and are
   listed and revoked by their owner (``/auth/api/tokens`` and
-  ``/auth/tokens``). Requests authenticated by a valid token, and only
-  those, are exempt from CSRF.
+  ``/auth/tokens``). Each token has a scope: ``write`` may do whatever
+  its user may, ``read`` is refused every unsafe method (403) on every
+  route. Requests authenticated by a valid token, and only those, are
+  exempt from CSRF.
 - **Commands.** ``pyramidion auth create-user CONFIG EMAIL [--admin]
   [--password-stdin]``, ``pyramidion auth set-password CONFIG EMAIL
-  --password-stdin``, ``pyramidion auth list-users CONFIG``,
+  --password-stdin``, ``pyramidion auth create-token CONFIG EMAIL NAME
+  [--scope read|write] [--days N]``, ``pyramidion auth list-users CONFIG``,
   ``pyramidion auth ensure-admin CONFIG [--base-url URL]`` (creates an
   admin from ``auth.initial_admin_email`` / ``_password`` when there is
   none, generating and printing a password if none is set; idempotent),
@@ -76,6 +79,7 @@ from typing import TYPE_CHECKING
 from pyramidion import Addon, Command
 
 from .commands import (
+    create_token_arguments,
     create_user_arguments,
     ensure_admin_arguments,
     list_groups_arguments,
@@ -98,7 +102,8 @@ def includeme(config: Configurator) -> None:
     (clock, password hasher, throttle, mailer: see
     :mod:`pyramidion_auth.interfaces`) with pyramid_services, the identity source, the
     session factory, ``request.user``, the CSRF exemption for requests
-    authenticated by an API token, the permission ``auth.account.edit``,
+    authenticated by an API token, the tween that refuses unsafe methods
+    to read-scoped tokens, the permission ``auth.account.edit``,
     the routes and views of :mod:`pyramidion_auth.routes`, an "Account"
     navigation entry and the layout's user menu (name and logout button,
     or a login link). With the ``jobs`` add-on enabled, declares the jobs
@@ -119,6 +124,14 @@ def includeme(config: Configurator) -> None:
     config.set_session_factory(session_factory)
     config.add_request_method(request_user, "user", property=True)
     config.add_csrf_exemption("auth.api_token", token_authenticated)
+    # Inside the transaction, before routing: a read-scoped token is
+    # refused for its scope on every path, public ones and the core's
+    # own included.
+    config.add_tween(
+        "pyramidion_auth.security_policy.token_scope_tween_factory",
+        under=("pyramidion.idempotency.record_tween_factory", "pyramid_tm.tm_tween_factory"),
+        over="pyramid.tweens.excview_tween_factory",
+    )
     config.declare_permission("auth.account.edit", "See and revoke one's own API tokens")
     config.declare_permission(
         "auth.credentials.edit",
@@ -161,6 +174,13 @@ addon = Addon(
             "and _password); prints how to log in.",
             handler="pyramidion_auth.commands:ensure_admin_command",
             arguments=ensure_admin_arguments,
+        ),
+        Command(
+            name="create-token",
+            help="Create an API token for an account and print it once "
+            "(--scope read, the default, or write).",
+            handler="pyramidion_auth.commands:create_token_command",
+            arguments=create_token_arguments,
         ),
         Command(
             name="list-users",

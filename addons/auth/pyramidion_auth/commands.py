@@ -131,6 +131,50 @@ def list_users_command(request: Request, args: argparse.Namespace) -> int:
     return 0
 
 
+def create_token_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("email", help="the account the token acts for")
+    parser.add_argument("name", help="what the token is for, such as 'ci' or 'backup'")
+    parser.add_argument(
+        "--scope",
+        choices=("read", "write"),
+        default="read",
+        help="read: may only read (GET); write: may do whatever the account may (default: read)",
+    )
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="how long the token works (default and maximum: auth.api_token_lifetime)",
+    )
+
+
+def create_token_command(request: Request, args: argparse.Namespace) -> int:
+    """``pyramidion auth create-token CONFIG EMAIL NAME [--scope read|write] [--days N]``:
+    prints a new API token, once."""
+    import datetime
+
+    from pyramidion import CommandError
+
+    from .tokens import create_api_token
+
+    user = _user_or_error(request, args)
+    if args.days is not None and not 1 <= args.days <= 3650:
+        raise CommandError(f"--days {args.days}: give a number of days from 1 to 3650.")
+    if not user.is_active:
+        raise CommandError(f"{user.email} is inactive: its tokens would not work.")
+    lifetime = datetime.timedelta(days=args.days) if args.days else None
+    row, token = create_api_token(
+        request.registry, request.dbsession, user, args.name, lifetime, scope=args.scope
+    )
+    print(token)
+    print(
+        f"API token {row.id} '{row.name}' for {user.email}, scope {row.scope}, expires "
+        f"{row.expires_at:%Y-%m-%d %H:%M} UTC (shown only this once)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def ensure_admin_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--base-url",

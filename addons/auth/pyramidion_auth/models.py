@@ -35,6 +35,13 @@ CREDENTIALS_PERMISSION = "auth.credentials.edit"
 #: The principal of a request authenticated by an API token.
 BEARER_PRINCIPAL = "auth:bearer"
 
+#: A token of this scope may only read: every unsafe method is refused.
+READ_SCOPE = "read"
+#: A token of this scope may do whatever its user may (tokens excepted).
+WRITE_SCOPE = "write"
+#: The scopes an API token can have.
+TOKEN_SCOPES = (READ_SCOPE, WRITE_SCOPE)
+
 
 def utcnow() -> datetime.datetime:
     """The current time as naive UTC, the form every auth table stores."""
@@ -150,6 +157,9 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     #: The first characters of the token, so its owner can tell tokens apart.
     hint: Mapped[str] = mapped_column(String(16))
+    #: ``"read"`` or ``"write"`` (:data:`TOKEN_SCOPES`). The server default
+    #: lets code from before scopes insert tokens into a migrated database.
+    scope: Mapped[str] = mapped_column(String(8), default=WRITE_SCOPE, server_default=WRITE_SCOPE)
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime.datetime] = mapped_column(DateTime)
 

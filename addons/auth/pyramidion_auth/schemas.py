@@ -10,6 +10,8 @@ from __future__ import annotations
 import colander
 import deform
 
+from .models import READ_SCOPE, TOKEN_SCOPES, WRITE_SCOPE
+
 #: Longer than any email address (RFC 5321 allows 254 characters).
 EMAIL_MAX = 254
 #: A generous limit on what is read from a password field, before hashing;
@@ -88,9 +90,25 @@ class ConfirmSchema(colander.Schema):  # type: ignore[misc]
     """A form with only a button (logout, verification)."""
 
 
+#: The scopes as the token form offers them.
+SCOPE_CHOICES = (
+    (READ_SCOPE, "Read: may only read (GET)"),
+    (WRITE_SCOPE, "Read and write: may do whatever you may, except create tokens"),
+)
+
+
 class NewTokenSchema(colander.Schema):  # type: ignore[misc]
     name = colander.SchemaNode(
         colander.String(), title="Name", validator=colander.Length(min=1, max=100)
+    )
+    # Read is preselected: a person choosing gets least privilege unless
+    # they ask for more.
+    scope = colander.SchemaNode(
+        colander.String(),
+        title="Scope",
+        default=READ_SCOPE,
+        validator=colander.OneOf(TOKEN_SCOPES),
+        widget=deform.widget.RadioChoiceWidget(values=SCOPE_CHOICES),
     )
     days = colander.SchemaNode(
         colander.Integer(),
@@ -101,9 +119,16 @@ class NewTokenSchema(colander.Schema):  # type: ignore[misc]
 
 
 class NewTokenJsonSchema(colander.Schema):  # type: ignore[misc]
-    """``POST /auth/api/tokens``: ``{"name": ..., "days": ...}``."""
+    """``POST /auth/api/tokens``: ``{"name": ..., "days": ..., "scope": ...}``.
+
+    ``scope`` defaults to ``"write"``: clients written before scopes
+    existed keep getting the tokens they asked for.
+    """
 
     name = colander.SchemaNode(colander.String(), validator=colander.Length(min=1, max=100))
+    scope = colander.SchemaNode(
+        colander.String(), missing=WRITE_SCOPE, validator=colander.OneOf(TOKEN_SCOPES)
+    )
     days = colander.SchemaNode(
         colander.Integer(), missing=None, validator=colander.Range(min=1, max=3650)
     )

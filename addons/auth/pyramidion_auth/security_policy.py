@@ -1,6 +1,7 @@
 """Who is asking: the identity source the add-on gives the core's security
 policy (session or API token), ``request.user``, the CSRF exemption of
-token-authenticated requests, and the layout's user menu.
+token-authenticated requests, the scope of read-only tokens, and the
+layout's user menu.
 
 The lookups a request pays for are :meth:`AuthIdentitySource.session_identity`
 and :meth:`AuthIdentitySource.token_identity`, one query each.
@@ -8,6 +9,7 @@ and :meth:`AuthIdentitySource.token_identity`, one query each.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -15,11 +17,12 @@ from pyramid.authorization import Authenticated
 from sqlalchemy import select
 
 from .interfaces import Clock
-from .models import BEARER_PRINCIPAL, ApiToken, User
+from .models import BEARER_PRINCIPAL, READ_SCOPE, ApiToken, User
 from .sessions import DatabaseSession
 from .tokens import digest
 
 if TYPE_CHECKING:
+    from pyramid.registry import Registry
     from pyramid.request import Request
     from pyramid.response import Response
 
@@ -32,6 +35,7 @@ __all__ = [
     "no_store",
     "request_user",
     "token_authenticated",
+    "token_scope_tween_factory",
     "user_menu",
 ]
 
@@ -43,6 +47,8 @@ class Identity:
     user: User
     via: Literal["session", "token"]
     token_id: int | None = None
+    #: The token's scope (``"read"`` or ``"write"``); None for a session.
+    scope: str | None = None
 
 
 def bearer_token(request: Request) -> str | None:
@@ -105,7 +111,7 @@ class AuthIdentitySource:
         api_token, user = row
         if api_token.expires_at <= request.find_service(Clock).now() or not user.is_active:
             return None
-        return Identity(user=user, via="token", token_id=api_token.id)
+        return Identity(user=user, via="token", token_id=api_token.id, scope=api_token.scope)
 
     def userid(self, identity: Identity) -> str:
         return str(identity.user.id)
@@ -194,3 +200,41 @@ def token_authenticated(request: Request) -> bool:
         return False
     identity = request.identity
     return isinstance(identity, Identity) and identity.via == "token"
+
+
+#: The methods a read-scoped token may use (RFC 9110's safe methods).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+#: What a read-scoped token is told when it tries to change something.
+READ_SCOPE_REFUSAL = (
+    "This API token has the read scope: it may only read (GET, HEAD, OPTIONS). "
+    "To change things, use a token with the write scope."
+)
+
+
+def token_scope_tween_factory(
+    handler: Callable[[Request], Response], registry: Registry
+) -> Callable[[Request], Response]:
+    """Tween: a read-scoped API token is refused every unsafe method.
+
+    It sits under pyramid_tm (the token is looked up in the request's
+    transaction) and over every route and view, so the scope holds on
+    every path, whichever add-on made it, public or not, the core's own
+    included, without a view or an ACL having to say so. The refusal is
+    a 403 problem+json naming the scope; the client learns that its
+    token's scope, not its user's rights, is the obstacle. A request
+    without a bearer header pays one header lookup.
+    """
+
+    def token_scope_tween(request: Request) -> Response:
+        if request.method not in SAFE_METHODS and bearer_token(request) is not None:
+            identity = request.identity
+            if isinstance(identity, Identity) and identity.scope == READ_SCOPE:
+                from pyramidion import problem_response
+
+                return problem_response(
+                    request, 403, "Forbidden", READ_SCOPE_REFUSAL, scope=READ_SCOPE
+                )
+        return handler(request)
+
+    return token_scope_tween

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import ApiToken, OneTimeToken, User
+from .models import TOKEN_SCOPES, WRITE_SCOPE, ApiToken, OneTimeToken, User
 from .services import auth_settings, current_time
 
 if TYPE_CHECKING:
@@ -92,8 +92,16 @@ def create_api_token(
     user: User,
     name: str,
     lifetime: datetime.timedelta | None = None,
+    scope: str = WRITE_SCOPE,
 ) -> tuple[ApiToken, str]:
-    """A new API token for ``user``: the row and the token, shown once."""
+    """A new API token for ``user``: the row and the token, shown once.
+
+    ``scope`` is ``"write"`` (whatever the user may do, new tokens
+    excepted) or ``"read"`` (every unsafe method refused); any other
+    value is a :class:`ValueError`.
+    """
+    if scope not in TOKEN_SCOPES:
+        raise ValueError(f"token scope {scope!r}: choose one of {', '.join(TOKEN_SCOPES)}")
     longest = auth_settings(registry).api_token_lifetime
     lifetime = min(lifetime or longest, longest)
     token = "pyr_" + new_secret()
@@ -103,12 +111,13 @@ def create_api_token(
         name=name.strip()[:100] or "token",
         token_hash=digest(token),
         hint=token[:8],
+        scope=scope,
         created_at=now,
         expires_at=now + lifetime,
     )
     dbsession.add(row)
     dbsession.flush()
-    log.info("user %s created API token %s", user.id, row.id)
+    log.info("user %s created API token %s (%s)", user.id, row.id, scope)
     return row, token
 
 
@@ -127,6 +136,7 @@ def token_json(token: ApiToken, now: datetime.datetime) -> dict[str, Any]:
         "id": token.id,
         "name": token.name,
         "hint": token.hint,
+        "scope": token.scope,
         "created_at": token.created_at.isoformat() + "Z",
         "expires_at": token.expires_at.isoformat() + "Z",
         "expired": token.expires_at <= now,

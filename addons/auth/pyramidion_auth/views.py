@@ -465,6 +465,7 @@ class TokensView(FormView):
             self.context,
             appstruct["name"],
             lifetime,
+            scope=appstruct["scope"],
         )
         form = self.make_form()
         return self.render(form, form.render())
@@ -503,7 +504,8 @@ def api_list_tokens(context: User, request: Request) -> dict[str, Any]:
 
 
 def api_create_token(context: User, request: Request) -> dict[str, Any]:
-    """``POST /auth/api/tokens`` ``{"name", "days"}``: 201 with the token, shown once.
+    """``POST /auth/api/tokens`` ``{"name", "days", "scope"}``: 201 with the
+    token, shown once. ``scope`` is ``"read"`` or ``"write"`` (the default).
 
     Only a logged-in session may create tokens (the view's permission,
     ``auth.credentials.edit``, is denied to token-authenticated requests),
@@ -519,6 +521,7 @@ def api_create_token(context: User, request: Request) -> dict[str, Any]:
         context,
         data["name"],
         datetime.timedelta(days=days) if days else None,
+        scope=data["scope"],
     )
     request.response.status_int = 201
     return {"token": token, **token_json(row, request.find_service(Clock).now())}

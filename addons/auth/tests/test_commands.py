@@ -324,3 +324,53 @@ def test_the_last_admin_cannot_be_removed_from_admin(
     assert status != 0
     assert "last active admin" in capsys.readouterr().err
     assert fresh_users(fresh_ini)[0][2] is True
+
+
+def test_create_token_prints_a_read_token_once(
+    ini: str,
+    address: str,
+    pyramidion_settings: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pyramidion_auth.models import ApiToken
+    from pyramidion_auth.tokens import digest
+
+    assert run(monkeypatch, ["auth", "create-user", ini, address, "--password-stdin"], STRONG) == 0
+    capsys.readouterr()
+
+    assert run(monkeypatch, ["auth", "create-token", ini, address, "backup"]) == 0
+    printed = capsys.readouterr()
+    assert run(monkeypatch, ["auth", "create-token", ini, address, "ci", "--scope", "write"]) == 0
+
+    token = printed.out.strip()
+    assert token.startswith("pyr_")
+    assert "scope read" in printed.err
+    assert token not in printed.err
+    engine = create_engine(pyramidion_settings["sqlalchemy.url"])
+    try:
+        with engine.connect() as connection:
+            scopes = dict(
+                connection.execute(
+                    select(ApiToken.name, ApiToken.scope)
+                    .join(User, User.id == ApiToken.user_id)
+                    .where(User.email == address)
+                ).all()
+            )
+            stored = connection.execute(
+                select(ApiToken.token_hash).where(ApiToken.name == "backup")
+            ).scalars()
+            assert digest(token) in list(stored)
+    finally:
+        engine.dispose()
+    assert scopes == {"backup": "read", "ci": "write"}
+
+
+def test_create_token_says_what_is_wrong(
+    ini: str, address: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(monkeypatch, ["auth", "create-token", ini, address, "ci"]) == 2
+    assert "there is no account" in capsys.readouterr().err
+    assert run(monkeypatch, ["auth", "create-user", ini, address, "--password-stdin"], STRONG) == 0
+    assert run(monkeypatch, ["auth", "create-token", ini, address, "ci", "--days", "0"]) == 2
+    assert "from 1 to 3650" in capsys.readouterr().err

@@ -226,3 +226,86 @@ def test_no_secret_reaches_a_log_line(
         line = record.getMessage() + " " + " ".join(str(v) for v in record.__dict__.values())
         for secret in secrets:
             assert secret not in line, (record.name, record.getMessage())
+
+
+def test_a_read_token_reads_and_is_refused_every_change(
+    testapp: PyramidionTestApp, auth_make_user: Any, dbsession: Any, tm: Any, snapshot: Any
+) -> None:
+    user = auth_make_user()
+    row, token = create_api_token(testapp.app.registry, dbsession, user, "dash", scope="read")
+    tm.commit()
+    token_id = row.id
+    client = PyramidionTestApp(testapp.app)
+    before = snapshot()
+
+    assert client.get("/auth/api/me", headers=bearer(token)).json["id"] == user.id
+    (listed,) = client.get("/auth/api/tokens", headers=bearer(token)).json["tokens"]
+    assert listed["scope"] == "read"
+    revoke = client.delete(f"/auth/api/tokens/{token_id}", headers=bearer(token), status=403)
+    # A public unsafe route is refused as well: the scope is the token's, not the view's.
+    logout = client.post("/auth/logout", headers=bearer(token), status=403)
+
+    for refused in (revoke, logout):
+        assert refused.content_type == "application/problem+json"
+        assert refused.json["scope"] == "read"
+        assert "read scope" in refused.json["detail"]
+    assert snapshot() == before
+    assert client.get("/auth/api/me", headers=bearer(token)).json["id"] == user.id
+
+
+def test_a_write_token_may_change_things(
+    testapp: PyramidionTestApp, auth_make_user: Any, dbsession: Any, tm: Any
+) -> None:
+    user = auth_make_user()
+    row, token = create_api_token(testapp.app.registry, dbsession, user, "ci", scope="write")
+    tm.commit()
+
+    testapp.delete(f"/auth/api/tokens/{row.id}", headers=bearer(token), status=204)
+
+
+def test_a_session_chooses_the_scope_over_json(
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_logged_in: Any
+) -> None:
+    auth_logged_in(testapp, auth_make_user())
+    headers = {**testapp.csrf_headers(), "Accept": "application/json"}
+
+    read = testapp.post_json(
+        "/auth/api/tokens", {"name": "dash", "scope": "read"}, headers=headers, status=201
+    ).json
+    # Clients written before scopes existed keep getting write tokens.
+    write = testapp.post_json("/auth/api/tokens", {"name": "ci"}, headers=headers, status=201).json
+    wrong = testapp.post_json(
+        "/auth/api/tokens", {"name": "x", "scope": "admin"}, headers=headers, status=422
+    )
+
+    assert (read["scope"], write["scope"]) == ("read", "write")
+    assert "scope" in wrong.text
+    client = PyramidionTestApp(testapp.app)
+    client.delete(f"/auth/api/tokens/{write['id']}", headers=bearer(read["token"]), status=403)
+    client.delete(f"/auth/api/tokens/{read['id']}", headers=bearer(write["token"]), status=204)
+
+
+def test_the_tokens_page_offers_read_first(
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_logged_in: Any
+) -> None:
+    auth_logged_in(testapp, auth_make_user())
+    page = testapp.get("/auth/tokens")
+    assert page.html.select_one('input[type="radio"][value="read"]').has_attr("checked")
+    assert not page.html.select_one('input[type="radio"][value="write"]').has_attr("checked")
+    form = page.forms["deform"]
+    form["name"] = "dashboard"
+
+    page = form.submit("submit")
+
+    token = page.html.select_one('[data-auth="new-token"]').text
+    assert "<td>read</td>" in page.text
+    client = PyramidionTestApp(testapp.app)
+    assert client.get("/auth/api/me", headers=bearer(token)).status_int == 200
+    client.post("/auth/logout", headers=bearer(token), status=403)
+
+
+def test_a_scope_outside_the_list_is_a_programming_error(
+    testapp: PyramidionTestApp, auth_make_user: Any, dbsession: Any
+) -> None:
+    with pytest.raises(ValueError, match="read, write"):
+        create_api_token(testapp.app.registry, dbsession, auth_make_user(), "x", scope="all")
