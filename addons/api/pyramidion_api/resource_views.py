@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from pyramid.httpexceptions import HTTPNotModified
+from pyramid.httpexceptions import HTTPConflict, HTTPNotModified
 
 from pyramidion import get_settings, problem_response
 
@@ -46,6 +46,19 @@ def require_json(request: Request, accepted: frozenset[str] = JSON_TYPES) -> Res
         "Unsupported Media Type",
         f"Send the body as JSON, with Content-Type: {' or '.join(sorted(accepted))}.",
     )
+
+
+def flush(request: Request) -> None:
+    """Write the session's changes; a constraint the database enforces (a
+    unique value taken, a row still referenced) is a 409 problem, not a 500."""
+    try:
+        request.dbsession.flush()
+    except sa.exc.IntegrityError:
+        # Raised, not returned: the transaction is aborted with the failed flush.
+        raise HTTPConflict(
+            "This conflicts with what is stored: a value that must be unique is taken, "
+            "or the item is still referenced by others."
+        ) from None
 
 
 class ResourceViews:
@@ -104,7 +117,7 @@ class ResourceViews:
         else:
             obj = resource.model(**appstruct)
         request.dbsession.add(obj)
-        request.dbsession.flush()
+        flush(request)
         representation = serialize(request, resource, obj)
         response = request.response
         response.status_int = 201
@@ -144,7 +157,7 @@ class ResourceViews:
             resource.delete(request, obj)
         else:
             request.dbsession.delete(obj)
-        request.dbsession.flush()
+        flush(request)
         request.response.status_int = 204
         return request.response
 
@@ -164,7 +177,7 @@ class ResourceViews:
         else:
             for name, value in appstruct.items():
                 setattr(obj, name, value)
-        request.dbsession.flush()
+        flush(request)
         representation = serialize(request, resource, obj)
         request.response.headers["ETag"] = etag_of(resource, obj, representation)
         return representation
@@ -258,11 +271,11 @@ def operation_for(
     path = resource.path if where == "collection" else f"{resource.path}/{{id}}"
     statuses = {
         "list": (200, (400, 401, 403)),
-        "create": (201, (400, 401, 403, 413, 415, 422)),
-        "get": (200, (304, 401, 403, 404)),
-        "update": (200, (400, 401, 403, 404, 412, 413, 415, 422, 428)),
-        "replace": (200, (400, 401, 403, 404, 412, 413, 415, 422, 428)),
-        "delete": (204, (401, 403, 404, 412, 428)),
+        "create": (201, (400, 401, 403, 409, 413, 415, 422)),
+        "get": (200, (304, 400, 401, 403, 404)),
+        "update": (200, (400, 401, 403, 404, 409, 412, 413, 415, 422, 428)),
+        "replace": (200, (400, 401, 403, 404, 409, 412, 413, 415, 422, 428)),
+        "delete": (204, (401, 403, 404, 409, 412, 428)),
     }
     status, errors = statuses[action]
     if not resource.require_if_match:

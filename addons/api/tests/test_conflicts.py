@@ -1,0 +1,33 @@
+"""A write the database refuses for a constraint is a 409 problem, never a 500
+(found by Schemathesis: a second tag of the same name)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramidion_auth.tokens import create_api_token
+
+
+def test_a_taken_unique_value_is_a_409_problem_and_nothing_is_written(
+    testapp: Any, dbsession: Any, tm: Any, auth_make_user: Any
+) -> None:
+    user = auth_make_user()
+    token = create_api_token(testapp.app.registry, dbsession, user, "test")[1]
+    tm.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    testapp.post_json("/api/v1/tags", {"name": "once"}, headers=headers, status=201)
+
+    response = testapp.post_json("/api/v1/tags", {"name": "once"}, headers=headers, status=409)
+
+    assert response.content_type == "application/problem+json"
+    assert "must be unique" in response.json["detail"]
+    listed = testapp.get("/api/v1/tags", headers=headers, status=200).json["items"]
+    assert [tag["name"] for tag in listed] == ["once"]
+
+
+def test_the_document_lists_409_for_every_write(testapp: Any) -> None:
+    paths = testapp.get("/api/v1/openapi.json").json["paths"]
+    assert "409" in paths["/api/v1/tags"]["post"]["responses"]
+    for method in ("patch", "put", "delete"):
+        assert "409" in paths["/api/v1/tags/{id}"][method]["responses"]
+    assert "400" in paths["/api/v1/tags/{id}"]["get"]["responses"]
