@@ -65,7 +65,7 @@ class TagSchema(colander.Schema):
 
 class PublishSchema(colander.Schema):
     message = colander.SchemaNode(colander.String(), validator=colander.Length(max=200))
-    notify = colander.SchemaNode(colander.Email(), missing=None, validator=colander.Email())
+    notify = colander.SchemaNode(colander.String(), missing=None, validator=colander.Email())
 
 
 class PublishedSchema(colander.Schema):
@@ -75,7 +75,7 @@ class PublishedSchema(colander.Schema):
 
 
 def create_note(request: Request, data: dict[str, Any]) -> Note:
-    return Note(author_id=request.authenticated_userid, **data)
+    return Note(author_id=int(request.authenticated_userid), **data)
 
 
 def publish(context: Note, request: Request) -> dict[str, Any]:
