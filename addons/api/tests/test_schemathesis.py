@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 
+from pyramidion.testing import LiveServer
+
 pytestmark = pytest.mark.slow
 
 #: What every answer must satisfy.
@@ -110,6 +112,65 @@ def run_schemathesis(
     )
 
 
+# -- the API of the demo add-ons, on the test database -----------------------------
+
+
+@pytest.fixture(scope="session")
+def pyramidion_addons(apitest_site: Path) -> list[str]:
+    """The demo blog (with auth, forms, storage) and the example add-on's resources."""
+    return ["apitest", "blog", "api"]
+
+
+@pytest.fixture(scope="session")
+def pyramidion_extra_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from pyramidion_auth.testing import AUTH_TEST_SETTINGS
+
+    return {
+        **AUTH_TEST_SETTINGS,
+        "auth.mail_directory": str(tmp_path_factory.mktemp("mail")),
+        "storage.local_root": str(tmp_path_factory.mktemp("files")),
+    }
+
+
+def write_token(live_server: LiveServer) -> str:
+    """A new user's write-scoped API token, committed on the live server's database."""
+    import uuid
+
+    import transaction
+    import zope.sqlalchemy
+
+    from pyramidion import get_database
+    from pyramidion_auth.services import create_user
+    from pyramidion_auth.testing import AUTH_TEST_PASSWORD
+    from pyramidion_auth.tokens import create_api_token
+
+    registry = live_server.app.registry
+    manager = transaction.TransactionManager(explicit=True)
+    with manager:
+        session = get_database(registry).session_factory()
+        zope.sqlalchemy.register(session, transaction_manager=manager)
+        email = f"fuzz-{uuid.uuid4().hex[:8]}@example.com"
+        user = create_user(registry, session, email=email, password=AUTH_TEST_PASSWORD)
+        return create_api_token(registry, session, user, "schemathesis", scope="write")[1]
+
+
+def test_the_api_meets_its_own_document(
+    pyramidion_live_server: LiveServer, tmp_path: Path
+) -> None:
+    token = write_token(pyramidion_live_server)
+
+    found = run_schemathesis(
+        f"{pyramidion_live_server.url}/api/v1/openapi.json",
+        tmp_path,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+    print(found.summary())
+    assert found.operations > 0, found.output
+    assert found.failures == [], found.output
+    assert found.errors == [], found.output
+
+
 # -- the harness itself: a stub API with a bug, which it must find ----------------
 
 STUB_DOCUMENT: dict[str, Any] = {
@@ -145,8 +206,6 @@ STUB_DOCUMENT: dict[str, Any] = {
 def stub_api() -> Iterator[str]:
     """A two-route Pyramid app whose item view fails on ids over 1000."""
     from pyramid.config import Configurator
-
-    from pyramidion.testing import LiveServer
 
     def thing(request: Any) -> dict[str, int]:
         number = int(request.matchdict["id"])
