@@ -36,6 +36,7 @@ ADDON_FILES = {
     "README.md",
     "pyproject.toml",
     "pyramidion_herbarium/__init__.py",
+    "pyramidion_herbarium/api.py",
     "pyramidion_herbarium/migrations/__init__.py",
     "pyramidion_herbarium/migrations/REVISION_create_herbarium_items.py",
     "pyramidion_herbarium/models.py",
@@ -47,6 +48,7 @@ ADDON_FILES = {
     "pyramidion_herbarium/templates/items.pt",
     "pyramidion_herbarium/views.py",
     "tests/conftest.py",
+    "tests/test_api.py",
     "tests/test_views.py",
 }
 
@@ -166,6 +168,11 @@ def test_an_addon_has_every_room_and_a_first_revision_of_its_own_branch(tmp_path
     assert "--import-mode=importlib" in pyproject
     init = (root / "pyramidion_herbarium" / "__init__.py").read_text()
     assert 'requires=("forms",)' in init
+    # The API is optional: used when enabled, never pulled in.
+    assert 'after=("api",)' in init
+    assert 'if "api" in app_state(config.registry).resolution:' in init
+    api = (root / "pyramidion_herbarium" / "api.py").read_text()
+    assert 'config.add_api_resource(\n        "herbarium",' in api
     assert "settings=HerbariumSettings," in init
     assert (
         '__tablename__ = "herbarium_items"'
@@ -414,7 +421,8 @@ def test_the_generated_addon_passes_its_own_tests(generated: Generated) -> None:
     # Its own pyproject.toml makes warnings errors (checked above); -W on
     # the command line would override the ignores listed there.
     result = generated.run("pytest", "-p", "no:cacheprovider", cwd=generated.addon)
-    assert re.search(r"\b6 passed\b", result.stdout), result.stdout
+    # Their API tests run too: this environment has pyramidion-api installed.
+    assert re.search(r"\b9 passed\b", result.stdout), result.stdout
 
 
 @pytest.mark.slow
