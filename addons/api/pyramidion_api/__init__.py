@@ -19,6 +19,10 @@ Directives (in any add-on that requires ``api``, or that declares
     An add-on's own API view, its body validated by ``request_schema``;
     ``@api_view(path, method, ...)`` is the same, picked up by
     ``config.scan()``. See :func:`pyramidion_api.views.add_api_view`.
+``config.add_api_error(status, description, *, methods=None)``
+    Every operation (of ``methods``) may answer ``status``: for what an
+    add-on adds to every API request (a rate limit's 429, say), so that
+    the document lists it.
 
 Python API: ``api_view``, ``api_operations(registry)`` (every operation,
 as the document lists them), ``Operation``, ``ApiSettings``.
@@ -67,20 +71,21 @@ def includeme(config: Configurator) -> None:
     """Wire the API add-on into the app.
 
     Reads the ``api.*`` settings. Registers the directives
-    ``add_api_resource`` and ``add_api_view``, the view deriver that
+    ``add_api_resource``, ``add_api_view`` and ``add_api_error``, the view deriver that
     validates an API view's body (view option ``api_operation``),
     ``request.api_input``, the problem+json exception views and the
     JSON-by-default subscriber for paths under the add-on's prefix, and the
     routes ``api.openapi`` (``/api/v1/openapi.json``) and ``api.docs``
     (``/api/v1/docs``, Swagger UI from this package's static files).
     """
-    from .operations import init_state
+    from .operations import add_api_error, init_state
     from .resources import add_api_resource
     from .views import add_api_view, api_input, api_input_deriver
 
     init_state(config.registry, config.route_prefix)
     config.add_directive("add_api_resource", add_api_resource)
     config.add_directive("add_api_view", add_api_view)
+    config.add_directive("add_api_error", add_api_error)
     config.add_view_deriver(api_input_deriver, "pyramidion_api.input")
     config.add_request_method(api_input, "api_input", reify=True)
     config.include(".errors")

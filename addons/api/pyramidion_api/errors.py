@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken
 from pyramid.httpexceptions import HTTPError, HTTPForbidden, HTTPMethodNotAllowed
 
 from pyramidion import problem_response
@@ -34,6 +35,13 @@ _DETAILS = {
     403: "You do not have permission to do this.",
     404: "There is nothing at this address.",
 }
+# Pyramid's own wording ("check_csrf_token(): Invalid token") says nothing
+# to an API client about what to send.
+_CSRF_DETAIL = (
+    "A request authenticated by the session cookie must carry the CSRF token: send the "
+    "value of the CSRF cookie in the X-CSRF-Token header, or authenticate with an API "
+    "token (Authorization: Bearer) instead."
+)
 # Headers an exception sets on purpose, kept on the problem response.
 _KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Location", "ETag")
 
@@ -42,6 +50,8 @@ def problem_from_exception(exc: HTTPError, request: Request) -> Response:
     """An HTTP error as problem+json, with the headers it set on purpose."""
     status = exc.code
     detail = _DETAILS.get(status, "")
+    if isinstance(exc, BadCSRFToken | BadCSRFOrigin):
+        detail = _CSRF_DETAIL
     if not detail and status < 500 and isinstance(exc.detail, str):
         detail = exc.detail
     if not detail:
@@ -103,8 +113,12 @@ def includeme(config: Configurator) -> None:
     """The exception views and the subscriber for paths under the current route prefix."""
     from pyramid.events import NewRequest
 
+    from .operations import api_state
+
     prefix = (config.route_prefix or "").strip("/")
-    prefix = f"/{prefix}" if prefix else ""
+    # Mounted at the site root (api.route_prefix empty), the API claims
+    # only its versioned base, not every path of the site.
+    prefix = f"/{prefix}" if prefix else api_state(config.registry).base
     path = rf"^{re.escape(prefix)}(/|$)"
     config.add_exception_view(api_http_error, context=HTTPError, path_info=path)
     # The auth add-on sends anonymous browsers to its login page; an API

@@ -144,15 +144,16 @@ def json_schema(node: Any, *, for_response: bool = False) -> dict[str, Any]:
         schema["type"] = [*kinds, "null"]
         if "enum" in schema:
             schema["enum"] = [*schema["enum"], None]
-    default = node.default
-    if (
-        not for_response
-        and default is not colander.null
-        and not isinstance(default, colander.deferred)
-    ):
-        from .representation import jsonable
+    if not for_response:
+        # What a field left out becomes: its missing value (the schema's
+        # default is what a form shows, and usually the same).
+        default = node.missing if optional else node.default
+        if default not in (colander.null, colander.required, None) and not isinstance(
+            default, colander.deferred
+        ):
+            from .representation import jsonable
 
-        schema["default"] = jsonable(default)
+            schema["default"] = jsonable(default)
     return schema
 
 
@@ -242,14 +243,14 @@ def item_schema(resource: ApiResource) -> dict[str, Any]:
             schema = column_schema(column)
             child = children.get(name)
             if child is not None:
-                # The schema's constraints (enums, lengths, ranges) hold for
-                # what was stored through it; the column says if it may be null.
+                # The schema's title, description and format describe the
+                # field; its bounds held only for what was written through
+                # it, so the column's type, length and enum say what a
+                # stored value may be.
                 from_schema = json_schema(child, for_response=True)
-                from_schema.pop("default", None)
-                from_schema["type"] = schema.get("type", from_schema.get("type"))
-                if "enum" in from_schema and "enum" in schema:
-                    from_schema["enum"] = schema["enum"]
-                schema = from_schema
+                for word in ("title", "description", "format"):
+                    if word in from_schema and word not in schema:
+                        schema[word] = from_schema[word]
         elif name in mapper.relationships:
             relationship = mapper.relationships[name]
             target = relationship.mapper.primary_key[0]
@@ -283,7 +284,9 @@ def openapi_document(registry: Registry) -> dict[str, Any]:
     tags: dict[str, None] = {}
     for operation in sorted(state.operations, key=lambda op: (op.path, op.method)):
         item = paths.setdefault(state.base + operation.path, {})
-        item[operation.method.lower()] = _operation(state.resources, operation, settings)
+        item[operation.method.lower()] = _operation(
+            state.resources, operation, settings, state.common_errors
+        )
         for tag in operation.tags:
             tags[tag] = None
     return {
@@ -322,23 +325,23 @@ def _security_schemes(registry: Registry) -> dict[str, Any]:
             "type": "apiKey",
             "in": "cookie",
             "name": cookie,
-            "description": "The browser session; unsafe methods also need the CSRF "
-            "token in the X-CSRF-Token header.",
+            "description": "The browser session; unsafe methods also need the value of "
+            "the CSRF cookie in the X-CSRF-Token header.",
         },
     }
 
 
-def _problem_response(status: int) -> dict[str, Any]:
+def _problem_response(status: int, description: str) -> dict[str, Any]:
     return {
-        "description": REASONS.get(status, "Error"),
+        "description": description,
         "content": {
             "application/problem+json": {
                 "schema": {"$ref": "#/components/schemas/Problem"},
                 "example": {
                     "type": "about:blank",
-                    "title": REASONS.get(status, "Error").split(":")[0],
+                    "title": description.split(":")[0],
                     "status": status,
-                    "detail": REASONS.get(status, "Error"),
+                    "detail": description,
                     "request_id": "3f2a9c1e5b7d4a60",
                 },
             }
@@ -353,7 +356,10 @@ _ETAG_HEADER = {
 
 
 def _operation(
-    resources: dict[str, ApiResource], operation: Operation, settings: Any
+    resources: dict[str, ApiResource],
+    operation: Operation,
+    settings: Any,
+    common_errors: dict[int, tuple[str, frozenset[str] | None]],
 ) -> dict[str, Any]:
     resource = resources.get(operation.resource) if operation.resource else None
     parameters: list[dict[str, Any]] = [
@@ -396,6 +402,9 @@ def _operation(
             }
     elif operation.response_schema is not None:
         body_schema = json_schema(operation.response_schema, for_response=True)
+    else:
+        # A view without a response schema still answers JSON (any JSON).
+        body_schema = {}
     if body_schema is not None and operation.status != 204:
         success["content"] = {"application/json": {"schema": body_schema}}
         example = example_for(body_schema)
@@ -404,11 +413,17 @@ def _operation(
     if headers:
         success["headers"] = headers
     responses[str(operation.status)] = success
-    for status in operation.errors:
+    errors = set(operation.errors)
+    descriptions = dict(REASONS)
+    for status, (description, methods) in common_errors.items():
+        if methods is None or operation.method in methods:
+            errors.add(status)
+            descriptions.setdefault(status, description)
+    for status in sorted(errors):
         if status == 304:
             responses["304"] = {"description": REASONS[304], "headers": {"ETag": _ETAG_HEADER}}
         else:
-            responses[str(status)] = _problem_response(status)
+            responses[str(status)] = _problem_response(status, descriptions[status])
     result: dict[str, Any] = {
         "operationId": operation.operation_id,
         "summary": operation.summary or operation.operation_id,

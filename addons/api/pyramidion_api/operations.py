@@ -16,9 +16,12 @@ from pyramidion import get_settings
 from .settings import ApiSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from pyramid.config import Configurator
     from pyramid.registry import Registry
 
-__all__ = ["ApiState", "Operation", "api_operations", "api_state"]
+__all__ = ["ApiState", "Operation", "add_api_error", "api_operations", "api_state"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,11 @@ class ApiState:
     resources: dict[str, Any] = field(default_factory=dict)
     #: The resource whose views answer on each route.
     by_route: dict[str, Any] = field(default_factory=dict)
+    #: The default item factory of each model (the core's ``model_factory``).
+    item_factories: dict[type[Any], Any] = field(default_factory=dict)
+    #: Statuses any operation may answer (``add_api_error``): status to
+    #: ``(description, methods or None for all)``.
+    common_errors: dict[int, tuple[str, frozenset[str] | None]] = field(default_factory=dict)
 
 
 _STATE = "pyramidion_api_state"
@@ -94,6 +102,33 @@ def api_state(registry: Registry) -> ApiState:
             "requires=('api',) (or after=('api',) for optional use) in your add-on."
         )
     return state
+
+
+def add_api_error(
+    config: Configurator,
+    status: int,
+    description: str,
+    *,
+    methods: Iterable[str] | None = None,
+) -> None:
+    """Directive: every API operation (of ``methods``, or all) may answer ``status``.
+
+    For what an add-on adds to every request, such as a rate limit's 429
+    or a body limit's 413: the OpenAPI document lists the status, with
+    ``description``, as a problem+json response of each such operation.
+    Two add-ons declaring one status conflict at start-up.
+    """
+    if not 400 <= status <= 599:
+        raise ValueError(f"add_api_error({status}): give an error status, 400 to 599.")
+    state = api_state(config.registry)
+    wanted = frozenset(m.upper() for m in methods) if methods is not None else None
+
+    def register() -> None:
+        state.common_errors[status] = (description, wanted)
+
+    intr = config.introspectable("api errors", status, f"{status} {description}", "api error")
+    intr["methods"] = sorted(wanted) if wanted is not None else "all"
+    config.action(("pyramidion_api.error", status), register, introspectables=(intr,))
 
 
 def api_operations(registry: Registry) -> list[Operation]:

@@ -48,19 +48,6 @@ def require_json(request: Request, accepted: frozenset[str] = JSON_TYPES) -> Res
     )
 
 
-def flush(request: Request) -> None:
-    """Write the session's changes; a constraint the database enforces (a
-    unique value taken, a row still referenced) is a 409 problem, not a 500."""
-    try:
-        request.dbsession.flush()
-    except sa.exc.IntegrityError:
-        # Raised, not returned: the transaction is aborted with the failed flush.
-        raise HTTPConflict(
-            "This conflicts with what is stored: a value that must be unique is taken, "
-            "or the item is still referenced by others."
-        ) from None
-
-
 class ResourceViews:
     """The six views of one resource, as a view class (Pyramid creates one per request)."""
 
@@ -117,7 +104,7 @@ class ResourceViews:
         else:
             obj = resource.model(**appstruct)
         request.dbsession.add(obj)
-        flush(request)
+        _flush(request)
         representation = serialize(request, resource, obj)
         response = request.response
         response.status_int = 201
@@ -157,9 +144,13 @@ class ResourceViews:
             resource.delete(request, obj)
         else:
             request.dbsession.delete(obj)
-        flush(request)
-        request.response.status_int = 204
-        return request.response
+        request.dbsession.flush()
+        from pyramid.response import Response
+
+        response = Response(status=204)
+        # No body, so no type (WebOb gives every response text/html by default).
+        response.content_type = None
+        return response
 
     def _change(self, *, partial: bool) -> Any:
         resource, request, obj = self.resource, self.request, self.context
@@ -177,7 +168,7 @@ class ResourceViews:
         else:
             for name, value in appstruct.items():
                 setattr(obj, name, value)
-        flush(request)
+        _flush(request)
         representation = serialize(request, resource, obj)
         request.response.headers["ETag"] = etag_of(resource, obj, representation)
         return representation
@@ -236,6 +227,18 @@ class ResourceViews:
         return {name: representation[name] for name in fields if name in representation}
 
 
+def _flush(request: Request) -> None:
+    """Write the changes now, so that a constraint they break is a 409, not a 500."""
+    try:
+        request.dbsession.flush()
+    except sa.exc.IntegrityError:
+        # The transaction is aborted with the error response.
+        raise HTTPConflict(
+            "The data conflicts with what is stored (a value that must be unique is "
+            "taken, or a referenced item does not exist). Change it and send it again."
+        ) from None
+
+
 def _item_route(request: Request, resource: ApiResource) -> str:
     return api_state(request.registry).routes[f"{resource.path}/{{id}}"][0]
 
@@ -272,10 +275,10 @@ def operation_for(
     statuses = {
         "list": (200, (400, 401, 403)),
         "create": (201, (400, 401, 403, 409, 413, 415, 422)),
-        "get": (200, (304, 400, 401, 403, 404)),
+        "get": (200, (304, 401, 403, 404)),
         "update": (200, (400, 401, 403, 404, 409, 412, 413, 415, 422, 428)),
         "replace": (200, (400, 401, 403, 404, 409, 412, 413, 415, 422, 428)),
-        "delete": (204, (401, 403, 404, 409, 412, 428)),
+        "delete": (204, (401, 403, 404, 412, 428)),
     }
     status, errors = statuses[action]
     if not resource.require_if_match:

@@ -182,8 +182,6 @@ def add_api_resource(
     """
     from pyramid.exceptions import ConfigurationError
 
-    from pyramidion import model_factory
-
     from .resource_views import register_resource_views
 
     unknown = [a for a in actions if a not in ACTIONS]
@@ -241,7 +239,7 @@ def add_api_resource(
         actions=tuple(actions),
         require_if_match=require_if_match,
         factory=config.maybe_dotted(factory),
-        item_factory=config.maybe_dotted(item_factory) or model_factory(model),
+        item_factory=config.maybe_dotted(item_factory) or _item_factory(config, model),
         query_options=tuple(query_options),
         query=config.maybe_dotted(query),
         page_size=page_size,
@@ -271,6 +269,18 @@ def add_api_resource(
     intr["actions"] = resource.actions
     intr["permissions"] = dict(resource.permissions)
     config.action(("pyramidion_api.resource", name), register, introspectables=(intr,))
+
+
+def _item_factory(config: Configurator, model: type[Any]) -> Callable[..., Any]:
+    """The core's ``model_factory(model)``, one per model, so that resources
+    and views on one model's items share their route's factory."""
+    from pyramidion import model_factory
+
+    factories = api_state(config.registry).item_factories
+    factory: Callable[..., Any] | None = factories.get(model)
+    if factory is None:
+        factory = factories[model] = model_factory(model)
+    return factory
 
 
 def resource_operations(

@@ -202,7 +202,7 @@ class api_view:
             config = context.config.with_package(info.module)
             config.add_api_view(view, path, method, **options)
 
-        info = self.venusian.attach(wrapped, callback, category="pyramidion_api")
+        info = self.venusian.attach(wrapped, callback, category="pyramid")
         if info.scope == "class":
             options.setdefault("attr", wrapped.__name__)
         return wrapped

@@ -75,7 +75,7 @@ class PublishedSchema(colander.Schema):
 
 
 def create_note(request: Request, data: dict[str, Any]) -> Note:
-    return Note(author_id=int(request.authenticated_userid), **data)
+    return Note(author_id=request.user.id, **data)
 
 
 def publish(context: Note, request: Request) -> dict[str, Any]:
