@@ -74,8 +74,11 @@ def includeme(config: Configurator) -> None:
     ``add_api_resource``, ``add_api_view`` and ``add_api_error``, the view deriver that
     validates an API view's body (view option ``api_operation``),
     ``request.api_input``, the problem+json exception views and the
-    JSON-by-default subscriber for paths under the add-on's prefix, and the
-    routes ``api.openapi`` (``/api/v1/openapi.json``) and ``api.docs``
+    JSON-by-default subscriber for paths under the add-on's prefix, the
+    auth's resources ``/me`` and ``/tokens`` (:mod:`pyramidion_api.accounts`),
+    the rate limit tween (:mod:`pyramidion_api.ratelimit`; reads
+    ``api.rate_limit`` and ``api.rate_limit_window``), and the routes
+    ``api.openapi`` (``/api/v1/openapi.json``) and ``api.docs``
     (``/api/v1/docs``, Swagger UI from this package's static files).
     """
     from .operations import add_api_error, init_state
@@ -90,6 +93,14 @@ def includeme(config: Configurator) -> None:
     config.add_request_method(api_input, "api_input", reify=True)
     config.include(".errors")
     config.include(".routes")
+    # Auth's resources: auth cannot register them itself (api requires auth).
+    config.include(".accounts")
+    # Over auth's read-scope check: a refused request still counts.
+    config.add_tween(
+        "pyramidion_api.ratelimit.rate_limit_tween_factory",
+        under=("pyramidion.idempotency.record_tween_factory", "pyramid_tm.tm_tween_factory"),
+        over="pyramidion_auth.security_policy.token_scope_tween_factory",
+    )
 
 
 addon = Addon(

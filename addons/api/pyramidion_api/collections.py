@@ -69,7 +69,8 @@ def parse_list_query(
 ) -> ListQuery:
     """The checked parameters of a list request, or a 400 naming what is wrong."""
     mapper = sa.inspect(resource.model)
-    allowed = (*RESERVED, *resource.filters)
+    extra = tuple(p["name"] for p in resource.parameters if p.get("in") == "query")
+    allowed = (*RESERVED, *resource.filters, *extra)
     unknown = sorted({key for key in params if key not in allowed})
     if unknown:
         raise _bad(

@@ -311,4 +311,5 @@ def operation_for(
         errors=errors,
         resource=resource.name,
         action=action,
+        parameters=resource.parameters if action == "list" else (),
     )

@@ -101,6 +101,9 @@ class ApiResource:
     title: str
     description: str
     tags: tuple[str, ...]
+    #: Query parameters of the list beyond filters and paging (OpenAPI
+    #: parameter objects), read by the ``query`` hook: a search, say.
+    parameters: tuple[dict[str, Any], ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -147,6 +150,7 @@ def add_api_resource(
     title: str | None = None,
     description: str = "",
     tags: Sequence[str] | None = None,
+    parameters: Sequence[dict[str, Any]] = (),
 ) -> None:
     """Directive: serve ``model`` as the JSON resource ``name``.
 
@@ -171,6 +175,10 @@ def add_api_resource(
     - ``query_options``: SQLAlchemy loader options for the list
       (``selectinload(Note.tags)``) so that a page costs a fixed number of
       statements; ``query(request, select)`` narrows the list.
+    - ``parameters``: query parameters the list accepts beyond filters and
+      paging, as OpenAPI parameter objects (``{"name": "q", "in": "query",
+      "schema": {"type": "string"}}``), for the ``query`` hook to read from
+      ``request.GET`` (a search); the document lists them.
     - ``page_size`` / ``max_page_size``: over ``api.page_size`` / ``api.max_page_size``.
     - ``create(request, appstruct)`` builds the new object (``model(**appstruct)``
       by default; set the author here); ``update(request, obj, appstruct)``
@@ -252,6 +260,7 @@ def add_api_resource(
         title=title or name.replace("_", " ").capitalize(),
         description=description,
         tags=tuple(tags) if tags is not None else (name,),
+        parameters=tuple(parameters),
     )
     state = api_state(config.registry)
     collection_route = api_route(config, resource.path, factory=resource.factory)

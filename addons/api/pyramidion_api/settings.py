@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from pyramidion import setting
@@ -32,4 +33,19 @@ class ApiSettings:
         doc="Largest ?limit= a client may ask of a collection; larger ones are refused with 400.",
         min=1,
         max=1000,
+    )
+    rate_limit: int = setting(
+        600,
+        doc="Requests one client may make under the API's base in one window: an API "
+        "token, a logged-in user, or an address for anonymous requests. Past it the "
+        "API answers 429 with Retry-After until the window ends; 0 turns the limit off. "
+        "Counted in the database, so every process shares the count.",
+        min=0,
+    )
+    # setting() is dataclasses.field() with metadata; ruff's RUF009 takes it
+    # for a mutable default when the field is a timedelta, which is immutable.
+    rate_limit_window: datetime.timedelta = setting(  # noqa: RUF009
+        datetime.timedelta(minutes=1),
+        doc="The window api.rate_limit counts in (60s, 15m, 1h...); a client's count "
+        "starts again when its window ends.",
     )

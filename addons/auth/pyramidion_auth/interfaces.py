@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from pyramid_mailer.message import Message
 
-__all__ = ["Clock", "Mailer", "PasswordHasher", "Refusal", "Throttle", "ThrottleKey"]
+__all__ = [
+    "Clock",
+    "Mailer",
+    "PasswordHasher",
+    "Refusal",
+    "Tally",
+    "Throttle",
+    "ThrottleKey",
+]
 
 
 @runtime_checkable
@@ -75,9 +83,30 @@ class ThrottleKey:
     window: datetime.timedelta | None = None
 
 
+@dataclass(frozen=True)
+class Tally:
+    """The uses of one key in its current window, this one included."""
+
+    used: int
+    limit: int
+    #: Seconds until the window ends and the count starts again (at least 1).
+    reset_after: int
+
+    @property
+    def remaining(self) -> int:
+        """Uses left in the window (0 once the limit is reached)."""
+        return max(0, self.limit - self.used)
+
+    @property
+    def refused(self) -> bool:
+        """Whether this use went over the limit."""
+        return self.used > self.limit
+
+
 @runtime_checkable
 class Throttle(Protocol):
-    """Counts attempts (logins, registrations, resets) shared by every process."""
+    """Counts attempts (logins, registrations, resets) and requests (the
+    API's rate limits), shared by every process."""
 
     def attempt(self, keys: list[ThrottleKey], now: datetime.datetime) -> Refusal | None:
         """Refuse the attempt, or count it as a failure in every key until
@@ -91,6 +120,11 @@ class Throttle(Protocol):
 
     def count(self, key: ThrottleKey, now: datetime.datetime) -> Refusal | None:
         """Count one use of ``key``; a refusal when that is over its limit."""
+        ...
+
+    def tally(self, key: ThrottleKey, now: datetime.datetime) -> Tally:
+        """Count one use of ``key`` and say where it stands in its window
+        (request rate limits, whose every answer reports it)."""
         ...
 
     def note(self, key: str, now: datetime.datetime) -> None:

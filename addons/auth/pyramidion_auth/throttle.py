@@ -11,14 +11,14 @@ from sqlalchemy.orm import Session
 
 from pyramidion import independent_session
 
-from .interfaces import Refusal, ThrottleKey
+from .interfaces import Refusal, Tally, ThrottleKey
 from .models import ThrottleCounter
 from .settings import AuthSettings
 
 if TYPE_CHECKING:
     from pyramid.registry import Registry
 
-__all__ = ["DatabaseThrottle", "increment"]
+__all__ = ["DatabaseThrottle", "increment", "increment_window"]
 
 
 class DatabaseThrottle:
@@ -75,13 +75,15 @@ class DatabaseThrottle:
     def count(self, key: ThrottleKey, now: datetime.datetime) -> Refusal | None:
         """Count one use of ``key``; a refusal (until its window ends) when
         that is over its limit."""
+        tally = self.tally(key, now)
+        return Refusal(tally.reset_after) if tally.refused else None
+
+    def tally(self, key: ThrottleKey, now: datetime.datetime) -> Tally:
+        """Count one use of ``key``: one atomic statement, committed at once."""
         window = self._window(key)
         with independent_session(self.registry) as session:
-            if increment(session, key.key, now, now - window) <= key.limit:
-                return None
-            row = session.get(ThrottleCounter, key.key)
-        started = row.window_started_at if row is not None else now
-        return Refusal(self._seconds(started + window - now))
+            used, started = increment_window(session, key.key, now, now - window)
+        return Tally(used, key.limit, self._seconds(started + window - now))
 
     def note(self, key: str, now: datetime.datetime) -> None:
         """Remember ``key`` at ``now`` (kept until ``purge`` finds it old)."""
@@ -127,6 +129,13 @@ def increment(
     One INSERT ... ON CONFLICT DO UPDATE, so concurrent processes never
     lose a count; a window that started before ``cutoff`` starts again.
     """
+    return increment_window(session, key, now, cutoff)[0]
+
+
+def increment_window(
+    session: Session, key: str, now: datetime.datetime, cutoff: datetime.datetime
+) -> tuple[int, datetime.datetime]:
+    """:func:`increment`, returning the count and when its window started."""
     table = ThrottleCounter.__table__
     insert: Any
     if session.get_bind().dialect.name == "postgresql":
@@ -145,6 +154,7 @@ def increment(
                 "last_failure_at": now,
             },
         )
-        .returning(table.c.failures)
+        .returning(table.c.failures, table.c.window_started_at)
     )
-    return int(session.execute(statement).scalar_one())
+    failures, started = session.execute(statement).one()
+    return int(failures), started

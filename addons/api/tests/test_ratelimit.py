@@ -1,0 +1,127 @@
+"""Request rate limits under /api: headers on every answer, 429 with
+Retry-After past the limit, one count per token, user or address, shared
+by every process, and time from the app's clock (never slept through)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pyramidion.testing import PyramidionTestApp
+from pyramidion_auth.interfaces import Clock
+from pyramidion_auth.services import find
+from pyramidion_auth.tokens import create_api_token
+
+LIMIT = 3
+
+
+@pytest.fixture(scope="module")
+def pyramidion_extra_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from pyramidion_auth.testing import AUTH_TEST_SETTINGS
+
+    return {
+        **AUTH_TEST_SETTINGS,
+        "auth.mail_directory": str(tmp_path_factory.mktemp("mail")),
+        "api.rate_limit": str(LIMIT),
+        "api.rate_limit_window": "60s",
+    }
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def headers_of(response: Any) -> tuple[str, str, str]:
+    return (
+        response.headers["RateLimit-Limit"],
+        response.headers["RateLimit-Remaining"],
+        response.headers["RateLimit-Reset"],
+    )
+
+
+def test_every_answer_says_where_the_client_stands_and_429_says_when_to_retry(
+    testapp: PyramidionTestApp, auth_clock: Any
+) -> None:
+    answers = [testapp.get("/api/v1/ping", status=200) for _ in range(LIMIT)]
+    auth_clock.advance(seconds=20)
+    refused = testapp.get("/api/v1/ping", status=429)
+
+    assert [headers_of(a) for a in answers] == [
+        ("3", "2", "60"),
+        ("3", "1", "60"),
+        ("3", "0", "60"),
+    ]
+    assert refused.content_type == "application/problem+json"
+    assert refused.json["status"] == 429
+    assert "Try again in 40 seconds" in refused.json["detail"]
+    assert refused.headers["Retry-After"] == "40"
+    assert headers_of(refused) == ("3", "0", "40")
+
+    auth_clock.advance(seconds=40)
+    assert headers_of(testapp.get("/api/v1/ping", status=200)) == ("3", "2", "60")
+
+
+def test_errors_carry_the_headers_and_other_paths_are_not_counted(
+    testapp: PyramidionTestApp, auth_clock: Any
+) -> None:
+    missing = testapp.get("/api/v1/no-such-thing", status=404)
+    unauthenticated = testapp.get("/api/v1/notes", status=401)
+    for _ in range(LIMIT + 2):
+        page = testapp.get("/auth/login", status=200)
+
+    assert missing.headers["RateLimit-Remaining"] == "2"
+    assert unauthenticated.headers["RateLimit-Remaining"] == "1"
+    assert "RateLimit-Limit" not in page.headers
+    assert testapp.get("/api/v1/ping", status=200).headers["RateLimit-Remaining"] == "0"
+
+
+def test_each_token_user_and_address_has_its_own_count(
+    testapp: PyramidionTestApp,
+    auth_clock: Any,
+    auth_make_user: Any,
+    auth_logged_in: Any,
+    dbsession: Any,
+    tm: Any,
+) -> None:
+    user = auth_make_user()
+    _row, first = create_api_token(testapp.app.registry, dbsession, user, "first")
+    _row, second = create_api_token(testapp.app.registry, dbsession, user, "second")
+    tm.commit()
+    client = PyramidionTestApp(testapp.app)
+    for _ in range(LIMIT):
+        client.get("/api/v1/notes", headers=bearer(first), status=200)
+
+    client.get("/api/v1/notes", headers=bearer(first), status=429)
+    assert client.get("/api/v1/notes", headers=bearer(second)).headers[
+        "RateLimit-Remaining"
+    ] == str(LIMIT - 1)
+    # Anonymous requests from the same address, and the user's browser
+    # session, are counted apart from the tokens.
+    assert client.get("/api/v1/ping").headers["RateLimit-Remaining"] == str(LIMIT - 1)
+    auth_logged_in(testapp, user)
+    assert testapp.get("/api/v1/notes").headers["RateLimit-Remaining"] == str(LIMIT - 1)
+
+
+def test_two_processes_share_the_count(
+    testapp: PyramidionTestApp,
+    auth_clock: Any,
+    make_pyramidion_app: Any,
+    db_connection: Any,
+    auth_make_user: Any,
+    dbsession: Any,
+    tm: Any,
+) -> None:
+    other = make_pyramidion_app(connection=db_connection)
+    find(other.registry, Clock).freeze(auth_clock.now())
+    user = auth_make_user()
+    _row, token = create_api_token(testapp.app.registry, dbsession, user, "ci")
+    tm.commit()
+    here, there = PyramidionTestApp(testapp.app), PyramidionTestApp(other)
+
+    here.get("/api/v1/notes", headers=bearer(token), status=200)
+    there.get("/api/v1/notes", headers=bearer(token), status=200)
+    here.get("/api/v1/notes", headers=bearer(token), status=200)
+    refused = there.get("/api/v1/notes", headers=bearer(token), status=429)
+
+    assert refused.headers["Retry-After"] == "60"
