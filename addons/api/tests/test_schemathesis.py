@@ -129,6 +129,9 @@ def pyramidion_extra_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[
         **AUTH_TEST_SETTINGS,
         "auth.mail_directory": str(tmp_path_factory.mktemp("mail")),
         "storage.local_root": str(tmp_path_factory.mktemp("files")),
+        # Schemathesis sends a thousand requests a minute with one token: a
+        # limit it reaches would leave most operations answering 429.
+        "api.rate_limit": "100000",
     }
 
 
