@@ -61,7 +61,7 @@ def test_a_token_writes_under_the_rate_limit(pyramidion_live_server: LiveServer)
         method="POST",
     )
 
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (our server)
+    with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 201
         assert json.load(response)["name"] == name
         assert response.headers["RateLimit-Remaining"] == "999"
