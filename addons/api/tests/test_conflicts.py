@@ -23,4 +23,3 @@ def test_a_taken_unique_value_is_a_409_problem_and_nothing_is_written(
     assert "must be unique" in response.json["detail"]
     listed = testapp.get("/api/v1/tags", headers=headers, status=200).json["items"]
     assert [tag["name"] for tag in listed] == ["once"]
-
