@@ -90,7 +90,7 @@ def includeme(config: Configurator) -> None:
     config.add_directive("add_api_view", add_api_view)
     config.add_directive("add_api_error", add_api_error)
     config.add_view_deriver(api_input_deriver, "pyramidion_api.input")
-    config.add_request_method(api_input, "api_input", reify=True)
+    config.add_request_method(api_input, "api_input", property=True)
     config.include(".errors")
     config.include(".routes")
     # Auth's resources: auth cannot register them itself (api requires auth).

@@ -23,6 +23,7 @@ import binascii
 import datetime
 import decimal
 import json
+import math
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -161,12 +162,16 @@ def parse_value(column: sa.Column[Any], raw: Any) -> Any:
             return None
         raise ValueError("this field always has a value")
     coltype = column.type
-    if isinstance(coltype, sa.Enum) and coltype.enum_class is not None:
-        try:
-            return coltype.enum_class[str(raw)]
-        except KeyError:
-            names = ", ".join(m.name for m in coltype.enum_class)
-            raise ValueError(f"expected one of {names}") from None
+    if isinstance(coltype, sa.Enum):
+        if coltype.enum_class is not None:
+            try:
+                return coltype.enum_class[str(raw)]
+            except KeyError:
+                names = ", ".join(m.name for m in coltype.enum_class)
+                raise ValueError(f"expected one of {names}") from None
+        if raw not in coltype.enums:
+            raise ValueError(f"expected one of {', '.join(coltype.enums)}")
+        return raw
     if isinstance(coltype, sa.Boolean):
         if raw in (True, "true", "1"):
             return True
@@ -184,6 +189,17 @@ def parse_value(column: sa.Column[Any], raw: Any) -> Any:
         if bounds is not None and not bounds[0] <= value <= bounds[1]:
             raise ValueError(f"expected a number from {bounds[0]} to {bounds[1]}")
         return value
+    if isinstance(coltype, sa.Float):
+        # A cursor holds a float column's value as a JSON number.
+        if isinstance(raw, bool):
+            raise ValueError("expected a number")
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            raise ValueError("expected a number") from None
+        if not math.isfinite(number):
+            raise ValueError("expected a finite number")
+        return number
     if not isinstance(raw, str):
         raise ValueError("expected text")
     if "\x00" in raw:
@@ -201,19 +217,29 @@ def parse_value(column: sa.Column[Any], raw: Any) -> Any:
             return datetime.date.fromisoformat(raw)
         except ValueError:
             raise ValueError("expected a date in ISO 8601 (YYYY-MM-DD)") from None
+    if isinstance(coltype, sa.Time):
+        try:
+            return datetime.time.fromisoformat(raw)
+        except ValueError:
+            raise ValueError("expected a time in ISO 8601 (HH:MM:SS)") from None
     if isinstance(coltype, sa.Numeric):
         try:
-            return decimal.Decimal(raw)
+            amount = decimal.Decimal(raw)
         except decimal.InvalidOperation:
             raise ValueError("expected a number") from None
+        if not amount.is_finite():
+            raise ValueError("expected a finite number")
+        return amount
     if isinstance(coltype, sa.Uuid):
         try:
             return uuid.UUID(raw)
         except ValueError:
             raise ValueError("expected a UUID") from None
-    if isinstance(coltype, sa.String) and coltype.length and len(raw) > coltype.length:
-        raise ValueError(f"longer than this field holds ({coltype.length} characters)")
-    return raw
+    if isinstance(coltype, sa.String):
+        if coltype.length and len(raw) > coltype.length:
+            raise ValueError(f"longer than this field holds ({coltype.length} characters)")
+        return raw
+    raise ValueError("this field cannot be compared with a value from the query string")
 
 
 def encode_cursor(values: tuple[Any, ...], sort: str) -> str:

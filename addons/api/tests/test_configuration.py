@@ -48,6 +48,11 @@ def test_scanned_views_and_common_errors(make_pyramidion_app: Any, db_connection
     assert clock["tags"] == ["time"]
     assert "429" in document["paths"]["/api/v1/notes/{id}"]["delete"]["responses"]
 
+    # A client that states no preference gets JSON even from the core's 500 page.
+    failed = client.get("/api/v1/boom", headers={"Accept": "*/*"}, status=500)
+    assert failed.content_type == "application/problem+json"
+    assert "a bug" not in failed.text
+
 
 def test_the_version_and_prefix_are_settings(make_pyramidion_app: Any, db_connection: Any) -> None:
     app = make_pyramidion_app(
