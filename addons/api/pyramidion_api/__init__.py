@@ -95,12 +95,7 @@ def includeme(config: Configurator) -> None:
     config.include(".routes")
     # Auth's resources: auth cannot register them itself (api requires auth).
     config.include(".accounts")
-    # Over auth's read-scope check: a refused request still counts.
-    config.add_tween(
-        "pyramidion_api.ratelimit.rate_limit_tween_factory",
-        under=("pyramidion.idempotency.record_tween_factory", "pyramid_tm.tm_tween_factory"),
-        over="pyramidion_auth.security_policy.token_scope_tween_factory",
-    )
+    config.include(".ratelimit")
 
 
 addon = Addon(

@@ -190,7 +190,14 @@ def revoke_token(context: User, request: Request) -> Response:
 
 
 def includeme(config: Configurator) -> None:
-    """Add the operations ``/me`` and ``/tokens`` (see the module)."""
+    """Add the operations ``/me`` and ``/tokens`` (see the module), and 403
+    to every unsafe operation of the document: auth refuses them to a
+    read-scoped token, whatever the operation's own permission."""
+    config.add_api_error(
+        403,
+        "Forbidden: the client may not do this (a read-scoped API token is refused every change).",
+        methods=("POST", "PUT", "PATCH", "DELETE"),
+    )
     tags = ("account",)
     config.add_api_view(
         get_me,

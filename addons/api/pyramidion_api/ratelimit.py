@@ -39,11 +39,12 @@ from pyramidion_auth.tokens import digest
 from .operations import api_state
 
 if TYPE_CHECKING:
+    from pyramid.config import Configurator
     from pyramid.registry import Registry
     from pyramid.request import Request
     from pyramid.response import Response
 
-__all__ = ["rate_limit_key", "rate_limit_tween_factory"]
+__all__ = ["includeme", "rate_limit_key", "rate_limit_tween_factory"]
 
 
 def rate_limit_key(request: Request) -> str:
@@ -106,3 +107,17 @@ def rate_limit_tween_factory(
         return response
 
     return rate_limit_tween
+
+
+def includeme(config: Configurator) -> None:
+    """Add the tween, and 429 to every operation of the document (unless off)."""
+    # Over auth's read-scope check: a refused request still counts.
+    config.add_tween(
+        "pyramidion_api.ratelimit.rate_limit_tween_factory",
+        under=("pyramidion.idempotency.record_tween_factory", "pyramid_tm.tm_tween_factory"),
+        over="pyramidion_auth.security_policy.token_scope_tween_factory",
+    )
+    if api_state(config.registry).settings.rate_limit:
+        config.add_api_error(
+            429, "Too many requests from this client in the window: retry after Retry-After."
+        )

@@ -35,7 +35,7 @@ def test_scanned_views_and_common_errors(make_pyramidion_app: Any, db_connection
     document = client.get("/api/v1/openapi.json").json
     echo = document["paths"]["/api/v1/echo"]["post"]
     assert echo["summary"] == "Say the words back"
-    assert set(echo["responses"]) == {"201", "400", "413", "415", "422", "429"}
+    assert set(echo["responses"]) == {"201", "400", "403", "413", "415", "422", "429", "503"}
     words = echo["requestBody"]["content"]["application/json"]["schema"]["properties"]["words"]
     assert words == {
         "type": "array",
@@ -46,7 +46,8 @@ def test_scanned_views_and_common_errors(make_pyramidion_app: Any, db_connection
     }
     clock = document["paths"]["/api/v1/clock"]["get"]
     assert clock["tags"] == ["time"]
-    assert "429" in document["paths"]["/api/v1/notes/{id}"]["delete"]["responses"]
+    assert "503" in document["paths"]["/api/v1/notes/{id}"]["delete"]["responses"]
+    assert "403" not in clock["responses"]
 
     # A client that states no preference gets JSON even from the core's 500 page.
     failed = client.get("/api/v1/boom", headers={"Accept": "*/*"}, status=500)

@@ -49,13 +49,19 @@ def includeme(config: Configurator) -> None:
     routes and views of :mod:`pyramidion_blog.routes` (list, post, new,
     edit, delete, hide, unhide), the navigation entries "Posts" and "New
     post", the declared permissions, and the storage realm ``blog.post``
-    whose files are downloadable by whoever may view their post.
+    whose files are downloadable by whoever may view their post. With the
+    ``api`` add-on enabled, the resource ``/api/v1/posts`` and its
+    moderation operations (:mod:`pyramidion_blog.api`).
     """
+    from pyramidion import app_state
+
     from .resources import post_of_file
     from .services import FILE_REALM
 
     config.include(".routes")
     config.add_file_context(FILE_REALM, post_of_file)
+    if "api" in app_state(config.registry).resolution:
+        config.include(".api")
 
 
 addon = Addon(
@@ -63,6 +69,8 @@ addon = Addon(
     title="A small blog: posts with attachments, search, paging and moderation",
     includeme="pyramidion_blog:includeme",
     requires=("auth", "forms", "storage"),
+    # With api enabled, its directives exist when the blog adds its resource.
+    after=("api",),
     settings=BlogSettings,
     models="pyramidion_blog.models",
     migrations="pyramidion_blog:migrations",

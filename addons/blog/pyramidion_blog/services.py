@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PostPage",
+    "adopt",
     "attach",
     "delete_post",
     "hide_post",
@@ -115,6 +116,29 @@ def attach(request: Request, post: Post, upload: Any) -> Attachment:
     """Keep this client's temporary ``upload`` (the upload widget's value)
     as a file of ``post``, owned by the post's author."""
     stored = request.storage.keep(upload, owner_id=str(post.author_id), realm=FILE_REALM)
+    attachment = Attachment(file=stored)
+    post.attachments.append(attachment)
+    return attachment
+
+
+def adopt(request: Request, post: Post, key: str) -> Attachment | None:
+    """Attach the file ``key`` that the post's author uploaded through the API
+    (``POST /api/v1/files``): from now on whoever may view the post may
+    download it. None, and nothing changed, unless the file is the
+    author's, kept, and not already adopted by another record."""
+    from pyramidion_storage.models import StoredFile
+
+    stored = request.dbsession.scalars(
+        select(StoredFile).where(StoredFile.key == key)
+    ).one_or_none()
+    if (
+        stored is None
+        or stored.temporary
+        or stored.realm is not None
+        or stored.owner_id != str(post.author_id)
+    ):
+        return None
+    stored.realm = FILE_REALM
     attachment = Attachment(file=stored)
     post.attachments.append(attachment)
     return attachment

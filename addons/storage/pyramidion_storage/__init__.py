@@ -77,7 +77,9 @@ def includeme(config: Configurator) -> None:
     ``add_file_context`` directive, the ``storage.upload`` permission, and
     the routes ``storage.file`` (``/files/{key}``) and ``storage.upload``
     (``/files``) with their views. With the ``jobs`` add-on enabled,
-    declares the periodic job ``storage.gc`` (:mod:`pyramidion_storage.jobs`).
+    declares the periodic job ``storage.gc`` (:mod:`pyramidion_storage.jobs`);
+    with the ``api`` add-on enabled, the operations on ``/api/v1/files``
+    (:mod:`pyramidion_storage.api`).
     """
     from . import jobs, resources, services, views
     from .backends import StorageBackend, make_backend
@@ -112,6 +114,8 @@ def includeme(config: Configurator) -> None:
     )
     if jobs.jobs_enabled(config.registry):
         config.include(".jobs")
+    if "api" in app_state(config.registry).resolution:
+        config.include(".api")
 
 
 def _gc_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,8 +129,9 @@ addon = Addon(
     name="storage",
     title="File storage: uploads and downloads on the local disk or S3",
     includeme="pyramidion_storage.includeme",
-    # With jobs enabled, its directives exist when storage declares its job.
-    after=("jobs",),
+    # With jobs (or api) enabled, its directives exist when storage declares
+    # its job (or its API operations).
+    after=("jobs", "api"),
     settings=StorageSettings,
     models="pyramidion_storage.models",
     migrations="pyramidion_storage:migrations",

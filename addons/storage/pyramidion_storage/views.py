@@ -43,7 +43,14 @@ if TYPE_CHECKING:
 
     from .resources import UploadContext
 
-__all__ = ["INLINE_TYPES", "content_disposition", "download", "upload"]
+__all__ = [
+    "INLINE_TYPES",
+    "content_disposition",
+    "download",
+    "file_json",
+    "store_multipart",
+    "upload",
+]
 
 #: Types shown in the browser; anything else is sent as an attachment,
 #: because a browser could execute it in the site's origin.
@@ -149,8 +156,14 @@ def _events(request: Request, boundary: str, length: int | None) -> Iterator[Any
                 break
 
 
-def upload(context: UploadContext, request: Request) -> Response:
-    """Store the ``file`` field of a multipart body (see the module docstring)."""
+def store_multipart(request: Request) -> StoredFile:
+    """Store the ``file`` field of the request's multipart body, streamed.
+
+    Raises 413 past ``storage.max_upload_size`` (or too many parts, too
+    large headers), 415 when the body is not ``multipart/form-data`` or the
+    file's type is refused, and 400 when the body is malformed or has no
+    file. Returns the new row, flushed.
+    """
     settings = get_settings(request.registry, StorageSettings)
     limit = settings.max_upload_size
     length = request.content_length
@@ -158,11 +171,6 @@ def upload(context: UploadContext, request: Request) -> Response:
         raise HTTPRequestEntityTooLarge(
             detail=f"The file is larger than the limit of {format_size(limit)}."
         )
-    # The usual check would look in the form, and so read the whole body.
-    # Requests the core exempts (an API token, for one) are exempt here too.
-    if csrf_check_required(request):
-        check_csrf_origin(request)
-        check_csrf_token(request, token=None, header="X-CSRF-Token")
     content_type, options = multipart.parse_options_header(request.headers.get("Content-Type", ""))
     boundary = options.get("boundary", "")
     if content_type != "multipart/form-data" or not boundary:
@@ -195,18 +203,36 @@ def upload(context: UploadContext, request: Request) -> Response:
     if stored is None:
         raise HTTPBadRequest(detail="The form has no file in a field named 'file'.")
     request.dbsession.flush()
-    url = request.storage.url(stored)
-    response = Response(
-        json_body={
-            "key": stored.key,
-            "filename": stored.filename,
-            "content_type": stored.content_type,
-            "size": stored.size,
-            "sha256": stored.sha256,
-            "url": url,
-        },
-        status=201,
-        content_type="application/json",
-    )
-    response.location = url
+    return stored
+
+
+def file_json(request: Request, stored: StoredFile) -> dict[str, Any]:
+    """What the upload endpoints answer about a stored file."""
+    return {
+        "key": stored.key,
+        "filename": stored.filename,
+        "content_type": stored.content_type,
+        "size": stored.size,
+        "sha256": stored.sha256,
+        "url": request.storage.url(stored),
+    }
+
+
+def upload(context: UploadContext, request: Request) -> Response:
+    """Store the ``file`` field of a multipart body (see the module docstring)."""
+    settings = get_settings(request.registry, StorageSettings)
+    length = request.content_length
+    if length is not None and length > settings.max_upload_size + MULTIPART_OVERHEAD:
+        raise HTTPRequestEntityTooLarge(
+            detail=f"The file is larger than the limit of {format_size(settings.max_upload_size)}."
+        )
+    # The usual check would look in the form, and so read the whole body.
+    # Requests the core exempts (an API token, for one) are exempt here too.
+    if csrf_check_required(request):
+        check_csrf_origin(request)
+        check_csrf_token(request, token=None, header="X-CSRF-Token")
+    stored = store_multipart(request)
+    body = file_json(request, stored)
+    response = Response(json_body=body, status=201, content_type="application/json")
+    response.location = body["url"]
     return response

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import colander
+from pyramidion_api import api_view
 
 from pyramidion import PUBLIC
-from pyramidion_api import api_view
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
@@ -43,10 +43,5 @@ class Clock:
 
 def includeme(config: Configurator) -> None:
     config.scan(".extra")
-    config.add_api_error(429, "Too Many Requests: wait for Retry-After seconds")
-
-
-@api_view("/boom", "GET", permission=PUBLIC)
-def boom(request: Request) -> dict[str, Any]:
-    """Fail, as a bug would."""
-    raise RuntimeError("a bug")
+    # 429 (the rate limit) and 403 (a read-scoped token) are the API's own.
+    config.add_api_error(503, "Service Unavailable: under maintenance, retry later")
