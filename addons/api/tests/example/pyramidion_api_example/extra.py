@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import colander
-from pyramidion_api import api_view
 
 from pyramidion import PUBLIC
+from pyramidion_api import api_view
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
