@@ -125,7 +125,8 @@ def prepare_database(url: str, files: Path) -> str:
     from pyramidion.lifecycle import upgrade
     from pyramidion_auth.services import create_user
     from pyramidion_auth.tokens import create_api_token
-    from pyramidion_blog.models import Post
+    from pyramidion_blog.models import Attachment, Post
+    from pyramidion_storage.models import StoredFile
 
     app = make_app(
         {
@@ -154,10 +155,24 @@ def prepare_database(url: str, files: Path) -> str:
         session = database.session_factory()
         zope.sqlalchemy.register(session, transaction_manager=manager)
         user = create_user(app.registry, session, email=EMAIL, password=PASSWORD)
-        session.add_all(
+        posts = [
             Post(author_id=user.id, title=f"Post {i}", body=f"The text of post {i}. " * 8)
             for i in range(1, POSTS + 1)
-        )
+        ]
+        # Every fifth post has a file attached, so that serializing a page
+        # includes attachments, as the blog's own do.
+        for i, post in enumerate(posts[::5]):
+            stored = StoredFile(
+                key=f"{i:032x}",
+                filename=f"photo-{i}.jpg",
+                content_type="image/jpeg",
+                size=1000 + i,
+                sha256="0" * 64,
+                owner_id=str(user.id),
+                realm="blog.post",
+            )
+            post.attachments.append(Attachment(file=stored))
+        session.add_all(posts)
         token = create_api_token(app.registry, session, user, "bench")[1]
     database.engine.dispose()
     return token

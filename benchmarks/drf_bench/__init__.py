@@ -2,9 +2,9 @@
 
 DRF 3 on Django 5.2 with the middleware ``startproject`` writes:
 ``TokenAuthentication`` (``rest_framework.authtoken``: one table lookup
-per request, as the api add-on's bearer tokens), ``IsAuthenticated``, a
-``ModelSerializer`` of the blog's posts with their authors
-(``select_related``), and ``CursorPagination`` (20 a page, newest first),
+per request, as the api add-on's bearer tokens), ``IsAuthenticated``,
+``ModelSerializer`` classes for the blog's posts with their attachments
+(``prefetch_related``), and ``CursorPagination`` (20 a page, newest first),
 served by a ``ReadOnlyModelViewSet`` through a router. The posts are the
 rows of the blog add-on's own tables, which Django maps without managing
 them; its users and tokens are Django's own tables, made by
