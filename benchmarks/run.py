@@ -821,7 +821,7 @@ def api_verdict(ours: Measured, drf: Measured) -> tuple[str, bool]:
     met = ours.bad == 0 and ratio >= API_TARGET and tail < PAGE_P99_OVER_P50
     return (
         f"{ratio:.2f}x DRF ≥ {API_TARGET:.2f}x{_met(ratio >= API_TARGET)}; "
-        f"p99 {tail:.1f}x p50 < {PAGE_P99_OVER_P50:.0f}x{_met(tail < PAGE_P99_OVER_P50)}",
+        f"p99 {tail:.1f}x p50 < {PAGE_P99_OVER_P50:.0f}x{_met(tail < PAGE_P99_OVER_P50)}; all",
         met,
     )
 
