@@ -36,7 +36,7 @@ SECURITY_HEADERS = (
 @pytest.fixture(scope="session")
 def pyramidion_addons() -> list[str]:
     installed = discover_addons()
-    return [name for name in ("auth", "forms", "storage", "blog") if name in installed]
+    return [name for name in ("auth", "forms", "storage", "blog", "api") if name in installed]
 
 
 @pytest.fixture(scope="session")

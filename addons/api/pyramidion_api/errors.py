@@ -2,7 +2,7 @@
 
 The core answers API clients with problem+json when they ask for JSON;
 under the API's prefix every answer is JSON, whatever the client sends in
-``Accept``, so these exception views (with a ``path_info`` predicate) take
+``Accept``, so these exception views (with an ``under_api_prefix`` predicate) take
 the HTTP errors there, and :func:`prefer_json` makes the core's own error
 views (500, 503, a value the database refused) answer JSON to clients that
 state no preference.
@@ -89,6 +89,28 @@ def method_not_allowed(request: Request) -> Response:
     )
 
 
+class UnderPrefix:
+    """View predicate ``under_api_prefix=PREFIX``: the request's path is PREFIX or below it.
+
+    Matched on the WSGI path as received, not decoded: a path that is not
+    UTF-8 (which Pyramid's own ``path_info`` predicate would fail to
+    decode while an error page is being chosen) is still under the prefix
+    or not.
+    """
+
+    def __init__(self, prefix: str, config: Configurator) -> None:
+        self.prefix = prefix
+        self.pattern = re.compile(rf"^{re.escape(prefix)}(/|$)")
+
+    def text(self) -> str:
+        return f"under_api_prefix = {self.prefix}"
+
+    phash = text
+
+    def __call__(self, context: object, request: Request) -> bool:
+        return self.pattern.match(request.environ.get("PATH_INFO", "")) is not None
+
+
 def prefer_json(prefix: str) -> object:
     """A NewRequest subscriber: API requests that state no preference want JSON.
 
@@ -100,7 +122,8 @@ def prefer_json(prefix: str) -> object:
 
     def subscriber(event: NewRequest) -> None:
         request = event.request
-        if not pattern.match(request.path_info):
+        # The path as received: decoding it could fail (not UTF-8).
+        if not pattern.match(request.environ.get("PATH_INFO", "")):
             return
         accept = request.headers.get("Accept", "").strip()
         if accept in ("", "*/*"):
@@ -119,15 +142,16 @@ def includeme(config: Configurator) -> None:
     # Mounted at the site root (api.route_prefix empty), the API claims
     # only its versioned base, not every path of the site.
     prefix = f"/{prefix}" if prefix else api_state(config.registry).base
-    path = rf"^{re.escape(prefix)}(/|$)"
-    config.add_exception_view(api_http_error, context=HTTPError, path_info=path)
+    config.add_view_predicate("under_api_prefix", UnderPrefix)
+    path = prefix
+    config.add_exception_view(api_http_error, context=HTTPError, under_api_prefix=path)
     # The auth add-on sends anonymous browsers to its login page; an API
     # client is answered 401 instead. Two predicates, so this view is tried
     # before auth's (which has one).
     config.add_exception_view(
-        api_unauthenticated, context=HTTPForbidden, path_info=path, is_authenticated=False
+        api_unauthenticated, context=HTTPForbidden, under_api_prefix=path, is_authenticated=False
     )
     config.add_exception_view(
-        api_http_error, context=HTTPForbidden, path_info=path, is_authenticated=True
+        api_http_error, context=HTTPForbidden, under_api_prefix=path, is_authenticated=True
     )
     config.add_subscriber(prefer_json(prefix), NewRequest)

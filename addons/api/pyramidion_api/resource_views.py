@@ -65,6 +65,7 @@ class ResourceViews:
     # -- collection ---------------------------------------------------------------
 
     def list(self) -> Any:
+        """``GET``: a page of items, the ``next`` page's URL and cursor (null on the last)."""
         resource, request = self.resource, self.request
         settings = get_settings(request.registry, ApiSettings)
         query = parse_list_query(
@@ -96,6 +97,7 @@ class ResourceViews:
         return {"items": items, "next": next_url, "next_cursor": cursor}
 
     def create(self) -> Any:
+        """``POST``: a new item from the body: 201 with ``Location`` and ``ETag``."""
         resource, request = self.resource, self.request
         refused = require_json(request)
         if refused is not None:
@@ -121,6 +123,7 @@ class ResourceViews:
     # -- item ---------------------------------------------------------------------
 
     def get(self) -> Any:
+        """``GET``: the item with its ``ETag``, or 304 when ``If-None-Match`` names it."""
         resource, request, obj = self.resource, self.request, self.context
         representation = serialize(request, resource, obj)
         etag = etag_of(resource, obj, representation)
@@ -134,12 +137,15 @@ class ResourceViews:
         return self._fields(representation, fields)
 
     def update(self) -> Any:
+        """``PATCH``: change the fields the body holds, keep the others."""
         return self._change(partial=True)
 
     def replace(self) -> Any:
+        """``PUT``: the item as the body says; fields left out take their defaults."""
         return self._change(partial=False)
 
     def delete(self) -> Any:
+        """``DELETE``: remove the item: 204."""
         resource, request, obj = self.resource, self.request, self.context
         refused = self._precondition()
         if refused is not None:

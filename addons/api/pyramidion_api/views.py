@@ -110,6 +110,9 @@ def add_api_view(
         statuses.add(404)
     if request_schema is not None:
         statuses |= {400, 413, 415, 422}
+    if method != "GET":
+        # A session's request without the CSRF token is refused with 400.
+        statuses.add(400)
     operation = Operation(
         path=path,
         method=method,

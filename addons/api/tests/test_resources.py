@@ -184,3 +184,8 @@ def test_an_add_ons_own_view_validates_its_body(
     assert set(refused.json["errors"]) == {"message", "notify"}
     assert testapp.post(url, "x", headers=auth, content_type="text/plain", status=415)
     assert testapp.get("/api/v1/ping").json == {"pong": True}
+
+
+def test_a_path_that_is_not_text_is_a_400_problem(testapp: Any) -> None:
+    response = testapp.get("/api/v1/notes/%ff", status=400)
+    assert response.content_type == "application/problem+json"
