@@ -18,6 +18,8 @@ OWN_CSRF_CHECK = {
     # Checks the X-CSRF-Token header before reading a (large) body:
     # pyramidion_storage.views.upload.
     "storage.upload",
+    # The same, over the API: pyramidion_storage.api.upload.
+    "api.files",
 }
 
 

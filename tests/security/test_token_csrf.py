@@ -1,7 +1,7 @@
 """CSRF over the whole route table, both ways: a request authenticated by
 an API token is exempt on every unsafe route (whichever add-on made it,
-and however the route checks CSRF); a browser session never is, not even
-with a wrong token beside its cookie."""
+and however the route checks CSRF, the API's routes included); a browser
+session never is, not even with a wrong token beside its cookie."""
 
 from __future__ import annotations
 
@@ -48,8 +48,11 @@ def test_a_token_request_is_never_refused_for_csrf(
 
     refused = {}
     tried = 0
+    api_routes = set()
     for view in route_views(testapp.app):
         for method in view.unsafe_methods:
+            if view.route.startswith("api."):
+                api_routes.add(view.route)
             # A new token each time: one of the routes revokes tokens.
             _row, token = create_api_token(testapp.app.registry, dbsession, admin, "ci")
             tm.commit()
@@ -60,6 +63,7 @@ def test_a_token_request_is_never_refused_for_csrf(
                 refused[(view.route, method)] = response.status_int
 
     assert tried
+    assert {"api.posts", "api.files", "api.tokens"} <= api_routes
     assert refused == {}
 
 
@@ -71,8 +75,11 @@ def test_a_session_with_a_bad_bearer_header_is_still_checked(
     admin_app.csrf_token()  # the real token is in the cookie jar, as in a browser
 
     let_through = {}
+    api_routes = set()
     for view in route_views(admin_app.app):
         for method in view.unsafe_methods:
+            if view.route.startswith("api."):
+                api_routes.add(view.route)
             response = send(
                 admin_app,
                 view.path(),
@@ -83,6 +90,7 @@ def test_a_session_with_a_bad_bearer_header_is_still_checked(
             if response.status_int not in (400, 401, 403, 404) and not to_login:
                 let_through[(view.route, method)] = response.status_int
 
+    assert api_routes
     assert let_through == {}
 
 
@@ -109,3 +117,33 @@ def test_an_api_client_uploads_a_file_with_its_token(
     )
 
     assert client.get(stored.json["url"], headers=headers).body == b"helix, 3.4 nm\n"
+
+
+def test_a_session_is_checked_for_csrf_on_every_unsafe_api_route(
+    admin_app: PyramidionTestApp,
+) -> None:
+    """A logged-in browser sending JSON to the API without its CSRF token is
+    refused (400 problem+json) before any view runs, on every unsafe API
+    route; a token request is not (see above)."""
+    admin_app.csrf_token()  # the real token is in the cookie jar, as in a browser
+
+    answers = {}
+    for view in route_views(admin_app.app):
+        if not view.route.startswith("api."):
+            continue
+        for method in view.unsafe_methods:
+            response = admin_app.request(
+                view.path(),
+                method=method,
+                headers={"Accept": "application/json"},
+                body=b'{"title": "x", "body": "y", "name": "t"}',
+                content_type="application/json",
+                expect_errors=True,
+            )
+            answers[(view.route, method)] = (response.status_int, response.content_type)
+
+    assert answers
+    # 404: the route's object (id 1) does not exist, so no view ran.
+    refused = {k for k, a in answers.items() if a == (400, "application/problem+json")}
+    assert {k: a for k, a in answers.items() if k not in refused and a[0] != 404} == {}
+    assert ("api.posts", "POST") in refused

@@ -54,5 +54,7 @@ def test_a_read_token_is_refused_every_unsafe_route(
     # 404 means the route's object (id 1) does not exist, so no view ran.
     assert {k: a for k, a in answers.items() if a not in ((403, "read"), (404, None))} == {}
     assert [k for k, a in answers.items() if a == (403, "read")]
+    # The API's routes are walked too (the api add-on is enabled here).
+    assert [k for k, a in answers.items() if k[0].startswith("api.") and a == (403, "read")]
     assert row_counts(db_connection) == before
     assert client.get("/auth/api/me", headers=headers).json["id"] == admin.id
