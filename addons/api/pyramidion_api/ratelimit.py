@@ -1,12 +1,8 @@
 """Request rate limits under the API's base.
 
 Every request to a path under ``/api/VERSION`` is counted against one
-client: the API token it sends (``api:token:...``), else its session
-(``api:session:...``), else its address (``api:address:IP``). The keys
-are digests of what the request carries, so counting reads nothing from
-the database first: the count is committed on a connection of its own,
-and on SQLite a request's transaction that had read before that commit
-could no longer write (every attempt "database is locked", a 503). Every answer
+client: its API token (``api:token:ID``), else its logged-in user
+(``api:user:ID``), else its address (``api:address:IP``). Every answer
 says where the client stands, with the header names of the IETF draft
 "RateLimit header fields for HTTP"::
 
@@ -32,9 +28,7 @@ from typing import TYPE_CHECKING
 from pyramidion import problem_response
 from pyramidion_auth.accounts import client_address
 from pyramidion_auth.interfaces import Clock, Tally, Throttle, ThrottleKey
-from pyramidion_auth.security_policy import bearer_token
-from pyramidion_auth.services import auth_settings
-from pyramidion_auth.tokens import digest
+from pyramidion_auth.security_policy import requester_key
 
 from .operations import api_state
 
@@ -48,16 +42,16 @@ __all__ = ["includeme", "rate_limit_key", "rate_limit_tween_factory"]
 
 
 def rate_limit_key(request: Request) -> str:
-    """The counter a request is counted in: its token, its session or its
-    address, from the request alone (see the module for why)."""
-    # A token's digest is what the auth add-on stores for it, so one token
-    # is one count; a session's cookie is one browser's session.
-    token = bearer_token(request)
-    if token:
-        return f"api:token:{digest(token)[:40]}"
-    session = request.cookies.get(auth_settings(request.registry).session_cookie_name)
-    if session:
-        return f"api:session:{digest(session)[:40]}"
+    """The counter a request is counted in: its token, its user or its address.
+
+    Found without the request's own database session (see
+    :func:`pyramidion_auth.security_policy.requester_key`), so that the
+    count, committed first, never stands between the request's reads and
+    its writes.
+    """
+    who = requester_key(request)
+    if who is not None:
+        return f"api:{who}"
     # Throttle keys hold 100 characters; an IPv6 address needs 45.
     return f"api:address:{(client_address(request) or 'unknown')[:80]}"
 
@@ -73,9 +67,9 @@ def rate_limit_tween_factory(
 ) -> Callable[[Request], Response]:
     """Tween: count each API request and refuse it past the limit (see the module).
 
-    It sits under pyramid_tm and over the exception views, so that errors
-    carry the headers too; it counts before the request's transaction
-    reads anything. Paths outside the API's base pass untouched.
+    It sits under pyramid_tm, so the client's identity is found in the
+    request's transaction, and over the exception views, so that errors
+    carry the headers too. Paths outside the API's base pass untouched.
     """
     state = api_state(registry)
     limit = state.settings.rate_limit

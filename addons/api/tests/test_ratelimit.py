@@ -97,8 +97,13 @@ def test_each_token_user_and_address_has_its_own_count(
         "RateLimit-Remaining"
     ] == str(LIMIT - 1)
     # Anonymous requests from the same address, and the user's browser
-    # session, are counted apart from the tokens.
+    # session, are counted apart from the tokens; a made-up token or
+    # cookie buys no count of its own: it counts as its address.
     assert client.get("/api/v1/ping").headers["RateLimit-Remaining"] == str(LIMIT - 1)
+    made_up = client.get("/api/v1/ping", headers=bearer("pyr_made-up"))
+    assert made_up.headers["RateLimit-Remaining"] == str(LIMIT - 2)
+    client.set_cookie("session", "made-up-session-id")
+    assert client.get("/api/v1/ping").headers["RateLimit-Remaining"] == str(LIMIT - 3)
     auth_logged_in(testapp, user)
     assert testapp.get("/api/v1/notes").headers["RateLimit-Remaining"] == str(LIMIT - 1)
 

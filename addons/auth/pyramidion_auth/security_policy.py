@@ -17,7 +17,7 @@ from pyramid.authorization import Authenticated
 from sqlalchemy import select
 
 from .interfaces import Clock
-from .models import BEARER_PRINCIPAL, READ_SCOPE, ApiToken, User
+from .models import BEARER_PRINCIPAL, READ_SCOPE, ApiToken, ServerSession, User
 from .sessions import DatabaseSession
 from .tokens import digest
 
@@ -34,6 +34,7 @@ __all__ = [
     "bearer_token",
     "no_store",
     "request_user",
+    "requester_key",
     "token_authenticated",
     "token_scope_tween_factory",
     "user_menu",
@@ -153,6 +154,51 @@ def no_store(request: Request, response: Response) -> None:
         if directive.strip() and directive.split("=")[0].strip().lower() not in dropped
     ]
     response.headers["Cache-Control"] = ", ".join([*kept, "no-store"])
+
+
+def requester_key(request: Request) -> str | None:
+    """Who is asking, as a counter's key, found without ``request.dbsession``.
+
+    ``token:<id>`` for a valid, unexpired API token of an active user,
+    ``user:<id>`` for a session cookie logged in to an active user, None
+    for anyone else. A wrong token or cookie gives None, so random values
+    buy no counter of their own.
+
+    For counters written (in a transaction of their own) before the
+    request's transaction begins, such as the API's rate limits: it reads
+    in a short transaction of its own, so the request's session, begun
+    later, sees the counter's commit. (On SQLite, a transaction that read
+    before another committed may not write after.) Session timeouts are
+    not checked: an expired cookie still names its user, which suffices
+    to count by.
+    """
+    from pyramidion import independent_session
+
+    from .services import auth_settings
+
+    token = bearer_token(request)
+    cookie = None
+    if token is None:
+        cookie = request.cookies.get(auth_settings(request.registry).session_cookie_name)
+    secret = token if token is not None else cookie
+    if not secret or len(secret) > 128:
+        return None
+    with independent_session(request.registry) as session:
+        if token is not None:
+            found = session.execute(
+                select(ApiToken.id, ApiToken.expires_at)
+                .join(User, ApiToken.user_id == User.id)
+                .where(ApiToken.token_hash == digest(token), User.is_active.is_(True))
+            ).first()
+            if found is None or found.expires_at <= request.find_service(Clock).now():
+                return None
+            return f"token:{found.id}"
+        user_id = session.scalar(
+            select(ServerSession.user_id)
+            .join(User, ServerSession.user_id == User.id)
+            .where(ServerSession.id == digest(secret), User.is_active.is_(True))
+        )
+    return None if user_id is None else f"user:{user_id}"
 
 
 def request_user(request: Request) -> User | None:

@@ -45,3 +45,9 @@ def includeme(config: Configurator) -> None:
     config.scan(".extra")
     # 429 (the rate limit) and 403 (a read-scoped token) are the API's own.
     config.add_api_error(503, "Service Unavailable: under maintenance, retry later")
+
+
+@api_view("/boom", "GET", permission=PUBLIC)
+def boom(request: Request) -> dict[str, Any]:
+    """Fail, as a bug would."""
+    raise RuntimeError("a bug")
