@@ -37,7 +37,7 @@ class ApiSettings:
     rate_limit: int = setting(
         600,
         doc="Requests one client may make under the API's base in one window: an API "
-        "token, a browser session, or an address for anonymous requests. Past it the "
+        "token, a logged-in user, or an address for anonymous requests. Past it the "
         "API answers 429 with Retry-After until the window ends; 0 turns the limit off. "
         "Counted in the database, so every process shares the count.",
         min=0,
