@@ -135,6 +135,14 @@ def pyramidion_extra_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[
     }
 
 
+def database_name(live_server: LiveServer) -> str:
+    """The live server's database, as the figures name it: SQLite or PostgreSQL."""
+    from pyramidion import get_database
+
+    backend = get_database(live_server.app.registry).engine.url.get_backend_name()
+    return {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(backend, backend)
+
+
 def write_token(live_server: LiveServer) -> str:
     """A new user's write-scoped API token, committed on the live server's database."""
     import uuid
@@ -158,7 +166,7 @@ def write_token(live_server: LiveServer) -> str:
 
 
 def test_the_api_meets_its_own_document(
-    pyramidion_live_server: LiveServer, tmp_path: Path
+    pyramidion_live_server: LiveServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     token = write_token(pyramidion_live_server)
 
@@ -168,7 +176,10 @@ def test_the_api_meets_its_own_document(
         headers={"Authorization": f"Bearer {token}"},
     )
 
-    print(found.summary())
+    # Shown in every run's output, not only a failing one's: CI's log keeps
+    # the figures (operations, test cases, failures).
+    with capsys.disabled():
+        print(f"\n{found.summary()} ({database_name(pyramidion_live_server)})")
     assert found.operations > 0, found.output
     assert found.failures == [], found.output
     assert found.errors == [], found.output

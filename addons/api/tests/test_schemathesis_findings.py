@@ -5,6 +5,7 @@ that the document lists."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from pyramidion_auth.tokens import create_api_token
@@ -17,14 +18,16 @@ def test_a_taken_unique_value_is_a_409_problem_and_nothing_is_written(
     token = create_api_token(testapp.app.registry, dbsession, user, "test")[1]
     tm.commit()
     headers = {"Authorization": f"Bearer {token}"}
-    testapp.post_json("/api/v1/tags", {"name": "once"}, headers=headers, status=201)
+    # Unique: the live server's tests commit tags to the same database.
+    name = f"once-{uuid.uuid4().hex[:8]}"
+    testapp.post_json("/api/v1/tags", {"name": name}, headers=headers, status=201)
 
-    response = testapp.post_json("/api/v1/tags", {"name": "once"}, headers=headers, status=409)
+    response = testapp.post_json("/api/v1/tags", {"name": name}, headers=headers, status=409)
 
     assert response.content_type == "application/problem+json"
     assert "must be unique" in response.json["detail"]
-    listed = testapp.get("/api/v1/tags", headers=headers, status=200).json["items"]
-    assert [tag["name"] for tag in listed] == ["once"]
+    listed = testapp.get(f"/api/v1/tags?name={name}", headers=headers, status=200).json
+    assert [tag["name"] for tag in listed["items"]] == [name]
 
 
 def test_an_item_read_with_unknown_fields_is_a_documented_400(
@@ -34,7 +37,9 @@ def test_an_item_read_with_unknown_fields_is_a_documented_400(
     token = create_api_token(testapp.app.registry, dbsession, user, "test")[1]
     tm.commit()
     headers = {"Authorization": f"Bearer {token}"}
-    tag = testapp.post_json("/api/v1/tags", {"name": "read"}, headers=headers).json
+    tag = testapp.post_json(
+        "/api/v1/tags", {"name": f"read-{uuid.uuid4().hex[:8]}"}, headers=headers
+    ).json
 
     refused = testapp.get(f"/api/v1/tags/{tag['id']}?fields=", headers=headers, status=400)
 
