@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, delete, select
 
 from pyramidion.cli import main
 from pyramidion_auth.models import User
@@ -362,6 +362,10 @@ def test_create_token_prints_a_read_token_once(
             ).scalars()
             assert digest(token) in list(stored)
     finally:
+        # Commands commit for real: other tests count the tokens there are.
+        with engine.begin() as connection:
+            owner = select(User.id).where(User.email == address).scalar_subquery()
+            connection.execute(delete(ApiToken).where(ApiToken.user_id == owner))
         engine.dispose()
     assert scopes == {"backup": "read", "ci": "write"}
 
