@@ -18,6 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 from typing import Any
@@ -32,11 +33,20 @@ from pyramidion_auth.accounts import create_user
 from pyramidion_auth.testing import AUTH_TEST_PASSWORD
 from pyramidion_blog.models import Post
 
+from .own_database import own_database
+
 pytestmark = pytest.mark.slow
 
 #: Requests one client may make in the window: enough for the script's
 #: work, few enough to reach in a loop.
 RATE_LIMIT = 40
+
+
+@pytest.fixture(scope="module")
+def pyramidion_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of this module's own: the live server commits for real."""
+    with own_database(tmp_path_factory) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,7 +27,16 @@ from pyramidion_auth.accounts import create_user
 from pyramidion_auth.testing import AUTH_TEST_PASSWORD
 from pyramidion_auth.tokens import create_api_token
 
+from .own_database import own_database
+
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pyramidion_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of this module's own: the live server commits for real."""
+    with own_database(tmp_path_factory) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,8 @@ import pytest
 
 from pyramidion.testing import LiveServer
 
+from .own_database import own_database
+
 pytestmark = pytest.mark.slow
 
 #: What every answer must satisfy.
@@ -113,6 +115,13 @@ def run_schemathesis(
 
 
 # -- the API of the demo add-ons, on the test database -----------------------------
+
+
+@pytest.fixture(scope="module")
+def pyramidion_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of this module's own: the live server commits for real."""
+    with own_database(tmp_path_factory) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
