@@ -130,3 +130,56 @@ def test_two_processes_share_the_count(
     refused = there.get("/api/v1/notes", headers=bearer(token), status=429)
 
     assert refused.headers["Retry-After"] == "60"
+
+
+def test_a_script_over_real_http_is_told_when_to_retry(pyramidion_live_server: Any) -> None:
+    """A plain HTTP client against a served app: its requests are counted
+    (committed for real), the one past the limit is a 429 with Retry-After,
+    and after that many seconds by the app's clock it may go on."""
+    import json
+    import urllib.error
+    import urllib.request
+    import uuid
+
+    from pyramidion import get_database
+    from pyramidion_auth.accounts import create_user
+
+    registry = pyramidion_live_server.app.registry
+    clock = find(registry, Clock)
+    clock.freeze()
+    try:
+        with get_database(registry).session_factory() as session:
+            user = create_user(
+                registry,
+                session,
+                email=f"script-{uuid.uuid4().hex[:10]}@example.com",
+                password=None,
+                display_name="Script",
+            )
+            _row, token = create_api_token(registry, session, user, "script")
+            session.commit()
+
+        def get() -> tuple[int, dict[str, str], Any]:
+            request = urllib.request.Request(
+                pyramidion_live_server.url + "/api/v1/me", headers=bearer(token)
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    headers = {k.lower(): v for k, v in response.headers.items()}
+                    return response.status, headers, json.loads(response.read())
+            except urllib.error.HTTPError as exc:
+                headers = {k.lower(): v for k, v in exc.headers.items()}
+                return exc.code, headers, json.loads(exc.read())
+
+        answers = [get() for _ in range(LIMIT + 1)]
+        clock.advance(seconds=int(answers[-1][1]["retry-after"]))
+        after = get()
+    finally:
+        clock.release()
+
+    assert [status for status, _h, _b in answers] == [200] * LIMIT + [429]
+    _status, headers, body = answers[-1]
+    assert (headers["retry-after"], headers["ratelimit-remaining"]) == ("60", "0")
+    assert body["status"] == 429
+    assert after[0] == 200
+    assert after[2]["display_name"] == "Script"

@@ -123,9 +123,13 @@ def test_unusable_came_from_falls_back_to_the_default(
 # -- API tokens never mint tokens or change credentials ------------------------------
 
 
-def token_count(dbsession: Any) -> int:
+def token_count(dbsession: Any, user: Any) -> int:
+    # The user's own: tests that commit for real (commands, live servers)
+    # leave tokens of other users behind.
     dbsession.expire_all()
-    return int(dbsession.scalar(select(func.count(ApiToken.id))))
+    return int(
+        dbsession.scalar(select(func.count(ApiToken.id)).where(ApiToken.user_id == user.id))
+    )
 
 
 @pytest.mark.parametrize(
@@ -168,7 +172,7 @@ def test_an_api_token_never_gets_new_credentials(
         )
 
     assert response.status_int == 403
-    assert token_count(dbsession) == 1
+    assert token_count(dbsession, user) == 1
     dbsession.refresh(user)
     assert user.password_hash == hash_before
     assert "pyr_" not in response.text
