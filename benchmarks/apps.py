@@ -215,6 +215,14 @@ def django_page(database_url: str, options: dict[str, str]) -> WSGIApp:
     return app
 
 
+def drf(database_url: str, options: dict[str, str]) -> WSGIApp:
+    """Django REST Framework: token auth, a serializer, cursor pagination, a viewset."""
+    import drf_bench
+
+    app: WSGIApp = drf_bench.application(database_url)
+    return app
+
+
 def flask_page(database_url: str, options: dict[str, str]) -> WSGIApp:
     """Flask + Flask-Login + Flask-WTF + Jinja2 + SQLAlchemy, sessions in the database."""
     import flask_bench
@@ -258,6 +266,7 @@ FACTORIES: dict[str, Callable[[str, dict[str, str]], WSGIApp]] = {
     "pyramid-tm": pyramid_tm_reference,
     "flask-sqlalchemy": flask_sqlalchemy,
     "django": django_page,
+    "drf": drf,
     "flask-page": flask_page,
     "flask-page-cookie": flask_page_cookie,
     "pyramidion": pyramidion,
@@ -274,4 +283,8 @@ CASES: dict[str, list[str]] = {
 #: ``prepare(database_url, email, password)`` creates them and the user,
 #: once per database, in a process of its own (Django configures itself
 #: once per process).
-PREPARERS: dict[str, str] = {"django": "django_bench", "flask-page": "flask_bench"}
+PREPARERS: dict[str, str] = {
+    "django": "django_bench",
+    "flask-page": "flask_bench",
+    "drf": "drf_bench",
+}

@@ -149,7 +149,7 @@ def built_apps(case: str) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
         url = f"sqlite:///{tmp / 'bench.sqlite'}"
         run.prepare_database(url, tmp / "files")
         if case == "page":
-            run.prepare_references(url)
+            run.prepare_references(url, CASES[case])
         # The access log is the deployment's choice; measure the frameworks.
         logging.disable(logging.CRITICAL)
         apps = {name: FACTORIES[name](url, {"files": str(tmp / "files")}) for name in CASES[case]}

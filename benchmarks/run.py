@@ -42,6 +42,8 @@ EMAIL = "bench@example.com"
 PASSWORD = "a long benchmark passphrase 42"
 ITEMS = 1000
 OWNERS = 50
+#: Blog posts of the benchmark's user, for the API cases.
+POSTS = 200
 #: Clock ticks per second, the unit of /proc/PID/stat's CPU times.
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -110,8 +112,9 @@ def postgresql_database(server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def prepare_database(url: str, files: Path) -> None:
-    """Migrate for every bundled add-on, create bench's tables, fill them, add a user."""
+def prepare_database(url: str, files: Path) -> str:
+    """Migrate for every bundled add-on, create bench's tables, fill them, add a
+    user with ``POSTS`` blog posts; returns an API token of that user."""
     import transaction
     import zope.sqlalchemy
     from pyramidion_bench.models import Item, Owner
@@ -121,6 +124,9 @@ def prepare_database(url: str, files: Path) -> None:
     from pyramidion.app import get_database
     from pyramidion.lifecycle import upgrade
     from pyramidion_auth.services import create_user
+    from pyramidion_auth.tokens import create_api_token
+    from pyramidion_blog.models import Attachment, Post
+    from pyramidion_storage.models import StoredFile
 
     app = make_app(
         {
@@ -148,16 +154,37 @@ def prepare_database(url: str, files: Path) -> None:
     with manager:
         session = database.session_factory()
         zope.sqlalchemy.register(session, transaction_manager=manager)
-        create_user(app.registry, session, email=EMAIL, password=PASSWORD)
+        user = create_user(app.registry, session, email=EMAIL, password=PASSWORD)
+        posts = [
+            Post(author_id=user.id, title=f"Post {i}", body=f"The text of post {i}. " * 8)
+            for i in range(1, POSTS + 1)
+        ]
+        # Every fifth post has a file attached, so that serializing a page
+        # includes attachments, as the blog's own do.
+        for i, post in enumerate(posts[::5]):
+            stored = StoredFile(
+                key=f"{i:032x}",
+                filename=f"photo-{i}.jpg",
+                content_type="image/jpeg",
+                size=1000 + i,
+                sha256="0" * 64,
+                owner_id=str(user.id),
+                realm="blog.post",
+            )
+            post.attachments.append(Attachment(file=stored))
+        session.add_all(posts)
+        token = create_api_token(app.registry, session, user, "bench")[1]
     database.engine.dispose()
+    return token
 
 
-def prepare_references(url: str) -> None:
-    """The tables and user of each reference that keeps its own (Django's, Flask's)."""
+def prepare_references(url: str, apps: Sequence[str]) -> None:
+    """The tables and user of each reference in ``apps`` that keeps its own
+    (Django's, Flask's, Django REST Framework's)."""
     sys.path.insert(0, str(HERE))
     from apps import PREPARERS
 
-    for app in PREPARERS:
+    for app in (a for a in PREPARERS if a in apps):
         server = Server(app, app, url, {"email": EMAIL, "password": PASSWORD})
         subprocess.run(server.command("--prepare"), env=server.environment(), check=True)
 
@@ -544,8 +571,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1 s runs, 1 repeat: a smoke test")
     parser.add_argument(
         "--cases",
-        default="page,hello,row,addons",
-        help="comma-separated subset of page,hello,row,addons (default: all)",
+        default="page,api,hello,row,addons",
+        help="comma-separated subset of page,api,hello,row,addons (default: all)",
     )
     parser.add_argument(
         "--setting",
@@ -578,11 +605,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             databases = {"SQLite": f"sqlite:///{tmp / 'bench.sqlite'}"}
             if args.postgresql:
                 databases["PostgreSQL"] = stack.enter_context(postgresql_database(args.postgresql))
+            cases = args.cases.split(",")
+            tokens = {}
             for url in databases.values():
-                prepare_database(url, files)
-                if "page" in args.cases.split(","):
-                    prepare_references(url)
-            rows = run_cases(args, databases, site, generated, gen_names, files)
+                tokens[url] = prepare_database(url, files)
+                references = ["django", "flask-page"] if "page" in cases else []
+                references += ["drf"] if "api" in cases else []
+                prepare_references(url, references)
+            rows = run_cases(args, databases, site, generated, gen_names, files, tokens)
     print()
     print_table(rows)
     print()
@@ -607,6 +637,7 @@ def run_cases(
     generated: Path,
     gen_names: list[str],
     files: Path,
+    tokens: dict[str, str],
 ) -> list[Row]:
     rows: list[Row] = []
     options = {"files": str(files), **args.settings}
@@ -621,6 +652,8 @@ def run_cases(
     sqlite = databases["SQLite"]
     if "page" in cases:
         rows += page_case(args, pyramidion, reference, databases, files.parent)
+    if "api" in cases:
+        rows += api_case(args, pyramidion, reference, databases, tokens)
     if "hello" in cases:
         rows += hello_case(args, pyramidion, reference, sqlite)
     rss: dict[str, float] = {}
@@ -736,6 +769,61 @@ def page_verdict(ours: Measured, by_label: dict[str, Measured]) -> tuple[str, bo
 
 def _met(ok: bool) -> str:
     return " (met)" if ok else " (NOT met)"
+
+
+#: The API cases' target: Pyramidion's requests a second over Django REST Framework's.
+API_TARGET = 1.5
+#: What the API cases request: one post, and a page of 20 (the newest).
+API_PATHS = {"one post as JSON": "/api/v1/posts/42", "page of 20 posts": "/api/v1/posts?limit=20"}
+#: Settings of the Pyramidion app in the API cases: the per-token rate limit
+#: is meant for clients, not for wrk.
+API_SETTINGS = {"api.rate_limit": "0"}
+
+
+def api_case(
+    args: argparse.Namespace,
+    pyramidion: Any,
+    reference: Any,
+    databases: dict[str, str],
+    tokens: dict[str, str],
+) -> list[Row]:
+    """The api add-on's posts against Django REST Framework's, each with a
+    token of the same user: one post, and a page of 20 with a cursor."""
+    from drf_bench import TOKEN
+
+    rows: list[Row] = []
+    for db_name, url in databases.items():
+        servers = [
+            reference("Django REST Framework", "drf", url),
+            pyramidion(
+                "Pyramidion", url, addons="auth forms storage blog bench api", **API_SETTINGS
+            ),
+        ]
+        headers = [[f"Authorization: Token {TOKEN}"], [f"Authorization: Bearer {tokens[url]}"]]
+        with serving(*servers):
+            for label, path in API_PATHS.items():
+                print(f"-- API: {label} with a token, {db_name}", file=sys.stderr)
+                results = measure(servers, path, args, headers)
+                case_rows = compare(
+                    f"API {label}, token ({db_name})", results, "Django REST Framework", None
+                )
+                for row in case_rows:
+                    if row.app == "Pyramidion":
+                        row.target, row.met = api_verdict(row.result, results[0])
+                rows += case_rows
+    return rows
+
+
+def api_verdict(ours: Measured, drf: Measured) -> tuple[str, bool]:
+    """The API targets, as one cell: the ratio to DRF and the tail."""
+    ratio = ours.rps / drf.rps
+    tail = ours.median("p99_us") / ours.median("p50_us")
+    met = ours.bad == 0 and ratio >= API_TARGET and tail < PAGE_P99_OVER_P50
+    return (
+        f"{ratio:.2f}x DRF ≥ {API_TARGET:.2f}x{_met(ratio >= API_TARGET)}; "
+        f"p99 {tail:.1f}x p50 < {PAGE_P99_OVER_P50:.0f}x{_met(tail < PAGE_P99_OVER_P50)}; all",
+        met,
+    )
 
 
 def addons_case(

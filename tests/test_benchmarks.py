@@ -291,7 +291,7 @@ def page_database(bench: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple
     bench.write_dist_info(tmp / "site", "pyramidion-bench", {"bench": "pyramidion_bench:addon"})
     url = f"sqlite:///{tmp / 'bench.sqlite'}"
     bench.prepare_database(url, tmp / "files")
-    bench.prepare_references(url)
+    bench.prepare_references(url, list(PAGE_APPS))
     return url, tmp
 
 

@@ -37,6 +37,7 @@ ADDON_FILES = {
     "pyproject.toml",
     "pyramidion_herbarium/__init__.py",
     "pyramidion_herbarium/admin.py",
+    "pyramidion_herbarium/api.py",
     "pyramidion_herbarium/migrations/__init__.py",
     "pyramidion_herbarium/migrations/REVISION_create_herbarium_items.py",
     "pyramidion_herbarium/models.py",
@@ -49,6 +50,7 @@ ADDON_FILES = {
     "pyramidion_herbarium/views.py",
     "tests/conftest.py",
     "tests/test_admin.py",
+    "tests/test_api.py",
     "tests/test_views.py",
 }
 
@@ -168,11 +170,14 @@ def test_an_addon_has_every_room_and_a_first_revision_of_its_own_branch(tmp_path
     assert "--import-mode=importlib" in pyproject
     init = (root / "pyramidion_herbarium" / "__init__.py").read_text()
     assert 'requires=("forms",)' in init
-    # It registers its items in the admin, when the admin is enabled.
-    assert 'after=("admin",)' in init
+    # It registers its items in the admin and the API, when they are enabled.
+    assert 'after=("admin", "api")' in init
     assert 'if "admin" in app_state(config.registry).resolution:' in init
     admin = (root / "pyramidion_herbarium" / "admin.py").read_text()
     assert "config.add_admin_model(\n        Item," in admin
+    assert 'if "api" in app_state(config.registry).resolution:' in init
+    api = (root / "pyramidion_herbarium" / "api.py").read_text()
+    assert 'config.add_api_resource(\n        "herbarium",' in api
     assert "settings=HerbariumSettings," in init
     assert (
         '__tablename__ = "herbarium_items"'
@@ -442,9 +447,9 @@ def test_the_generated_addon_passes_its_own_tests(generated: Generated) -> None:
     # Its own pyproject.toml makes warnings errors (checked above); -W on
     # the command line would override the ignores listed there.
     result = generated.run("pytest", "-p", "no:cacheprovider", cwd=generated.addon)
-    # 8 with the admin add-on installed, as in this checkout (one test is
-    # skipped without it).
-    assert re.search(r"\b8 passed\b", result.stdout), result.stdout
+    # Their admin and API tests run too: this environment has
+    # pyramidion-admin and pyramidion-api installed.
+    assert re.search(r"\b10 passed\b", result.stdout), result.stdout
 
 
 @pytest.mark.slow

@@ -405,7 +405,10 @@ def _operation(
     else:
         # A view without a response schema still answers JSON (any JSON).
         body_schema = {}
-    if body_schema is not None and operation.status != 204:
+    if "content_type" in operation.extra:
+        # Bytes of their own (a stored file): the type is all there is to say.
+        success["content"] = {operation.extra["content_type"]: {}}
+    elif body_schema is not None and operation.status != 204:
         success["content"] = {"application/json": {"schema": body_schema}}
         example = example_for(body_schema)
         if example is not None:

@@ -59,6 +59,7 @@ def add_api_view(
     tags: Sequence[str] = (),
     errors: Sequence[int] = (),
     parameters: Sequence[dict[str, Any]] = (),
+    content_type: str = "application/json",
     **view_options: Any,
 ) -> None:
     """Directive: ``view`` answers ``method`` on ``path`` under the API's base.
@@ -75,6 +76,9 @@ def add_api_view(
       documenting the body answered with ``status``; ``errors`` adds the
       other statuses the view answers (401, 403, 404, 415 and 422 are
       added where they apply).
+    - ``content_type``: the media type of the answer with ``status``, for
+      a view that returns bytes of its own (``"*/*"`` for a stored file of
+      any type); its body is documented without a schema.
     - ``operation_id``, ``summary``, ``description``, ``tags``,
       ``parameters`` (OpenAPI parameter objects): for the document.
     - ``view_options`` go to ``config.add_view`` (``attr``, ``decorator``...).
@@ -123,6 +127,7 @@ def add_api_view(
         status=status,
         errors=tuple(sorted(statuses)),
         parameters=tuple(parameters),
+        extra={"content_type": content_type} if content_type != "application/json" else {},
     )
     view_options.setdefault("renderer", "json")
     config.add_view(

@@ -166,4 +166,6 @@ def includeme(config: Configurator) -> None:
         factory=file_context_factory,
         permission="view",
         tags=tags,
+        # The file's own type, whatever it was uploaded as.
+        content_type="*/*",
     )

@@ -152,3 +152,14 @@ def test_a_session_sends_its_csrf_token_in_the_header(
     assert forged.status_int == 400
     assert forged.content_type == "application/problem+json"
     assert sent.json["filename"] == "a.txt"
+
+
+def test_the_document_says_a_download_is_the_file_s_own_type(
+    testapp: PyramidionTestApp,
+) -> None:
+    from openapi_spec_validator import validate
+
+    document = testapp.get("/api/v1/openapi.json").json
+    validate(document)
+    answer = document["paths"]["/api/v1/files/{key}/content"]["get"]["responses"]["200"]
+    assert answer["content"] == {"*/*": {}}

@@ -23,7 +23,8 @@ def includeme(config: Configurator) -> None:
     views and a navigation entry. Reads no settings itself; the list page
     reads ``NAME.per_page`` through the add-on's settings class. With the
     ``admin`` add-on enabled, includes :mod:`.admin`, which registers the
-    items there.
+    items there; with the ``api`` add-on enabled, includes :mod:`.api`: the
+    items as a JSON resource under ``/api/v1/NAME``.
     """
     config.declare_permission(
         "{{ cookiecutter.name }}.item.list",
@@ -36,6 +37,8 @@ def includeme(config: Configurator) -> None:
     config.include(".routes")
     if "admin" in app_state(config.registry).resolution:
         config.include(".admin")
+    if "api" in app_state(config.registry).resolution:
+        config.include(".api")
 
 
 addon = Addon(
@@ -43,9 +46,9 @@ addon = Addon(
     title="{{ cookiecutter.title }}",
     includeme="{{ cookiecutter.package }}:includeme",
     requires=("forms",),
-    # When the admin is enabled it is included first, so its directive
-    # exists when this add-on registers its items.
-    after=("admin",),
+    # When the admin or the api is enabled it is included first, so its
+    # directives exist when this add-on registers its items with them.
+    after=("admin", "api"),
     settings={{ cookiecutter.class_prefix }}Settings,
     models="{{ cookiecutter.package }}.models",
     migrations="{{ cookiecutter.package }}:migrations",
