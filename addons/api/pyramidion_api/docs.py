@@ -46,7 +46,7 @@ _PAGE = """<!DOCTYPE html>
 <main>
 <noscript><p>The interactive documentation needs JavaScript. The API's description
 is at <a href="{spec}">{spec}</a> (OpenAPI 3.1, JSON).</p></noscript>
-<div id="swagger-ui" data-spec-url="{spec}" data-csrf-cookie="{csrf_cookie}"></div>
+<div id="swagger-ui" data-spec-url="{spec}" data-csrf-url="{csrf_url}"></div>
 </main>
 <script src="{static}/vendor/swagger-ui-{version}/swagger-ui-bundle.js"></script>
 <script src="{static}/docs.js"></script>
@@ -100,7 +100,7 @@ def docs_page(request: Request) -> Response:
         static=html.escape(static),
         version=SWAGGER_UI_VERSION,
         spec=html.escape(request.route_url("api.openapi")),
-        csrf_cookie=html.escape(core.csrf_cookie_name),
+        csrf_url=html.escape(request.route_url("pyramidion.csrf_token")),
     )
     response = Response(body=page.encode(), content_type="text/html", charset="utf-8")
     response.headers["Content-Security-Policy"] = docs_policy(core.content_security_policy)

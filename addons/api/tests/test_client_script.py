@@ -99,9 +99,6 @@ class Client:
             urllib.request.HTTPCookieProcessor(self.cookies), NoRedirects()
         )
 
-    def cookie(self, name: str) -> str | None:
-        return next((c.value for c in self.cookies if c.name == name), None)
-
     def request(
         self,
         method: str,
@@ -188,10 +185,11 @@ def test_a_script_posts_edits_races_pages_and_is_rate_limited(
     base = pyramidion_live_server.url
 
     # Log in as a browser would, and have the session make a token (only a
-    # session may; the CSRF token is the cookie's value, sent back in a header).
+    # session may; the session's CSRF token, new since the login, is asked
+    # of /csrf-token and sent back in a header).
     browser = Client(base)
     log_in(browser, account.email, AUTH_TEST_PASSWORD)
-    csrf = browser.cookie("csrf_token") or ""
+    csrf = browser.request("GET", "/csrf-token").json["csrf_token"]
     created = browser.request(
         "POST",
         "/api/v1/tokens",

@@ -6,19 +6,8 @@
   if (!node || typeof window.SwaggerUIBundle !== "function") {
     return;
   }
-  var csrfCookie = node.getAttribute("data-csrf-cookie");
+  var csrfUrl = node.getAttribute("data-csrf-url");
   var unsafe = { POST: true, PUT: true, PATCH: true, DELETE: true };
-
-  function cookie(name) {
-    var parts = document.cookie ? document.cookie.split("; ") : [];
-    for (var i = 0; i < parts.length; i += 1) {
-      var eq = parts[i].indexOf("=");
-      if (parts[i].slice(0, eq) === name) {
-        return decodeURIComponent(parts[i].slice(eq + 1)).replace(/^"|"$/g, "");
-      }
-    }
-    return null;
-  }
 
   window.ui = window.SwaggerUIBundle({
     url: node.getAttribute("data-spec-url"),
@@ -27,14 +16,24 @@
     // Never ask validator.swagger.io about our document.
     validatorUrl: null,
     // A logged-in browser uses its session: unsafe methods carry the
-    // CSRF cookie's value in X-CSRF-Token, as the site's own pages do.
+    // session's CSRF token in X-CSRF-Token, asked of the site just before
+    // (the token changes at login, so it is never kept in the page).
     requestInterceptor: function (request) {
-      var token = csrfCookie && cookie(csrfCookie);
       var sendsBearer = request.headers && request.headers.Authorization;
-      if (token && !sendsBearer && unsafe[String(request.method).toUpperCase()]) {
-        request.headers["X-CSRF-Token"] = token;
+      if (!csrfUrl || sendsBearer || !unsafe[String(request.method).toUpperCase()]) {
+        return request;
       }
-      return request;
+      return window
+        .fetch(csrfUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (answer) {
+          return answer.ok ? answer.json() : {};
+        })
+        .then(function (body) {
+          if (body.csrf_token) {
+            request.headers["X-CSRF-Token"] = body.csrf_token;
+          }
+          return request;
+        });
     }
   });
 })();
