@@ -471,15 +471,16 @@ class CoreSettings:
     )
     shutdown_timeout: int = setting(
         30,
-        doc="Seconds `pyramidion serve` gives the requests in flight to finish "
-        "after SIGTERM before it exits.",
+        doc="Seconds after SIGTERM within which `pyramidion serve` waits for the "
+        "requests in flight to finish before it exits.",
         min=0,
     )
     shutdown_delay: int = setting(
         2,
         doc="Seconds `pyramidion serve` keeps accepting requests after SIGTERM "
         "while /readyz answers 503, so that a load balancer takes the process "
-        "out of rotation before it stops listening; SIGINT (Ctrl-C) skips it.",
+        "out of rotation before it waits for the requests in flight and exits; "
+        "SIGINT (Ctrl-C) skips it.",
         min=0,
     )
     retry_max_body_size: int = setting(

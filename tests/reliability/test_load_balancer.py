@@ -32,6 +32,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.pool import NullPool
 
+from pyramidion.db import watchdog
 from tests.conftest import Distributions
 
 from .conftest import Client, Cluster, Ledger, Outcome
@@ -40,14 +41,26 @@ pytestmark = pytest.mark.slow
 
 PROCESSES = 3
 CLIENTS = 4
-#: How long the database stays paused.
-PAUSE = 6.0
-#: The longest a client waits while the database is paused: a statement's
-#: bound (1 s) and the watchdog's grace (1 s), then, for a retried
-#: request, libpq's shortest connect timeout (2 s), and a margin for a
-#: machine under load. Shorter than the pause, so a request that waited
-#: for the database to come back fails the test.
-PAUSED_BOUND = 5.5
+#: The bounds on database waits the processes are configured with (seconds).
+CONNECT_TIMEOUT = 2
+POOL_TIMEOUT = 1
+STATEMENT_TIMEOUT = 1
+LOCK_TIMEOUT = 1
+#: What a machine shared with other work may add to a request's time: CPU
+#: starvation, not a wait on the database.
+LOAD_MARGIN = 3.0
+#: The longest a client may wait while the database is paused, from the
+#: settings above: a statement is cut off client side at its bound plus
+#: the watchdog's grace (and one turn of its check), the request is
+#: retried on a new connection, and connecting to the paused database
+#: fails at the connect timeout; then the app answers 503.
+PAUSED_BOUND = (
+    STATEMENT_TIMEOUT + watchdog.GRACE_SECONDS + watchdog.CHECK_INTERVAL
+    + CONNECT_TIMEOUT + LOAD_MARGIN
+)  # fmt: skip
+#: How long the database stays paused: longer than the bound, so a request
+#: that waited for the database to come back fails the test.
+PAUSE = PAUSED_BOUND + 2.0
 
 
 def _free_port() -> int:
@@ -74,10 +87,10 @@ use = egg:pyramidion-core
 pyramidion.addons = ledger
 pyramidion.environment = development
 sqlalchemy.url = {url}
-pyramidion.db_connect_timeout = 2
-pyramidion.db_pool_timeout = 1
-pyramidion.db_statement_timeout = 1
-pyramidion.db_lock_timeout = 1
+pyramidion.db_connect_timeout = {connect_timeout}
+pyramidion.db_pool_timeout = {pool_timeout}
+pyramidion.db_statement_timeout = {statement_timeout}
+pyramidion.db_lock_timeout = {lock_timeout}
 pyramidion.readiness_timeout = 1
 pyramidion.shutdown_delay = 2
 pyramidion.shutdown_timeout = 10
@@ -197,7 +210,15 @@ def fleet(
         ledger.Entry.__table__.create(connection)
     engine.dispose()
     ini = tmp_path / "app.ini"
-    ini.write_text(APP_INI.format(url=url))
+    ini.write_text(
+        APP_INI.format(
+            url=url,
+            connect_timeout=CONNECT_TIMEOUT,
+            pool_timeout=POOL_TIMEOUT,
+            statement_timeout=STATEMENT_TIMEOUT,
+            lock_timeout=LOCK_TIMEOUT,
+        )
+    )
     env = {**os.environ, "PYTHONPATH": str(distributions.root)}
     upgrade = subprocess.run(
         [str(Path(sys.executable).parent / "pyramidion"), "db", "upgrade", str(ini)],
