@@ -29,8 +29,6 @@ are ``admin.<addon>.<model>.<action>`` (``view``, ``add``, ``change``,
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pyramidion import Addon, Command
@@ -80,16 +78,6 @@ def includeme(config: Configurator) -> None:
     config.include(".registrations")
 
 
-def _arguments(name: str) -> Callable[[argparse.ArgumentParser], None]:
-    def add(parser: argparse.ArgumentParser) -> None:
-        # Imported here: importing the package must not import the commands.
-        from . import commands
-
-        getattr(commands, f"{name}_arguments")(parser)
-
-    return add
-
-
 addon = Addon(
     name="admin",
     title="A generated administration site: models, permissions per model and action, history",
@@ -104,13 +92,13 @@ addon = Addon(
             name="grant",
             help="give a group admin permissions (the group is created if missing)",
             handler="pyramidion_admin.commands:grant_command",
-            arguments=_arguments("grant"),
+            arguments="pyramidion_admin.commands:grant_arguments",
         ),
         Command(
             name="revoke",
             help="take admin permissions from a group",
             handler="pyramidion_admin.commands:revoke_command",
-            arguments=_arguments("grant"),
+            arguments="pyramidion_admin.commands:grant_arguments",
         ),
         Command(
             name="permissions",

@@ -21,9 +21,7 @@ worker|beat|relay|list|show|retry|purge CONFIG``.
 
 from __future__ import annotations
 
-import argparse
 import datetime
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pyramidion import Addon, Command
@@ -85,16 +83,6 @@ def includeme(config: Configurator) -> None:
     config.add_subscriber(start_engine, NewRequest)
 
 
-def _arguments(name: str) -> Callable[[argparse.ArgumentParser], None]:
-    def add(parser: argparse.ArgumentParser) -> None:
-        # Imported here: importing the package must not import the commands.
-        from . import commands
-
-        getattr(commands, f"{name}_arguments")(parser)
-
-    return add
-
-
 addon = Addon(
     name="jobs",
     title="Background jobs: a transactional outbox, run in process or by Celery on Redis",
@@ -107,14 +95,14 @@ addon = Addon(
             name="worker",
             help="run jobs: Celery workers (jobs.engine = celery) or the outbox loop",
             handler="pyramidion_jobs.commands:worker",
-            arguments=_arguments("worker"),
+            arguments="pyramidion_jobs.commands:worker_arguments",
             transactional=False,
         ),
         Command(
             name="beat",
             help="send periodic jobs and relay the outbox on schedule (jobs.engine = celery)",
             handler="pyramidion_jobs.commands:beat",
-            arguments=_arguments("beat"),
+            arguments="pyramidion_jobs.commands:beat_arguments",
             transactional=False,
         ),
         Command(
@@ -127,25 +115,25 @@ addon = Addon(
             name="list",
             help="list jobs in the outbox, newest first",
             handler="pyramidion_jobs.commands:list_jobs",
-            arguments=_arguments("list"),
+            arguments="pyramidion_jobs.commands:list_arguments",
         ),
         Command(
             name="show",
             help="show one job with its arguments and last error",
             handler="pyramidion_jobs.commands:show",
-            arguments=_arguments("show"),
+            arguments="pyramidion_jobs.commands:show_arguments",
         ),
         Command(
             name="retry",
             help="run dead (or given) jobs again",
             handler="pyramidion_jobs.commands:retry",
-            arguments=_arguments("retry"),
+            arguments="pyramidion_jobs.commands:retry_arguments",
         ),
         Command(
             name="purge",
             help="remove finished jobs older than jobs.keep_done (and dead ones with --dead)",
             handler="pyramidion_jobs.commands:purge",
-            arguments=_arguments("purge"),
+            arguments="pyramidion_jobs.commands:purge_arguments",
         ),
     ),
 )
