@@ -5,10 +5,9 @@ operations from the generated document, axe-core finds no serious or
 critical violation at a desktop's width or a phone's (where nothing
 scrolls sideways), the page's Content-Security-Policy refuses nothing
 (a "securitypolicyviolation" listener), an operation opens from the
-keyboard, and "Try it out" →
-"Execute" on ``POST /api/v1/posts`` creates the post with the session
-alone: the page's request interceptor asks ``/csrf-token`` first and
-sends the token in ``X-CSRF-Token``.
+keyboard, and "Try it out" → "Execute" on ``POST /api/v1/posts`` creates
+the post with the session alone: the page's request interceptor asks
+``/csrf-token`` first and sends the token in ``X-CSRF-Token``.
 
 The live server commits for real, in a database of this module's own.
 """
