@@ -9,10 +9,49 @@
   var csrfUrl = node.getAttribute("data-csrf-url");
   var unsafe = { POST: true, PUT: true, PATCH: true, DELETE: true };
 
+  // The document names one server, the site itself; Swagger UI would still
+  // show a choice of it in a <select> without an accessible name (axe:
+  // select-name). Requests go to the document's first server without it.
+  function onlyServerPlugin() {
+    return {
+      wrapComponents: {
+        ServersContainer: function () {
+          return function () {
+            return null;
+          };
+        }
+      }
+    };
+  }
+
+  // Swagger UI leaves the request body's <textarea> without a label and
+  // its scrolling code samples out of the tab order (axe: label,
+  // scrollable-region-focusable). Both are mended as they are rendered.
+  function mend(root) {
+    root.querySelectorAll("textarea.body-param__text:not([aria-label])").forEach(function (box) {
+      box.setAttribute("aria-label", "Request body (JSON)");
+    });
+    root.querySelectorAll("pre.microlight:not([tabindex]), pre.curl:not([tabindex])").forEach(
+      function (block) {
+        block.setAttribute("tabindex", "0");
+      }
+    );
+  }
+  new window.MutationObserver(function () {
+    mend(node);
+  }).observe(node, { childList: true, subtree: true });
+
   window.ui = window.SwaggerUIBundle({
     url: node.getAttribute("data-spec-url"),
     domNode: node,
-    deepLinking: true,
+    // Deep links put an <a> inside each operation's toggle button, an
+    // interactive element within another that screen readers and
+    // keyboards cannot reach on its own (axe: nested-interactive).
+    deepLinking: false,
+    plugins: [onlyServerPlugin],
+    // The highlighter's themes colour some tokens below 4.5:1 against
+    // their dark background (axe: color-contrast); plain text reads well.
+    syntaxHighlight: { activated: false },
     // Never ask validator.swagger.io about our document.
     validatorUrl: null,
     // A logged-in browser uses its session: unsafe methods carry the
