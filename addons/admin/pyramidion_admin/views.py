@@ -427,12 +427,14 @@ class _AdminForm(FormView):
 
     def save(self, obj: Any, action: str) -> None:
         dbsession = self.request.dbsession
-        dbsession.add(obj)
-        history.record_change(self.request, obj, action, None)
         try:
             # A savepoint keeps the transaction usable after a constraint
-            # error, so the form can be shown again.
+            # error, so the form can be shown again; a new row added inside
+            # it leaves the session with it, so that the layout's queries
+            # do not flush it again.
             with dbsession.begin_nested():
+                dbsession.add(obj)
+                history.record_change(self.request, obj, action, None)
                 dbsession.flush()
         except IntegrityError:
             raise FormError(

@@ -156,3 +156,19 @@ def test_the_object_page_shows_inlines_and_hides_secrets(
     inline = page.html.select_one("[data-admin=inline]")
     assert "bolt" in inline.text
     assert inline.select_one("a")["href"].startswith("http://localhost/admin/admintest/part/")
+
+
+def test_a_row_the_database_refuses_is_shown_again_not_a_500(admin: Any, dbsession: Any) -> None:
+    # An API token added with nothing filled in: the form lets it through,
+    # the database refuses it at the flush (NOT NULL), and the page (whose
+    # layout queries the database again) must still show the form with
+    # the sentence rather than fail on the refused row.
+    from pyramidion_auth.models import ApiToken
+
+    before = dbsession.query(ApiToken).count()
+    page = admin.get("/admin/auth/api_token/add")
+    token = page.html.select_one("input[name=csrf_token]")["value"]
+    page = admin.post("/admin/auth/api_token/add", {"csrf_token": token}, status=422)
+
+    assert "refers to something that no longer exists" in page.text
+    assert dbsession.query(ApiToken).count() == before
