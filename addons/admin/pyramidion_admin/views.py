@@ -425,14 +425,19 @@ class _AdminForm(FormView):
             if getattr(obj, key, None) != value:
                 setattr(obj, key, value)
 
-    def save(self, obj: Any, action: str) -> None:
+    def save(self, obj: Any, action: str, appstruct: Mapping[str, Any]) -> None:
+        """Set ``appstruct`` on ``obj``, record it and flush, in a savepoint.
+
+        A savepoint keeps the transaction usable after a constraint error,
+        so the form can be shown again. It begins before the row changes:
+        beginning one flushes what is pending, outside its protection, and a
+        row that was refused inside it (a new one included) leaves the
+        session with it, so the layout's next query does not flush it again.
+        """
         dbsession = self.request.dbsession
         try:
-            # A savepoint keeps the transaction usable after a constraint
-            # error, so the form can be shown again; a new row added inside
-            # it leaves the session with it, so that the layout's queries
-            # do not flush it again.
             with dbsession.begin_nested():
+                self.assign(obj, appstruct)
                 dbsession.add(obj)
                 history.record_change(self.request, obj, action, None)
                 dbsession.flush()
@@ -462,8 +467,7 @@ class AddView(_AdminForm):
 
     def on_success(self, appstruct: dict[str, Any]) -> str:
         obj = self.model_admin.model()
-        self.assign(obj, appstruct)
-        self.save(obj, "add")
+        self.save(obj, "add", appstruct)
         flash(self.request, f"{self.model_admin.label} “{object_label(obj)}” added.")
         return str(self.request.resource_url(self.context, object_key(obj)))
 
@@ -498,7 +502,6 @@ class EditView(_AdminForm):
 
     def on_success(self, appstruct: dict[str, Any]) -> str:
         obj = self.context.obj
-        self.assign(obj, appstruct)
-        self.save(obj, "change")
+        self.save(obj, "change", appstruct)
         flash(self.request, f"{self.model_admin.label} “{object_label(obj)}” saved.")
         return str(self.request.resource_url(self.context))
