@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pyramid.authorization import Authenticated
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from .interfaces import Clock
 from .models import BEARER_PRINCIPAL, READ_SCOPE, ApiToken, ServerSession, User
@@ -102,11 +103,19 @@ class AuthIdentitySource:
         """The active user a valid, unexpired API token belongs to, or None."""
         if not token or len(token) > 128:
             return None
-        row = request.dbsession.execute(
-            select(ApiToken, User)
-            .join(User, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == digest(token))
-        ).one_or_none()
+        # The user's groups come with the token, as they do with a session:
+        # principals need them on every request, and a lazy load would be a
+        # query of its own.
+        row = (
+            request.dbsession.execute(
+                select(ApiToken, User)
+                .join(User, ApiToken.user_id == User.id)
+                .where(ApiToken.token_hash == digest(token))
+                .options(joinedload(User.groups))
+            )
+            .unique()
+            .one_or_none()
+        )
         if row is None:
             return None
         api_token, user = row
