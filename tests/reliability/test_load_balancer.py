@@ -1,12 +1,15 @@
 """Three ``pyramidion serve`` processes behind haproxy (active checks on
-``/readyz``) on one private PostgreSQL cluster, under a steady load of
-writes: a rolling restart loses no request; neither does a rolling deploy
+``/readyz``) on one private PostgreSQL cluster and one storage
+directory, under a steady mixed load (logged-in clients writing entries,
+and uploading files, posting them as blog attachments and reading the
+posts back): a rolling restart loses no request; neither does a rolling deploy
 of a release with an additive migration (``pyramidion db upgrade`` applies
 release N+1's revision while release N serves, then the processes are
 restarted one at a time on release N+1); SIGKILL of one process costs at
 most the requests it had in flight; and a paused database (SIGSTOP) gives
 quick answers, not hangs, and recovers. After each phase, every row a
-client was told was created is in the database. The figures per phase are
+client was told was created is in the database, and every attached file
+in the storage directory. The figures per phase are
 printed.
 
 The test starts a PostgreSQL cluster of its own whatever database the rest
@@ -22,7 +25,9 @@ the one docs/integrators/deploying.md shows, read from the page.
 from __future__ import annotations
 
 import csv
+import http.client
 import io
+import json
 import os
 import re
 import shutil
@@ -45,7 +50,7 @@ from sqlalchemy.pool import NullPool
 from pyramidion.db import watchdog
 from tests.conftest import Distributions
 
-from .conftest import LEDGER_VIEWS, Client, Cluster, Outcome
+from .conftest import LEDGER_VIEWS, Cluster, Outcome
 
 pytestmark = [
     pytest.mark.slow,
@@ -59,6 +64,9 @@ pytestmark = [
 
 PROCESSES = 3
 CLIENTS = 4
+#: Clients of the blog's API, logged in with a token of their own: each
+#: uploads a file, creates a post with it attached and reads the post back.
+BLOG_CLIENTS = 2
 #: The bounds on database waits the processes are configured with (seconds).
 CONNECT_TIMEOUT = 2
 POOL_TIMEOUT = 1
@@ -231,7 +239,10 @@ class Release:
 APP_INI = """\
 [app:main]
 use = egg:pyramidion-core
-pyramidion.addons = ledger
+pyramidion.addons = ledger auth forms storage blog api
+storage.local_root = {files}
+# One account makes thousands of API requests a minute here.
+api.rate_limit = 0
 pyramidion.environment = development
 sqlalchemy.url = {url}
 pyramidion.db_connect_timeout = {connect_timeout}
@@ -281,6 +292,8 @@ class Fleet:
         self.port = _free_port()
         self.stats_port = _free_port()
         self.haproxy: subprocess.Popen[bytes] | None = None
+        #: A write token of the account the clients act for.
+        self.token = ""
 
     def start(self, index: int) -> None:
         log = (self.root / f"app{index}.log").open("ab")
@@ -361,6 +374,67 @@ def upgrade(ini: Path, env: dict[str, str]) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _api_token(ini: Path, env: dict[str, str], email: str) -> str:
+    """A new account's write token, made with the auth add-on's commands."""
+    command = str(Path(sys.executable).parent / "pyramidion")
+    created = subprocess.run(
+        [command, "auth", "create-user", str(ini), email, "--password-stdin"],
+        input="a long enough password 1\n", env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stdout + created.stderr
+    token = subprocess.run(
+        [command, "auth", "create-token", str(ini), email, "load", "--scope", "write"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert token.returncode == 0, token.stdout + token.stderr
+    return token.stdout.split()[-1]
+
+
+def call(
+    base_url: str, method: str, path: str, body: bytes, headers: dict[str, str], payload: Any
+) -> Outcome:
+    """One request through the balancer, as the client saw it."""
+    host, port = base_url.removeprefix("http://").split(":")
+    started = time.monotonic()
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request(method, path, body=body or None, headers=headers)
+        response = connection.getresponse()
+        answer = response.read()
+    except OSError as exc:
+        return Outcome(path, payload, started, time.monotonic() - started, 0, {},
+                       str(exc).encode())  # fmt: skip
+    finally:
+        connection.close()
+    return Outcome(
+        path=path,
+        payload=payload,
+        started=started,
+        seconds=time.monotonic() - started,
+        status=response.status,
+        headers={k.lower(): v for k, v in response.getheaders()},
+        body=answer,
+    )
+
+
+def upload_body(content: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="notes.txt"\r\n'
+            "Content-Type: text/plain\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def ok(outcome: Outcome) -> bool:
+    return 200 <= outcome.status < 300
+
+
 @pytest.fixture
 def fleet(cluster: Cluster, release: Release, tmp_path: Path) -> Iterator[Fleet]:
     ini = tmp_path / "app.ini"
@@ -371,6 +445,7 @@ def fleet(cluster: Cluster, release: Release, tmp_path: Path) -> Iterator[Fleet]
             pool_timeout=POOL_TIMEOUT,
             statement_timeout=STATEMENT_TIMEOUT,
             lock_timeout=LOCK_TIMEOUT,
+            files=tmp_path / "files",
         )
     )
     # No bytecode cache: release N+1 rewrites release N's modules in place.
@@ -381,6 +456,7 @@ def fleet(cluster: Cluster, release: Release, tmp_path: Path) -> Iterator[Fleet]
     }
     upgrade(ini, env)
     fleet = Fleet(tmp_path, env, ini)
+    fleet.token = _api_token(ini, env, "writer@example.org")
     try:
         yield fleet
     finally:
@@ -404,6 +480,9 @@ class Stored:
 
     def texts(self) -> set[str]:
         return set(self._scalars(f'SELECT text FROM "{self.release.entries}"'))
+
+    def post_titles(self) -> set[str]:
+        return set(self._scalars("SELECT title FROM blog_posts"))
 
     def written_by_next_release(self) -> int:
         count = self._scalars(
@@ -433,18 +512,54 @@ def test_restarts_deploys_a_killed_process_and_a_paused_database_behind_haproxy(
     lock = threading.Lock()
 
     def load(index: int) -> None:
-        client = Client(f"http://127.0.0.1:{fleet.port}")
+        base = f"http://127.0.0.1:{fleet.port}"
+        headers = {
+            "Authorization": f"Bearer {fleet.token}",
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
         n = 0
         while not stop.is_set():
             n += 1
-            try:
-                outcome = client.post_json("/ledger/entries", {"text": f"{run}-{index}-{n}"})
-            except OSError as exc:
-                outcome = Outcome("/ledger/entries", None, time.monotonic(), 0.0, 0, {},
-                                  str(exc).encode())  # fmt: skip
+            entry = {"text": f"{run}-{index}-{n}"}
+            outcome = call(
+                base, "POST", "/ledger/entries", json.dumps(entry).encode(), headers, entry
+            )
             with lock:
                 outcomes.append(outcome)
             # A steady load, not a flood: the checks must get their turn.
+            time.sleep(0.02)
+
+    #: The posts the blog's clients were told were created: title -> the
+    #: key of the file attached to it.
+    posts: dict[str, str] = {}
+
+    def blog(index: int) -> None:
+        base = f"http://127.0.0.1:{fleet.port}"
+        auth = {"Authorization": f"Bearer {fleet.token}", "Accept": "application/json"}
+        n = 0
+        while not stop.is_set():
+            n += 1
+            body, content_type = upload_body(f"{run}-{index}-{n}\n".encode())
+            done = [
+                call(base, "POST", "/api/v1/files", body,
+                     {**auth, "Content-Type": content_type}, None)
+            ]  # fmt: skip
+            if done[-1].status == 201:
+                key = json.loads(done[-1].body)["key"]
+                title = f"{run}-post-{index}-{n}"
+                post = {"title": title, "body": "With a file.", "attachments": [key]}
+                headers = {**auth, "Content-Type": "application/json"}
+                done.append(
+                    call(base, "POST", "/api/v1/posts", json.dumps(post).encode(), headers, post)
+                )
+                if done[-1].status == 201:
+                    with lock:
+                        posts[title] = key
+                    location = done[-1].headers["location"].split(str(fleet.port), 1)[-1]
+                    done.append(call(base, "GET", location, b"", auth, None))
+            with lock:
+                outcomes.extend(done)
             time.sleep(0.02)
 
     #: Per phase, the rows a client was told were created (201) by the
@@ -453,10 +568,24 @@ def test_restarts_deploys_a_killed_process_and_a_paused_database_behind_haproxy(
 
     def check_committed(phase: str) -> None:
         with lock:
-            created = {o.payload["text"] for o in outcomes if o.status == 201}
-        lost[phase] = created - stored.texts()
+            created = {
+                o.payload["text"]
+                for o in outcomes
+                if o.status == 201 and o.path == "/ledger/entries"
+            }
+            committed_posts = dict(posts)
+        missing = created - stored.texts()
+        titles = stored.post_titles()
+        missing |= {title for title in committed_posts if title not in titles}
+        missing |= {
+            f"file {key}"
+            for key in committed_posts.values()
+            if not (fleet.root / "files" / key[:2] / key[2:4] / key).is_file()
+        }
+        lost[phase] = missing
 
     clients = [threading.Thread(target=load, args=(i,)) for i in range(CLIENTS)]
+    clients += [threading.Thread(target=blog, args=(i,)) for i in range(BLOG_CLIENTS)]
     for thread in clients:
         thread.start()
     exit_codes = []
@@ -520,27 +649,39 @@ def test_restarts_deploys_a_killed_process_and_a_paused_database_behind_haproxy(
         if o.status == 201 and o.started >= marks["resumed"]
     ]
     recovery = min(answered_after_resume) - marks["resumed"]
-    lines = [f"{PROCESSES} processes behind haproxy, {CLIENTS} clients writing:"]
+    lines = [
+        f"{PROCESSES} processes behind haproxy, {CLIENTS} clients writing entries, "
+        f"{BLOG_CLIENTS} posting with attachments and reading the posts back:"
+    ]
     for name, done in by_phase.items():
-        failed = [o for o in done if o.status != 201]
+        failed = [o for o in done if not ok(o)]
         statuses = sorted({o.status for o in failed})
+        lines += [
+            f"  ! {o.status} {o.path}: {o.body[:300]!r}"
+            for o in failed[:1]
+            if o.status not in (0, 502, 503)
+        ]
         lines.append(
-            f"  {name:16} {len(done):5} requests, {len(failed):3} not 201 {statuses or ''}, "
+            f"  {name:16} {len(done):5} requests, {len(failed):3} failed {statuses or ''}, "
             f"slowest {max(o.seconds for o in done):.2f} s"
-            + (f", {len(lost[name])} committed rows missing" if name in lost else "")
+            + (f", {len(lost[name])} committed rows or files missing" if name in lost else "")
         )
     lines.append(f"  first write answered {recovery:.2f} s after the database resumed")
+    reads = [o for o in outcomes if o.path.startswith("/api/v1/posts/") and o.status == 200]
+    lines.append(f"  {len(posts)} posts created with an attachment, {len(reads)} read back")
     with capsys.disabled():
         print("\n" + "\n".join(lines))
 
     assert exit_codes == [0] * (2 * PROCESSES)
-    assert [o.status for o in by_phase["steady"] if o.status != 201] == []
-    assert [o.status for o in by_phase["rolling restart"] if o.status != 201] == []
-    assert [o.status for o in by_phase["rolling deploy"] if o.status != 201] == []
+    assert [o.status for o in by_phase["steady"] if not ok(o)] == []
+    assert [o.status for o in by_phase["rolling restart"] if not ok(o)] == []
+    assert [o.status for o in by_phase["rolling deploy"] if not ok(o)] == []
+    assert posts
+    assert reads
     # Release N+1 served after the deploy.
     assert stored.written_by_next_release() > 0
     # SIGKILL costs at most the requests the process had in flight.
-    assert len([o for o in by_phase["sigkill"] if o.status != 201]) <= CLIENTS
+    assert len([o for o in by_phase["sigkill"] if not ok(o)]) <= CLIENTS + BLOG_CLIENTS
     # Every request in flight during the pause, whenever it began, was
     # answered within the bound, with a 503 that says when to come back.
     during = [
@@ -549,14 +690,15 @@ def test_restarts_deploys_a_killed_process_and_a_paused_database_behind_haproxy(
     ]  # fmt: skip
     assert len(during) > CLIENTS
     assert max(o.seconds for o in during) < PAUSED_BOUND
-    assert {o.status for o in during} <= {201, 503}
+    assert {o.status for o in during} <= {200, 201, 503}
     assert all(o.headers.get("retry-after") for o in during if o.status == 503)
     recovered = [o for o in by_phase["recovery"] if o.started > marks["resumed"] + 2.0]
     assert recovered
-    assert {o.status for o in recovered} == {201}
+    assert all(ok(o) for o in recovered)
     assert recovery < 2.0
     assert all(b"Traceback" not in o.body for o in outcomes)
-    # After each phase, every row a client was told was created is stored.
+    # After each phase, every row and file a client was told was created
+    # is stored.
     assert {phase: sorted(rows) for phase, rows in lost.items()} == {
         "rolling restart": [],
         "rolling deploy": [],
