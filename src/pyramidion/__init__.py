@@ -47,6 +47,11 @@ if TYPE_CHECKING:
     from .cli.addons.listing import list_addons
     from .cli.settings import app_settings
     from .db import Base, Database, independent_session, metadata
+    from .idempotency import (
+        FORM_TOKEN_FIELD,
+        claim_form_token,
+        new_form_token,
+    )
     from .inputs import column_value, integer_bounds, json_body
     from .lifecycle import DatabaseState, database_state
     from .metrics import count_login_failure
@@ -56,6 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADMIN_PRINCIPAL",
+    "FORM_TOKEN_FIELD",
     "PUBLIC",
     "Addon",
     "AddonConflict",
@@ -80,6 +86,7 @@ __all__ = [
     "__version__",
     "app_settings",
     "app_state",
+    "claim_form_token",
     "column_value",
     "count_login_failure",
     "csrf_check_required",
@@ -96,6 +103,7 @@ __all__ = [
     "make_app",
     "metadata",
     "model_factory",
+    "new_form_token",
     "problem_response",
     "setting",
     "wants_json",
@@ -121,6 +129,9 @@ _LOADED_ON_USE = {
     "make_app": "app",
     "metadata": "db",
     "model_factory": "resources",
+    "FORM_TOKEN_FIELD": "idempotency",
+    "claim_form_token": "idempotency",
+    "new_form_token": "idempotency",
     # What `pyramidion addons list` and `pyramidion settings` show, for
     # add-ons that show it on a page (the admin's installed add-ons).
     "list_addons": "cli.addons.listing",

@@ -23,6 +23,12 @@ for ``pyramidion.idempotency_ttl`` seconds.
 - Set-Cookie and per-request headers are not stored or replayed; a body
   larger than ``pyramidion.idempotency_max_body_size`` is not stored, and
   its replay carries the status and headers only.
+- Forms get the same protection from a one-time token in a hidden field
+  (:data:`FORM_TOKEN_FIELD`, made by :func:`new_form_token`): the view
+  handling the POST calls :func:`claim_form_token` after its work; it
+  uses the same table, TTL and record tween, the token's row written in
+  the request's own transaction and bound to the browser's CSRF token.
+  The forms add-on's ``FormView`` does it.
 - A claim whose process died mid-request is taken over after
   ``pyramidion.idempotency_lock_timeout`` seconds. Expired keys are deleted
   whenever a key is claimed.
@@ -38,6 +44,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pyramid.csrf import get_csrf_token
+from pyramid.httpexceptions import HTTPBadRequest, HTTPConflict
 from pyramid.response import Response
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -50,12 +58,16 @@ if TYPE_CHECKING:
     from pyramid.registry import Registry
     from pyramid.request import Request
     from sqlalchemy.engine import Row
+    from sqlalchemy.orm import Session
 
 __all__ = [
+    "FORM_TOKEN_FIELD",
     "HEADER",
     "STORED_HEADERS",
+    "claim_form_token",
     "claim_tween_factory",
     "includeme",
+    "new_form_token",
     "record_tween_factory",
 ]
 
@@ -63,6 +75,8 @@ Handler = Callable[["Request"], Response]
 
 #: The request header that carries the key.
 HEADER = "Idempotency-Key"
+#: The hidden field that carries a form's one-time token.
+FORM_TOKEN_FIELD = "idempotency_key"  # noqa: S105 (a field name, not a secret)
 #: Response headers stored and replayed; others (Set-Cookie, Date, the
 #: request id, security headers added on the way out) are per response.
 STORED_HEADERS = frozenset(
@@ -231,6 +245,117 @@ def claim_tween_factory(handler: Handler, registry: Registry) -> Handler:
         return response
 
     return claim_tween
+
+
+def new_form_token() -> str:
+    """A fresh one-time token for a form's hidden :data:`FORM_TOKEN_FIELD`."""
+    return secrets.token_urlsafe(24)
+
+
+def _form_record_id(request: Request) -> str | None:
+    """The row id of the form token the request carries, bound to the
+    browser (its CSRF token); None without a token or when forms
+    are not protected (idempotency off, a safe method, or the request's
+    Idempotency-Key header already protects it)."""
+    core = app_state(request.registry).core
+    if not core.idempotency or request.method not in UNSAFE_METHODS:
+        return None
+    if _ENVIRON_KEY in request.environ:
+        return None
+    value = request.POST.get(FORM_TOKEN_FIELD)
+    if not isinstance(value, str) or not value:
+        return None
+    if len(value) > MAX_KEY_LENGTH or not value.isprintable():
+        raise HTTPBadRequest("The form's one-time token is malformed; reload the form.")
+    # Bound to the browser's CSRF token (its cookie), which another session
+    # does not have. Not to the user id: looking it up may read the
+    # database in the request's transaction, which on SQLite must not read
+    # before a view's writes in a transaction of their own.
+    return hashlib.sha256(
+        f"form {request.method} {request.path}\n{value}\n{get_csrf_token(request)}".encode()
+    ).hexdigest()
+
+
+def _stored_form_response(session: Session, record_id: str) -> Response | None:
+    table = IdempotencyRecord.__table__
+    now = time.time()
+    row = session.execute(
+        select(table).where(table.c.id == record_id, table.c.expires_at > now)
+    ).first()
+    if row is None or row.status is None:
+        return None
+    return _replay(row)
+
+
+def claim_form_token(request: Request) -> Response | None:
+    """Mark the form's one-time token used by this request, once its work
+    is done; or, when it was already used, give the first response back.
+
+    Call it at the end of a successful submission, in the view that
+    handles a form's POST (not after a refused one: a form answered 4xx
+    keeps its token usable). The token is the form's hidden
+    :data:`FORM_TOKEN_FIELD` (see :func:`new_form_token`), bound to the
+    browser's session (its CSRF token): another session sending it is not
+    answered from it. Its row is written in the request's transaction, and
+    the response stored into it when that transaction commits, so both go
+    or stay together; rows expire after ``pyramidion.idempotency_ttl``
+    like Idempotency-Key's.
+
+    Returns None when the token was new (or absent, or idempotency is
+    off). When the token was already used successfully (a double click, a
+    reload, a retry after a lost response, on any process; a duplicate
+    running at the same time waits on the first's row), this request's
+    transaction is doomed, so none of its work is kept, and the first
+    response is returned, with ``Idempotency-Replayed: true``, for the
+    view to send instead. A conflict (409) is raised when that response
+    is not stored yet. The work is done, then undone, rather than skipped:
+    a check before it would read in the request's transaction, which on
+    SQLite must not read before a view's own-transaction writes.
+    """
+    record_id = _form_record_id(request)
+    if record_id is None:
+        return None
+    core = app_state(request.registry).core
+    dbsession = request.dbsession
+    token = secrets.token_hex(16)
+    now = time.time()
+    # The row is written last, in the request's transaction: on SQLite a
+    # write in a transaction of its own would move the request's snapshot
+    # (its later writes would conflict), or wait behind the request's own
+    # writes. A form's token stands for the submission, not its content,
+    # so the body is not fingerprinted.
+    try:
+        with dbsession.begin_nested():
+            dbsession.execute(
+                delete(IdempotencyRecord).where(
+                    IdempotencyRecord.id == record_id, IdempotencyRecord.expires_at <= now
+                )
+            )
+            dbsession.execute(
+                insert(IdempotencyRecord).values(
+                    id=record_id,
+                    fingerprint="form",
+                    claim=token,
+                    claimed_at=now,
+                    expires_at=now + core.idempotency_ttl,
+                )
+            )
+    except IntegrityError:
+        request.tm.doom()
+        first = _stored_form_response(dbsession, record_id)
+        if first is None:
+            raise _form_in_progress() from None
+        return first
+    request.environ[_ENVIRON_KEY] = _Claim(record_id, token, core.idempotency_max_body_size)
+    return None
+
+
+def _form_in_progress() -> HTTPConflict:
+    return HTTPConflict(
+        detail="This form was already sent and is still being processed. "
+        "Wait a moment, then reload the page to see the result.",
+        headers={"Retry-After": "1"},
+    )
 
 
 def _in_progress() -> Response:

@@ -17,6 +17,12 @@ from pyramidion_auth.tokens import create_api_token
 NEW_PASSWORD = "a brand new passphrase"
 
 
+def without_form_token(page: Any) -> str:
+    """The page's HTML with its forms' one-time tokens (each form shown
+    has its own) replaced by one placeholder."""
+    return re.sub(r'name="idempotency_key" value="[^"]*"', 'name="idempotency_key"', page.text)
+
+
 def second_client(app: PyramidionTestApp) -> PyramidionTestApp:
     return PyramidionTestApp(app.app)
 
@@ -139,7 +145,7 @@ def test_reset_request_answers_the_same_for_unknown_emails(
 
     assert known.status_int == unknown.status_int == 303
     assert known.location == unknown.location
-    assert known_page.text == unknown.follow().text
+    assert without_form_token(known_page) == without_form_token(unknown.follow())
     assert len(mailbox(user.email)) == 1
     assert mailbox("no-one@example.com") == []
 
@@ -229,7 +235,7 @@ def test_registration_with_email_verification(
     taken = register(client, existing.email)
 
     assert fresh.status_int == taken.status_int == 303
-    assert fresh_page.text == taken.follow().text
+    assert without_form_token(fresh_page) == without_form_token(taken.follow())
     assert "Someone, perhaps you" in mailbox(existing.email)[0]
     refused = auth_log_in(app, "fresh@example.com", NEW_PASSWORD)
     assert refused.status_int == 422

@@ -11,6 +11,8 @@ from pyramid.httpexceptions import HTTPMethodNotAllowed, HTTPSeeOther
 from pyramid.renderers import render_to_response
 from pyramid.response import Response
 
+from pyramidion import FORM_TOKEN_FIELD, claim_form_token, new_form_token
+
 from ._deform import deform
 from .assets import JQUERY
 from .layout import flash
@@ -36,17 +38,21 @@ def set_renderer(registry: Registry, renderer: Any) -> None:
 
 
 class _RequestRenderer:
-    """Deform's renderer with this request's CSRF token in every template.
+    """Deform's renderer with this request's CSRF token and the form's
+    one-time token in every template.
 
-    The token is asked for when the form is first rendered, not when it is
-    made: where it is kept in the session, reading it reads the session,
-    and a view that validates a submission first has no need to.
+    The CSRF token is asked for when the form is first rendered, not when
+    it is made: where it is kept in the session, reading it reads the
+    session, and a view that validates a submission first has no need to.
+    The one-time token is made once per form, so a form shown again after
+    an error carries a fresh one.
     """
 
     def __init__(self, renderer: Any, request: Request) -> None:
         self._renderer = renderer
         self._request = request
         self._csrf_token: str | None = None
+        self._form_token: str | None = None
         self.translate = renderer.translate
 
     def __call__(self, template_name: str, **kw: Any) -> str:
@@ -54,6 +60,11 @@ class _RequestRenderer:
             if self._csrf_token is None:
                 self._csrf_token = get_csrf_token(self._request)
             kw["csrf_token"] = self._csrf_token
+        if "form_token" not in kw:
+            if self._form_token is None:
+                self._form_token = new_form_token()
+            kw["form_token"] = self._form_token
+            kw["form_token_field"] = FORM_TOKEN_FIELD
         return str(self._renderer(template_name, **kw))
 
 
@@ -70,7 +81,10 @@ def make_form(
     The schema is bound as by :func:`pyramidion_forms.bind_schema` (with
     ``bind`` added); ``options`` go to :class:`deform.Form` (``action``,
     ``formid``, ...). The form posts to the current URL by default and its
-    hidden ``csrf_token`` field satisfies the core's CSRF check.
+    hidden ``csrf_token`` field satisfies the core's CSRF check. It also
+    carries a one-time token (``idempotency_key``) that a view handling
+    its POST passes to :func:`pyramidion.claim_form_token`, as
+    :class:`FormView` does, so that a form sent twice does its work once.
     """
     node = bind_schema(schema, request, **(bind or {}))
     renderer = _RequestRenderer(getattr(request.registry, _RENDERER), request)
@@ -108,6 +122,14 @@ class FormView:
     aborted. The CSRF token is in every form, and the core refuses a POST
     without it before the view runs. The add-on's size limits apply before
     the body is parsed.
+
+    Each rendered form carries a one-time token: a POST whose token was
+    already used successfully (a double click, a reload, a retry after a
+    lost response, answered by any process) gets the first response again,
+    typically the same redirect, and ``on_success`` does not run twice. A
+    submission answered 4xx (invalid data, :class:`FormError`) does not use
+    the token up. The token is bound to the user and the browser's CSRF
+    token; see :func:`pyramidion.claim_form_token`.
     """
 
     #: The form's schema: a node, a ``colander.Schema`` subclass or a
@@ -189,6 +211,11 @@ class FormView:
             outcome = self.on_success(appstruct)
         except FormError as error:
             return self.render(form, self._refused(form, error), status=422)
+        # The token is marked used with the work, in its transaction; a
+        # duplicate that got there first wins and its response is sent.
+        first = claim_form_token(self.request)
+        if first is not None:
+            return first
         if isinstance(outcome, Response):
             return outcome
         if self.success_message:
