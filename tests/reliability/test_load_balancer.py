@@ -50,7 +50,7 @@ from sqlalchemy.pool import NullPool
 from pyramidion.db import watchdog
 from tests.conftest import Distributions
 
-from .conftest import LEDGER_VIEWS, Cluster, Outcome
+from .conftest import LEDGER_MODELS, LEDGER_VIEWS, Cluster, Outcome
 
 pytestmark = [
     pytest.mark.slow,
@@ -107,27 +107,9 @@ def haproxy() -> str:
     return found
 
 
-#: The ledger add-on of release N: its tables, created by its first revision.
-RELEASE_N_MODELS = """
-from sqlalchemy import String
-from sqlalchemy.orm import Mapped, mapped_column
-
-from pyramidion.db import Base
-
-
-class Entry(Base):
-    __tablename__ = "{entries}"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    text: Mapped[str] = mapped_column(String(200), unique=True)
-
-
-class Counter(Base):
-    __tablename__ = "{counters}"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    value: Mapped[int]
-"""
+#: The ledger add-on of release N: its tables (the other reliability tests'
+#: ledger), created by its first revision.
+RELEASE_N_MODELS = LEDGER_MODELS
 
 RELEASE_N_REVISION = '''
 """Create the entries and counters tables."""
