@@ -56,7 +56,7 @@ import logging
 from pyramid.authorization import Allow, Everyone
 from pyramid.response import Response
 from pyramid_retry import RetryableException
-from sqlalchemy import text, update
+from sqlalchemy import func, select, text, update
 
 from pyramidion import PUBLIC, model_factory
 
@@ -148,6 +148,17 @@ def echo_flaky(request):
     return {"attempt": attempt, "body": body}
 
 
+def read_then_write(request):
+    # Counts the notes, lets the test act (request.environ["notes.after_read"]),
+    # then writes what it saw.
+    attempt = request.environ["retry.attempt"]
+    seen = request.dbsession.execute(select(func.count()).select_from(Note)).scalar_one()
+    request.environ.get("notes.after_read", lambda attempt: None)(attempt)
+    request.dbsession.add(Note(text=f"attempt {attempt} saw {seen}"))
+    request.dbsession.flush()
+    return {"attempt": attempt, "seen": seen}
+
+
 def serialization_failure(request):
     attempt = request.environ["retry.attempt"]
     request.dbsession.add(Note(text=f"attempt {attempt}"))
@@ -202,6 +213,7 @@ def includeme(config):
         ("flaky", "/flaky", flaky, "POST"),
         ("echo_flaky", "/echo-flaky", echo_flaky, "POST"),
         ("serialization", "/serialization", serialization_failure, "POST"),
+        ("read_then_write", "/read-then-write", read_then_write, "POST"),
         ("logs", "/logs", logs, "GET"),
     ]:
         config.add_route(f"notes.{name}", pattern, request_method=method)

@@ -3,6 +3,7 @@ pyramid_tm on success, never on failure, and retried on conflicts."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,12 @@ from typing import Any
 import pytest
 import transaction
 from pyramid_retry import IRetryableError
-from sqlalchemy import Connection, event, select, text
+from sqlalchemy import Connection, event, insert, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from pyramidion.app import get_database
 from pyramidion.db import independent_session, is_conflict, make_engine
+from pyramidion.db.sqlite import BEGIN_OPTION, begins_immediately
 from pyramidion.testing import MakeApp, PyramidionTestApp
 from tests.conftest import Notes
 
@@ -191,6 +193,96 @@ def test_a_sqlite_write_on_a_stale_snapshot_is_retryable(tmp_path: Path) -> None
 
     # Run again by pyramid_retry, like PostgreSQL's serialization failures.
     assert IRetryableError.providedBy(raised.value)
+
+
+def test_a_sqlite_write_refused_while_another_holds_the_lock_is_retryable(
+    tmp_path: Path,
+) -> None:
+    # busy_timeout 0: nothing below waits, so a refusal is immediate either way.
+    engine = make_engine(
+        {"sqlalchemy.url": f"sqlite:///{tmp_path / 'locked.sqlite'}"}, lock_timeout=0
+    )
+    with engine.begin() as setup:
+        setup.execute(text("CREATE TABLE counter (id INTEGER PRIMARY KEY, value INTEGER)"))
+        setup.execute(text("INSERT INTO counter VALUES (1, 0)"))
+    immediate = engine.execution_options(**{BEGIN_OPTION: True})
+    try:
+        with engine.connect() as reader, engine.connect() as writer:
+            reader.begin()
+            reader.execute(text("SELECT value FROM counter")).scalar_one()
+            writer.begin()
+            writer.execute(text("UPDATE counter SET value = value + 1"))
+            with pytest.raises(OperationalError) as refused:
+                reader.execute(text("UPDATE counter SET value = 5"))
+            reader.rollback()
+            # A transaction begun IMMEDIATE has waited for the lock already.
+            with immediate.connect() as late, pytest.raises(OperationalError) as waited:
+                late.begin()
+            writer.commit()
+    finally:
+        engine.dispose()
+
+    assert IRetryableError.providedBy(refused.value)
+    assert not IRetryableError.providedBy(waited.value)
+
+
+def test_a_sqlite_request_that_ran_into_another_writer_is_retried_after_it(
+    notes: Notes, notes_table: Callable[..., Any]
+) -> None:
+    """The retry waits for the other writer's commit, then reads what it wrote."""
+    app = notes_table()
+    engine = get_database(app.registry).engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock")
+    # Whether each transaction began IMMEDIATE: the request's first attempt,
+    # the other writer's, the retry's.
+    began: list[bool] = []
+
+    @event.listens_for(engine, "begin")
+    def _record(connection: Connection) -> None:
+        began.append(begins_immediately(connection))
+
+    refused = threading.Event()
+
+    @event.listens_for(engine, "handle_error")
+    def _refused(context: Any) -> None:
+        refused.set()
+
+    read = threading.Event()
+    locked = threading.Event()
+
+    def after_read(attempt: int) -> None:
+        if attempt == 0:
+            read.set()
+            assert locked.wait(30)
+
+    testapp = PyramidionTestApp(app)
+    headers = testapp.csrf_headers()
+    responses: list[Any] = []
+    request = threading.Thread(
+        target=lambda: responses.append(
+            testapp.post(
+                "/notes/read-then-write",
+                headers=headers,
+                extra_environ={"notes.after_read": after_read},
+            )
+        )
+    )
+    with engine.connect() as other:
+        request.start()
+        assert read.wait(30)
+        other.begin()
+        other.execute(insert(notes.Note).values(text="the other writer's"))
+        locked.set()
+        assert refused.wait(30)
+        # The retry may begin before this commit (it waits for it) or after.
+        other.commit()
+    request.join(30)
+
+    assert responses[0].json == {"attempt": 1, "seen": 1}
+    assert began == [False, False, True]
+    with engine.connect() as connection:
+        assert sorted(notes.texts(connection)) == ["attempt 1 saw 1", "the other writer's"]
 
 
 def test_sqlite_reads_in_a_transaction_see_one_snapshot(tmp_path: Path) -> None:

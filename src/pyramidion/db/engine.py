@@ -26,7 +26,13 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.util import asbool
 
 from ..errors import ConfigurationError
-from .sqlite import SQLITE_BUSY_SNAPSHOT, configure_sqlite, ensure_sqlite_directory
+from .sqlite import (
+    SQLITE_BUSY,
+    SQLITE_BUSY_SNAPSHOT,
+    begins_immediately,
+    configure_sqlite,
+    ensure_sqlite_directory,
+)
 from .watchdog import Watchdog, watch_engine
 
 __all__ = [
@@ -211,6 +217,12 @@ def _mark_retryable_errors(engine: Engine) -> None:
     for pyramid_retry.
 
     - A conflict with another transaction (:func:`is_conflict`).
+    - On SQLite, a write refused with ``SQLITE_BUSY`` in a transaction
+      begun deferred: SQLite refuses a transaction that has read at once
+      when another one holds the write lock. The retry begins with
+      ``BEGIN IMMEDIATE`` (:func:`~pyramidion.db.session.request_dbsession`),
+      so it waits for the lock; a ``SQLITE_BUSY`` there has waited the
+      busy timeout and is answered with a 503.
     - A statement that finds its connection dropped. A connection can die
       between its last use and the next, when the database restarts under
       load; SQLAlchemy then invalidates the pool, and the request runs
@@ -225,10 +237,15 @@ def _mark_retryable_errors(engine: Engine) -> None:
         error = context.sqlalchemy_exception
         if error is None:
             return
-        if is_conflict(error) or (
-            context.is_disconnect
-            and context.statement is not None
-            and context.connection is not None
+        connection = context.connection
+        if (
+            is_conflict(error)
+            or (context.is_disconnect and context.statement is not None and connection is not None)
+            or (
+                connection is not None
+                and getattr(error.orig, "sqlite_errorcode", None) == SQLITE_BUSY
+                and not begins_immediately(connection)
+            )
         ):
             mark_error_retryable(error)
 

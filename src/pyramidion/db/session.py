@@ -13,6 +13,11 @@ what the ORM flushes, and a write made with ``session.execute(text(...))``,
 thrown away without an error. Committing a transaction that only read
 costs about what rolling it back does, and on PostgreSQL at the
 serializable level it is what confirms that what it read was consistent.
+
+On SQLite, when pyramid_retry runs a request again, its session begins
+with ``BEGIN IMMEDIATE`` (see :mod:`.sqlite`): the retry waits for the
+write lock before it reads, so two writers that ran into each other
+cannot run into each other again.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ import zope.sqlalchemy
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from zope.sqlalchemy.datamanager import STATUS_CHANGED
+
+from .sqlite import BEGIN_OPTION
 
 if TYPE_CHECKING:
     from pyramid.registry import Registry
@@ -77,7 +84,13 @@ def request_dbsession(request: Request) -> Session:
     """``request.dbsession``: the request's session, made on first use and
     joined to ``request.tm``."""
     database: Database = request.registry.pyramidion_database
-    return database.new_session(request.tm)
+    session = database.new_session(request.tm)
+    # pyramid_retry numbers its attempts from 0, in environ["retry.attempt"].
+    if request.environ.get("retry.attempt") and database.engine.dialect.name == "sqlite":
+        bind = session.get_bind()
+        if isinstance(bind, Engine):
+            session.connection(execution_options={BEGIN_OPTION: True})
+    return session
 
 
 @contextlib.contextmanager

@@ -14,6 +14,16 @@ A transaction then reads one snapshot, and SQLite refuses a write on a
 snapshot another transaction has committed over with
 ``SQLITE_BUSY_SNAPSHOT`` (:data:`SQLITE_BUSY_SNAPSHOT`), which the engine
 marks retryable, so pyramid_retry runs the request again on fresh data.
+
+A transaction that has read and then writes while another one holds the
+write lock is refused at once with a plain ``SQLITE_BUSY``: SQLite does not
+wait there, since waiting could deadlock. That is a conflict too, but
+running the request again with another deferred ``BEGIN`` can be refused
+the same way, at once, as long as the other writer is still busy. So a
+request's retry begins with ``BEGIN IMMEDIATE`` (:data:`BEGIN_OPTION`):
+it waits for the write lock, up to the busy timeout, before it reads, and
+then cannot be refused for a stale snapshot. The first attempt stays
+deferred, so that concurrent readers never queue behind one another.
 """
 
 from __future__ import annotations
@@ -24,10 +34,22 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["SQLITE_BUSY_SNAPSHOT", "configure_sqlite", "ensure_sqlite_directory"]
+__all__ = [
+    "BEGIN_OPTION",
+    "SQLITE_BUSY",
+    "SQLITE_BUSY_SNAPSHOT",
+    "begins_immediately",
+    "configure_sqlite",
+    "ensure_sqlite_directory",
+]
 
+#: sqlite3's result code for a lock it could not take.
+SQLITE_BUSY = 5
 #: sqlite3's extended result code for a write on a stale read snapshot.
 SQLITE_BUSY_SNAPSHOT = 517
+#: The execution option that makes a connection's transactions begin with
+#: ``BEGIN IMMEDIATE``, taking the write lock before the first statement.
+BEGIN_OPTION = "pyramidion_sqlite_begin_immediate"
 
 
 def ensure_sqlite_directory(database: str | None) -> None:
@@ -58,4 +80,12 @@ def configure_sqlite(engine: Engine, *, in_memory: bool, busy_timeout: int = 5) 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
         # A deferred BEGIN takes no lock until the first statement needs one.
-        connection.exec_driver_sql("BEGIN")
+        if begins_immediately(connection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def begins_immediately(connection: Connection) -> bool:
+    """Whether ``connection``'s transactions take the write lock when they begin."""
+    return bool(connection.get_execution_options().get(BEGIN_OPTION))
