@@ -108,6 +108,9 @@ class ModelAdmin:
     schema: Any = None
     secret_fields: tuple[str, ...] = ()
     page_size: int | None = None
+    #: Columns holding a stored file's id that the admin cannot tell by
+    #: their foreign key (see :mod:`pyramidion_admin.files`).
+    file_fields: tuple[str, ...] = ()
     #: Where the registration came from, for error messages.
     source: str = field(default="", compare=False)
 
@@ -287,6 +290,7 @@ def build_model_admin(
     schema: Any = None,
     secret_fields: Sequence[str] | None = None,
     page_size: int | None = None,
+    file_fields: Sequence[str] = (),
 ) -> ModelAdmin:
     """A :class:`ModelAdmin` for ``model`` with defaults filled in (see
     :func:`add_admin_model`); raises ValueError or TypeError with a sentence
@@ -347,6 +351,7 @@ def build_model_admin(
     _check_names(model, "fields", fields, mapper.attrs)
     _check_names(model, "readonly_fields", readonly_fields, mapper.attrs)
     _check_names(model, "secret_fields", secret_fields, mapper.attrs)
+    _check_names(model, "file_fields", file_fields, columns)
     children = [rel.key for rel in relationships if rel.direction is ONETOMANY or rel.uselist]
     _check_names(model, "inlines", inlines, children)
     shown_secrets = [n for n in (*list_display, *search_fields, *list_filter) if n in secrets]
@@ -379,6 +384,7 @@ def build_model_admin(
         schema=schema,
         secret_fields=tuple(secret_fields),
         page_size=page_size,
+        file_fields=tuple(file_fields),
     )
 
 
@@ -400,6 +406,7 @@ def add_admin_model(
     schema: Any = None,
     secret_fields: Sequence[str] | None = None,
     page_size: int | None = None,
+    file_fields: Sequence[str] = (),
 ) -> None:
     """Directive: show ``model`` in the admin at ``/admin/<addon>/<name>/``.
 
@@ -424,7 +431,10 @@ def add_admin_model(
     fields (so that an add-on that does not require the admin can register
     actions without importing it). ``schema`` replaces the form the forms
     add-on's ``model_schema`` generates. ``page_size`` defaults to
-    ``admin.page_size``.
+    ``admin.page_size``. ``file_fields`` names columns that hold a stored
+    file's id; foreign keys to the file store's table need no naming (see
+    :mod:`pyramidion_admin.files`): with a file store they are upload
+    fields, without one they are read-only.
 
     Registering one model twice, or two models at one URL, is a
     configuration conflict. Declares the model's permissions.
@@ -452,6 +462,7 @@ def add_admin_model(
         schema=schema,
         secret_fields=secret_fields,
         page_size=page_size,
+        file_fields=file_fields,
     )
 
     def register() -> None:

@@ -5,8 +5,12 @@ owner and realm; search by name, type or owner; filter on public and upload
 time; a file's page links to its download. Actions: tell which of the
 selected files are in use, orphans or temporary uploads
 (:func:`~pyramidion_storage.services.file_state`), and delete files no row
-uses, their bytes once the transaction commits. This module uses only the
-admin's directive; it never imports the admin.
+uses, their bytes once the transaction commits.
+
+It also gives the admin's forms their file fields (:class:`AdminFiles`,
+through ``config.add_admin_file_store``): a column that refers to
+``storage_files`` is an upload field in any registered model's form.
+This module uses only the admin's directives; it never imports the admin.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ if TYPE_CHECKING:
     from pyramid.config import Configurator
     from pyramid.request import Request
 
-__all__ = ["delete_unused_files", "download_link", "includeme", "tell_states"]
+    from .widgets import StorageUploadWidget
+
+__all__ = ["AdminFiles", "delete_unused_files", "download_link", "includeme", "tell_states"]
 
 
 def tell_states(request: Request, files: Sequence[StoredFile]) -> str:
@@ -65,10 +71,58 @@ def download_link(event: BeforeRender) -> None:
     event["object_links"] = links
 
 
+class AdminFiles:
+    """File fields in the admin's forms, stored with ``request.storage``.
+
+    The upload widget stores the chosen file at once as the client's
+    temporary upload (so a refused form keeps it); saving the row keeps
+    it, with the owner, visibility and realm of the file it replaces (a new
+    row's file is the admin's own, private). A replaced file that no other
+    row uses is deleted: its row with the change, its bytes after the
+    commit. Nothing happens to any file when the request rolls back, but
+    the temporary upload expiring.
+    """
+
+    table = StoredFile.__tablename__
+
+    def widget(self, request: Request) -> StorageUploadWidget:
+        # deform is there: the admin, which asks for the widget, needs it.
+        from .widgets import StorageUploadWidget
+
+        return StorageUploadWidget(request)
+
+    def describe(self, request: Request, file_id: Any) -> tuple[str, str | None] | None:
+        stored = request.dbsession.get(StoredFile, file_id)
+        if stored is None:
+            return None
+        url = None if stored.temporary else request.storage.url(stored)
+        return stored.filename, url
+
+    def keep(self, request: Request, value: Any, replaces: Any) -> Any:
+        old = None if replaces is None else request.dbsession.get(StoredFile, replaces)
+        try:
+            if old is None:
+                stored = request.storage.keep(value)
+            else:
+                stored = request.storage.keep(
+                    value, owner_id=old.owner_id, public=old.public, realm=old.realm
+                )
+        except LookupError:
+            raise LookupError("The uploaded file has expired; choose it again.") from None
+        return stored.id
+
+    def release(self, request: Request, file_id: Any) -> None:
+        stored = request.dbsession.get(StoredFile, file_id)
+        if stored is not None and file_state(request.dbsession, stored) == "orphan":
+            request.storage.delete(stored)
+
+
 def includeme(config: Configurator) -> None:
     """Register :class:`~pyramidion_storage.models.StoredFile` with the admin,
-    and the download link on a file's page."""
+    the download link on a file's page, and :class:`AdminFiles` as the
+    admin's file store."""
     config.add_subscriber(download_link, BeforeRender)
+    config.add_admin_file_store(AdminFiles())
     config.add_admin_model(
         StoredFile,
         label="File",
