@@ -175,3 +175,18 @@ def test_a_refused_request_keeps_no_new_file(
     )
     assert upload.filename == "notes-2.txt"
     admin_client.get(download(upload), status=404)
+
+
+def test_a_new_attachment_needs_a_file(
+    admin_client: PyramidionTestApp, make_post: Any, dbsession: Any
+) -> None:
+    post = make_post(admin_client.user)
+
+    page = admin_client.get("/admin/blog/attachment/add")
+    assert page.html.select_one("input[type=file]").get("required") is not None
+    form = page.forms["deform"]
+    form["post_id"] = str(post.id)
+    refused = form.submit("add", status=422)
+
+    assert "Required" in refused.html.select_one("form#deform").text
+    assert dbsession.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 0
