@@ -287,32 +287,35 @@ def _after(columns: Sequence[Any], keys: Sequence[SortKey], values: Sequence[Any
 
 def after_segments(
     columns: Sequence[Any], keys: Sequence[SortKey], values: Sequence[Any]
-) -> list[Any]:
+) -> list[tuple[Any, bool]]:
     """The rows strictly after ``values`` in the order ``keys`` (NULLs
-    greatest), as conditions whose rows follow each other in that order.
+    greatest), as conditions whose rows follow each other in that order,
+    each with whether its rows' first sort column is NULL.
 
     Each condition bounds the first sort column by a range an index on it
-    serves, whatever the other columns' directions and NULLs: the
-    ``OR`` of comparisons that says which rows follow is only checked on
-    the rows of that range, never on the table from its start. NULLs of the
-    first column are a segment of their own (ascending, after the values;
-    descending, before them), because no range of values holds them.
+    serves, whatever the other columns' directions and NULLs: the ``OR``
+    of comparisons that says which rows follow is only checked on the rows
+    of that range, never on the table from its start. NULLs of the first
+    column are a segment of their own (ascending, after the values;
+    descending, before them), because no range of values holds them; in
+    it the first column orders nothing, so that the rest of the key can
+    follow an index on the first column and the key.
     """
     if len({k.descending for k in keys}) == 1 and not any(c.nullable for c in columns):
-        return [_after(columns, keys, values)]
+        return [(_after(columns, keys, values), False)]
     first, key, value = columns[0], keys[0], values[0]
     following = _after(columns, keys, values)
     if value is None:
         # Only NULLs tie with the cursor's NULL; the rest of the key decides
         # among them.
-        tied = sa.and_(first.is_(None), _after(columns[1:], keys[1:], values[1:]))
-        return [tied, first.is_not(None)] if key.descending else [tied]
+        tied = (sa.and_(first.is_(None), _after(columns[1:], keys[1:], values[1:])), True)
+        return [tied, (first.is_not(None), False)] if key.descending else [tied]
     literal = sa.literal(value, first.type)
     bound = first <= literal if key.descending else first >= literal
     if not first.nullable:
-        return [sa.and_(bound, following)]
-    values_after = sa.and_(first.is_not(None), bound, following)
-    return [values_after] if key.descending else [values_after, first.is_(None)]
+        return [(sa.and_(bound, following), False)]
+    values_after = (sa.and_(first.is_not(None), bound, following), False)
+    return [values_after] if key.descending else [values_after, (first.is_(None), True)]
 
 
 # -- search and filters -------------------------------------------------------
@@ -525,20 +528,20 @@ def list_page(request: Request, model_admin: ModelAdmin, params: Mapping[str, st
     cursor = after or before
     # The page's rows in the order read: backwards, the other way round.
     read = [SortKey(k.name, k.descending != backwards) for k in keys]
-    segments: list[Any] = [None]
+    segments: list[tuple[Any, bool]] = [(None, False)]
     if cursor:
         values = decode_cursor(model_admin, keys, cursor)
         segments = after_segments(columns, read, values)
     order = [_order(c, k.descending) for c, k in zip(columns, read, strict=True)]
     rows: list[Any] = []
-    for segment in segments:
+    for segment, first_is_null in segments:
         # At most two queries (when the first sort column's NULLs start
         # within the page), each one index range.
         statement = (
             sa.select(model)
             .options(*eager_options(model_admin))
             .where(*conditions, *([] if segment is None else [segment]))
-            .order_by(*order)
+            .order_by(*order[1:] if first_is_null else order)
             .limit(page_size + 1 - len(rows))
         )
         rows += request.dbsession.scalars(statement).unique().all()
