@@ -84,8 +84,8 @@ class Filter:
     """A filter the list offers: how it is shown and what it accepts.
 
     ``kind`` is ``boolean``, ``choices`` (an enum), ``date`` (a range of
-    two dates), ``relation`` (a many-to-one relationship, matched by the
-    related row's id or by text in its search fields) or ``text`` (equal
+    two dates), ``relation`` (a relationship, matched by the related row's
+    id or by text in its search fields; for a collection, any of its rows) or ``text`` (equal
     to a value).
     """
 
@@ -447,7 +447,10 @@ def _filter_condition(
             matches.append(target_pk == key)
         if not matches:
             raise HTTPBadRequest(f"{spec.label}: give the id of the related row.")
-        return [getattr(model, spec.name).has(sa.or_(*matches))]
+        attr = getattr(model, spec.name)
+        # A collection (a user's groups) matches when any of its rows does.
+        found = attr.any if relationship.uselist else attr.has
+        return [found(sa.or_(*matches))]
     column = sa.inspect(model).columns[spec.name]
     value = column_value(column, raw)
     if value is None:

@@ -346,7 +346,8 @@ def build_model_admin(
         ]
     _check_names(model, "list_display", list_display, mapper.attrs)
     _check_names(model, "search_fields", search_fields, _searchable(mapper, columns))
-    _check_names(model, "list_filter", list_filter, {*columns, *to_one})
+    to_many = [rel.key for rel in relationships if rel.uselist]
+    _check_names(model, "list_filter", list_filter, {*columns, *to_one, *to_many})
     _check_names(model, "ordering", ordering, columns)
     _check_names(model, "fields", fields, mapper.attrs)
     _check_names(model, "readonly_fields", readonly_fields, mapper.attrs)

@@ -235,7 +235,9 @@ def includeme(config: Configurator) -> None:
         addon="auth",
         list_display=("email", "display_name", "is_active", "groups", "created_at"),
         search_fields=("email", "display_name"),
-        list_filter=("is_active", "created_at"),
+        # A group is looked up by its id or by text in its name, never
+        # chosen from a list of every group.
+        list_filter=("is_active", "created_at", "groups"),
         ordering=("email",),
         fields=("email", "display_name"),
         # Activating and deactivating are actions: they end sessions too.
