@@ -59,6 +59,9 @@ SECRET_NAME = re.compile(r"(password|secret|token|hash|digest|api_key)", re.IGNO
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
+#: The fields the confirmation page of an action posts itself.
+_CONFIRM_FIELDS = frozenset({"csrf_token", "action", "confirm", "came_from", "ids"})
+
 
 @dataclass(frozen=True)
 class AdminAction:
@@ -67,6 +70,10 @@ class AdminAction:
     ``handler(request, objects)`` returns the flash message. ``permission``
     defaults to ``admin.<addon>.<model>.<name>``. A ``destructive`` action
     is shown as such and its confirmation page says it cannot be undone.
+    ``asks`` names text fields, ``(name, label)``, that the confirmation
+    page asks for (a reason, say): the handler reads them from
+    ``request.POST``, and what was written is the message of each row's
+    history record.
     """
 
     name: str
@@ -74,6 +81,7 @@ class AdminAction:
     handler: ActionHandler
     permission: str | None = None
     destructive: bool = False
+    asks: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name) or self.name in BASE_ACTIONS:
@@ -83,6 +91,20 @@ class AdminAction:
             )
         if not callable(self.handler):
             raise TypeError(f"admin action {self.name!r}: handler must be callable")
+        try:
+            asks = tuple((str(name), str(label)) for name, label in self.asks)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"admin action {self.name!r}: asks must be (name, label) pairs"
+            ) from None
+        taken = [n for n, _ in asks if not _NAME.match(n) or n in _CONFIRM_FIELDS]
+        if taken:
+            raise ValueError(
+                f"admin action {self.name!r}: asks names {', '.join(taken)}; use lower-case "
+                f"letters, digits and underscores, and not {', '.join(sorted(_CONFIRM_FIELDS))}"
+            )
+        # A frozen dataclass: normalise the pairs given as lists.
+        object.__setattr__(self, "asks", asks)
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,9 @@ TEMPLATES = "pyramidion_admin:templates/"
 #: Most rows one bulk action may change at once.
 MAX_SELECTED = 1000
 
+#: Longest text kept of an answer to an action's question (``asks``).
+MAX_ANSWER = 500
+
 
 def can(request: Request, action: str | AdminAction, context: Any) -> bool:
     """Whether the user may do ``action`` on ``context`` (a model or a row)."""
@@ -250,8 +253,19 @@ def action_view(context: ModelSection, request: Request) -> Response:
         # what each row held before the handler ran instead.
         before = [history.snapshot(row) for row in rows]
         message = action.handler(request, rows)
+        answers = [
+            f"{label}: {text}"
+            for name, label in action.asks
+            if (text := str(request.POST.get(name, "")).strip()[:MAX_ANSWER])
+        ]
         for row, values in zip(rows, before, strict=True):
-            history.record_change(request, row, action.name, history.changes_since(row, values))
+            history.record_change(
+                request,
+                row,
+                action.name,
+                history.changes_since(row, values),
+                message="; ".join(answers),
+            )
         request.dbsession.flush()
     flash(request, message)
     return HTTPSeeOther(location=back)
@@ -270,6 +284,7 @@ def _confirm_action(
     status: int = 200,
 ) -> Response:
     model_admin = context.model_admin
+    action = model_admin.action(name)
     response = render_to_response(
         TEMPLATES + "confirm_action.pt",
         {
@@ -283,6 +298,8 @@ def _confirm_action(
             "action_url": _model_url(request, context, "action"),
             "csrf_token": get_csrf_token(request),
             "error": error,
+            "asks": () if action is None else action.asks,
+            "max_answer": MAX_ANSWER,
         },
         request=request,
     )

@@ -2,8 +2,8 @@
 
 ``/admin/blog/post/`` lists posts newest first with their author; search
 titles and bodies; the filter "Hidden" is the moderation queue. Bulk
-actions hide the selected posts (with the reason the confirmation form
-asks for, else a standard one) and show them again, through the same
+actions hide the selected posts (with the reason the confirmation page
+asks for, which the history records too, else a standard one) and show them again, through the same
 functions as the post pages' moderation (:func:`~pyramidion_blog.services.hide_post`).
 ``/admin/blog/attachment/`` lists the posts' attachments; with storage's
 file store (always, as the blog requires storage), an attachment's form
@@ -60,7 +60,12 @@ def includeme(config: Configurator) -> None:
         readonly_fields=("hidden", "hidden_reason", "hidden_at", "created_at", "updated_at"),
         inlines=("attachments",),
         actions=[
-            {"name": "hide", "label": "Hide", "handler": hide_posts},
+            {
+                "name": "hide",
+                "label": "Hide",
+                "handler": hide_posts,
+                "asks": [("reason", "Reason (the authors see it)")],
+            },
             {"name": "show", "label": "Show again", "handler": show_posts},
         ],
     )

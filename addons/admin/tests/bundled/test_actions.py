@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pyramidion_admin.models import HistoryRecord
 from sqlalchemy import func, select
 
@@ -206,6 +207,48 @@ def test_posts_are_hidden_and_shown_in_bulk(
     dbsession.expire_all()
     assert not any(dbsession.get(Post, key).hidden for key in ids)
     anonymous.get(f"/posts/{ids[0]}", status=200)
+
+
+def test_hiding_asks_for_a_reason_that_the_history_records(
+    admin_client: PyramidionTestApp, auth_make_user: Any, make_post: Any, dbsession: Any
+) -> None:
+    author = auth_make_user("Author")
+    posts = [make_post(author, f"Spam {n}") for n in range(2)]
+    ids = [post.id for post in posts]
+    listing = admin_client.get("/admin/blog/post/")
+    token = listing.html.select_one("[data-admin=bulk] input[name=csrf_token]")["value"]
+    params = [("csrf_token", token), ("action", "hide")] + [("ids", str(i)) for i in ids]
+
+    confirm = admin_client.post("/admin/blog/post/action", params)
+    form = next(f for f in confirm.forms.values() if "confirm" in f.fields)
+    field = confirm.html.select_one("[data-admin=ask]")
+    assert field["name"] == "reason"
+    assert confirm.html.select_one(f"label[for={field['id']}]").text.startswith("Reason")
+    form["reason"] = "Advertising"
+    page = form.submit(status=303).follow()
+
+    assert "2 posts hidden: Advertising" in page.text
+    dbsession.expire_all()
+    assert [dbsession.get(Post, i).hidden_reason for i in ids] == ["Advertising"] * 2
+    records = dbsession.scalars(
+        select(HistoryRecord)
+        .where(HistoryRecord.model == "post", HistoryRecord.action == "hide")
+        .where(HistoryRecord.object_pk.in_([str(i) for i in ids]))
+    ).all()
+    assert len(records) == 2
+    assert {r.message for r in records} == {"Reason (the authors see it): Advertising"}
+    assert all(r.changes["hidden_reason"] == [None, "Advertising"] for r in records)
+    log = admin_client.get("/admin/@@history", params={"model": "blog.post", "action": "hide"})
+    assert "Advertising" in log.text
+
+
+def test_an_action_asks_only_for_fields_named_as_such() -> None:
+    from pyramidion_admin.options import AdminAction
+
+    with pytest.raises(ValueError, match="asks names ids"):
+        AdminAction("hide", "Hide", lambda request, rows: "", asks=[("ids", "Which")])
+    action = AdminAction("hide", "Hide", lambda request, rows: "", asks=[["reason", "Why"]])
+    assert action.asks == (("reason", "Why"),)
 
 
 def test_files_tell_their_state_and_only_unused_ones_are_deleted(
