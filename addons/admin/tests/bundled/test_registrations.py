@@ -179,3 +179,33 @@ def test_users_are_filtered_by_a_group_looked_up_by_name_or_id(
     assert emails({"f.groups": str(navy.id)}) == ["grace@example.com"]
     assert emails({"f.groups": "bletch"}) == ["alan@example.com"]
     assert emails({"f.groups": "nobody's group"}) == []
+
+
+def test_a_groups_page_shows_the_admin_permissions_it_holds(
+    admin_client: Any, auth_make_user: Any, admin_grant: Any, dbsession: Any
+) -> None:
+    from pyramidion_auth.models import Group
+
+    auth_make_user("Mod", groups=["moderators"])
+    admin_grant("moderators", ["admin.blog.post.view", "admin.blog.post.hide"])
+    auth_make_user("Reader", groups=["readers"])
+    groups = {
+        g.name: g.id
+        for g in dbsession.scalars(
+            sa.select(Group).where(Group.name.in_(["moderators", "readers", "admin"]))
+        )
+    }
+
+    def grants(group: str) -> list[list[str]]:
+        page = admin_client.get(f"/admin/auth/group/{groups[group]}")
+        (section,) = [
+            s for s in page.html.select("[data-admin=inline]") if "Admin permissions" in s.h2.text
+        ]
+        return [[td.text.strip() for td in tr.select("td")] for tr in section.select("tbody tr")]
+
+    assert grants("moderators") == [
+        ["admin.blog.post.hide", "Hide: posts (blog)"],
+        ["admin.blog.post.view", "View: posts (blog)"],
+    ]
+    assert grants("readers") == []
+    assert grants("admin") == [["every permission", "The admin group may do everything."]]
