@@ -40,6 +40,7 @@ __all__ = [
     "ActionHandler",
     "AdminAction",
     "AdminSite",
+    "ComputedColumn",
     "ModelAdmin",
     "add_admin_model",
     "admin_site",
@@ -107,6 +108,30 @@ class AdminAction:
         object.__setattr__(self, "asks", asks)
 
 
+#: ``values(request, rows)`` gives a computed column's text for a page's
+#: rows, by primary key: one call (one query, say) for the whole page.
+ComputedValues = Callable[["Request", Sequence[Any]], Mapping[Any, str]]
+
+
+@dataclass(frozen=True)
+class ComputedColumn:
+    """A list column that is not a model attribute (a file's state, say),
+    shown after ``list_display``; it cannot be sorted by."""
+
+    name: str
+    label: str
+    values: ComputedValues
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(
+                f"computed column name {self.name!r} must be lower-case letters, digits and "
+                "underscores"
+            )
+        if not callable(self.values):
+            raise TypeError(f"computed column {self.name!r}: values must be callable")
+
+
 @dataclass(frozen=True)
 class ModelAdmin:
     """One model as the admin shows it; made by ``config.add_admin_model``.
@@ -133,6 +158,8 @@ class ModelAdmin:
     #: Columns holding a stored file's id that the admin cannot tell by
     #: their foreign key (see :mod:`pyramidion_admin.files`).
     file_fields: tuple[str, ...] = ()
+    #: Columns computed for each list page, after ``list_display``.
+    list_computed: tuple[ComputedColumn, ...] = ()
     #: Where the registration came from, for error messages.
     source: str = field(default="", compare=False)
 
@@ -277,6 +304,21 @@ def _actions(
     return tuple(actions)
 
 
+def _computed(
+    model: type[Any], given: Sequence[ComputedColumn | Mapping[str, Any]], attrs: Any
+) -> tuple[ComputedColumn, ...]:
+    columns = [c if isinstance(c, ComputedColumn) else ComputedColumn(**c) for c in given]
+    clashing = [c.name for c in columns if c.name in attrs]
+    names = [c.name for c in columns]
+    clashing += sorted({n for n in names if names.count(n) > 1})
+    if clashing:
+        raise ValueError(
+            f"add_admin_model({model.__name__}): list_computed names {', '.join(clashing)} "
+            f"twice, or as {model.__name__} names an attribute; give each its own name"
+        )
+    return tuple(columns)
+
+
 def _check_names(model: type[Any], option: str, names: Sequence[str], known: Any) -> None:
     unknown = [n.lstrip("-") for n in names if n.lstrip("-") not in known]
     if unknown:
@@ -313,6 +355,7 @@ def build_model_admin(
     secret_fields: Sequence[str] | None = None,
     page_size: int | None = None,
     file_fields: Sequence[str] = (),
+    list_computed: Sequence[ComputedColumn | Mapping[str, Any]] = (),
 ) -> ModelAdmin:
     """A :class:`ModelAdmin` for ``model`` with defaults filled in (see
     :func:`add_admin_model`); raises ValueError or TypeError with a sentence
@@ -408,6 +451,7 @@ def build_model_admin(
         secret_fields=tuple(secret_fields),
         page_size=page_size,
         file_fields=tuple(file_fields),
+        list_computed=_computed(model, list_computed, mapper.attrs),
     )
 
 
@@ -430,6 +474,7 @@ def add_admin_model(
     secret_fields: Sequence[str] | None = None,
     page_size: int | None = None,
     file_fields: Sequence[str] = (),
+    list_computed: Sequence[ComputedColumn | Mapping[str, Any]] = (),
 ) -> None:
     """Directive: show ``model`` in the admin at ``/admin/<addon>/<name>/``.
 
@@ -457,7 +502,10 @@ def add_admin_model(
     ``admin.page_size``. ``file_fields`` names columns that hold a stored
     file's id; foreign keys to the file store's table need no naming (see
     :mod:`pyramidion_admin.files`): with a file store they are upload
-    fields, without one they are read-only.
+    fields, without one they are read-only. ``list_computed`` adds list
+    columns that are not attributes: :class:`ComputedColumn` objects or
+    mappings of their fields, whose ``values(request, rows)`` gives the
+    text of a whole page's rows by primary key.
 
     Registering one model twice, or two models at one URL, is a
     configuration conflict. Declares the model's permissions.
@@ -486,6 +534,7 @@ def add_admin_model(
         secret_fields=secret_fields,
         page_size=page_size,
         file_fields=file_fields,
+        list_computed=list_computed,
     )
 
     def register() -> None:

@@ -125,6 +125,7 @@ class ListView:
                 "filters": filters_of(self.model_admin),
                 "actions": self.actions(),
                 "can_add": can(self.request, "add", self.context),
+                "computed": self.computed(page),
                 "label": field_label,
                 "display": display_value,
                 "object_label": object_label,
@@ -147,6 +148,13 @@ class ListView:
 
     def url(self, *elements: str, **query: Any) -> str:
         return _model_url(self.request, self.context, *elements, query=query)
+
+    def computed(self, page: ListPage) -> list[tuple[str, Mapping[Any, str]]]:
+        """Each computed column's label and its text for the page's rows, by key."""
+        return [
+            (column.label, column.values(self.request, page.rows) if page.rows else {})
+            for column in self.model_admin.list_computed
+        ]
 
     def row_url(self, obj: Any) -> str:
         return _model_url(self.request, self.context, object_key(obj))

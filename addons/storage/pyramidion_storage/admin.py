@@ -1,9 +1,10 @@
 """Stored files in the admin, included only when ``admin`` is enabled.
 
 ``/admin/storage/stored_file/`` lists files with their name, type, size,
-owner and realm; search by name, type or owner; filter on public and upload
-time; a file's page links to its download. Actions: tell which of the
-selected files are in use, orphans or temporary uploads
+owner, realm and state (in use, orphan, temporary or expired, one query
+a page); search by name, type or owner; filter on public and upload time;
+a file's page links to its download. Actions: tell which of the selected
+files are in use, orphans or temporary uploads
 (:func:`~pyramidion_storage.services.file_state`), and delete files no row
 uses, their bytes once the transaction commits.
 
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pyramid.events import BeforeRender
 
 from .models import StoredFile
-from .services import file_state
+from .services import file_state, file_states
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
@@ -29,7 +30,19 @@ if TYPE_CHECKING:
 
     from .widgets import StorageUploadWidget
 
-__all__ = ["AdminFiles", "delete_unused_files", "download_link", "includeme", "tell_states"]
+__all__ = [
+    "AdminFiles",
+    "delete_unused_files",
+    "download_link",
+    "includeme",
+    "list_states",
+    "tell_states",
+]
+
+
+def list_states(request: Request, files: Sequence[StoredFile]) -> dict[int, str]:
+    """The list's "State" column: each file's state, one query for the page."""
+    return file_states(request.dbsession, files)
 
 
 def tell_states(request: Request, files: Sequence[StoredFile]) -> str:
@@ -150,6 +163,7 @@ def includeme(config: Configurator) -> None:
             "expires_at",
         ),
         secret_fields=("upload_token",),
+        list_computed=[{"name": "state", "label": "State", "values": list_states}],
         actions=[
             {"name": "state", "label": "Tell whether in use", "handler": tell_states},
             {

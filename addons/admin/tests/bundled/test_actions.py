@@ -290,3 +290,78 @@ def test_files_tell_their_state_and_only_unused_ones_are_deleted(
     assert dbsession.get(StoredFile, used) is not None
     assert dbsession.get(StoredFile, unused) is None
     assert dbsession.get(User, author.id) is not None
+
+
+def test_the_files_list_shows_each_files_state_in_one_query(
+    admin_client: PyramidionTestApp,
+    auth_make_user: Any,
+    dbsession: Any,
+    tm: Any,
+    pyramidion_app: Any,
+) -> None:
+    import datetime
+
+    from sqlalchemy import event
+
+    from pyramidion import get_database
+    from pyramidion_blog.models import Attachment
+
+    author = auth_make_user("Author")
+
+    def stored(name: str, **columns: Any) -> StoredFile:
+        return StoredFile(
+            key=f"{abs(hash(name)):032x}"[:32],
+            filename=name,
+            content_type="text/plain",
+            size=1,
+            sha256="0" * 64,
+            owner_id=str(author.id),
+            **columns,
+        )
+
+    def states(count: int) -> tuple[dict[str, str], int]:
+        post = Post(author_id=author.id, title="With files", body=".")
+        used = [stored(f"used-{count}-{n}.txt") for n in range(count)]
+        post.attachments.extend(Attachment(file=f) for f in used)
+        later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+        dbsession.add_all(
+            [
+                post,
+                stored(f"orphan-{count}.txt"),
+                stored(f"upload-{count}.txt", upload_token="t" * 64, expires_at=later),
+            ]
+        )
+        dbsession.flush()
+        tm.commit()
+        statements: list[str] = []
+        engine = get_database(pyramidion_app.registry).engine
+
+        def count_statement(*args: Any) -> None:
+            statements.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", count_statement)
+        try:
+            page = admin_client.get(
+                "/admin/storage/stored_file/", params={"q": f"-{count}", "count": "exact"}
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", count_statement)
+        assert "State" in [th.text.strip() for th in page.html.select("th")]
+        shown = {
+            row.select_one("[data-admin=row-link]").text: row.select_one(
+                "[data-admin=computed]"
+            ).text
+            for row in page.html.select("[data-admin=row]")
+        }
+        return shown, len(statements)
+
+    few, few_statements = states(2)
+    assert few == {
+        "used-2-0.txt": "in use",
+        "used-2-1.txt": "in use",
+        "orphan-2.txt": "orphan",
+        "upload-2.txt": "temporary",
+    }
+    many, many_statements = states(20)
+    assert [many[f"used-20-{n}.txt"] for n in range(20)] == ["in use"] * 20
+    assert many_statements == few_statements
