@@ -46,6 +46,7 @@ def includeme(config: Configurator) -> None:
 
     Reads ``admin.page_size`` and ``admin.fulltext``. Registers the
     directive ``add_admin_model`` (:func:`pyramidion_admin.options.add_admin_model`),
+    the directive ``add_admin_file_store`` (:mod:`pyramidion_admin.files`),
     mounts the traversal child ``admin`` (:mod:`pyramidion_admin.resources`)
     with its views (:mod:`pyramidion_admin.routes`), ``request.admin_grants``
     (the grants, read once per request), the URL-only route ``admin.index``
@@ -55,10 +56,12 @@ def includeme(config: Configurator) -> None:
     (:mod:`pyramidion_admin.history`); auth's models and the installed
     add-ons page (:mod:`pyramidion_admin.registrations`).
     """
+    from .files import add_admin_file_store
     from .options import add_admin_model
     from .resources import ADMIN_ACCESS, admin_factory, load_grants
 
     config.add_directive("add_admin_model", add_admin_model)
+    config.add_directive("add_admin_file_store", add_admin_file_store)
     config.add_traversal_child("admin", admin_factory)
     config.add_request_method(load_grants, "admin_grants", reify=True)
     # Only for building URLs (static routes never match): the admin itself

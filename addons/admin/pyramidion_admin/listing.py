@@ -7,7 +7,8 @@ the list's order, which an index on the sort columns answers as fast on
 the millionth row as on the first. The key always ends with the primary
 key, so it is unique and no row is skipped or shown twice. NULLs sort
 after every value in ascending order (and before them in descending), on
-SQLite and PostgreSQL alike.
+SQLite and PostgreSQL alike. Nullable sort columns and mixed directions
+page by an index range too (:func:`after_segments`).
 
 Query string: ``q`` (search), ``sort`` (``name`` or ``-name``), ``after``
 or ``before`` (a cursor), ``count=exact``, and one ``f.<field>`` per filter
@@ -83,8 +84,8 @@ class Filter:
     """A filter the list offers: how it is shown and what it accepts.
 
     ``kind`` is ``boolean``, ``choices`` (an enum), ``date`` (a range of
-    two dates), ``relation`` (a many-to-one relationship, matched by the
-    related row's id or by text in its search fields) or ``text`` (equal
+    two dates), ``relation`` (a relationship, matched by the related row's
+    id or by text in its search fields; for a collection, any of its rows) or ``text`` (equal
     to a value).
     """
 
@@ -266,7 +267,10 @@ def _after(columns: Sequence[Any], keys: Sequence[SortKey], values: Sequence[Any
         return left < right if keys[0].descending else left > right
     alternatives = []
     equal_before: list[Any] = []
-    for column, key, value in zip(columns, keys, values, strict=True):
+    for column, key, raw in zip(columns, keys, values, strict=True):
+        # A bound value of the column's type: SQLAlchemy compares a column
+        # with a bare True or False only by "=" and "IS".
+        value = None if raw is None else sa.literal(raw, column.type)
         if key.descending:
             beyond = column.is_not(None) if value is None else column < value
         elif value is None:
@@ -279,6 +283,39 @@ def _after(columns: Sequence[Any], keys: Sequence[SortKey], values: Sequence[Any
             alternatives.append(sa.and_(*equal_before, beyond))
         equal_before.append(column.is_(None) if value is None else column == value)
     return sa.or_(*alternatives) if alternatives else sa.false()
+
+
+def after_segments(
+    columns: Sequence[Any], keys: Sequence[SortKey], values: Sequence[Any]
+) -> list[tuple[Any, bool]]:
+    """The rows strictly after ``values`` in the order ``keys`` (NULLs
+    greatest), as conditions whose rows follow each other in that order,
+    each with whether its rows' first sort column is NULL.
+
+    Each condition bounds the first sort column by a range an index on it
+    serves, whatever the other columns' directions and NULLs: the ``OR``
+    of comparisons that says which rows follow is only checked on the rows
+    of that range, never on the table from its start. NULLs of the first
+    column are a segment of their own (ascending, after the values;
+    descending, before them), because no range of values holds them; in
+    it the first column orders nothing, so that the rest of the key can
+    follow an index on the first column and the key.
+    """
+    if len({k.descending for k in keys}) == 1 and not any(c.nullable for c in columns):
+        return [(_after(columns, keys, values), False)]
+    first, key, value = columns[0], keys[0], values[0]
+    following = _after(columns, keys, values)
+    if value is None:
+        # Only NULLs tie with the cursor's NULL; the rest of the key decides
+        # among them.
+        tied = (sa.and_(first.is_(None), _after(columns[1:], keys[1:], values[1:])), True)
+        return [tied, (first.is_not(None), False)] if key.descending else [tied]
+    literal = sa.literal(value, first.type)
+    bound = first <= literal if key.descending else first >= literal
+    if not first.nullable:
+        return [(sa.and_(bound, following), False)]
+    values_after = (sa.and_(first.is_not(None), bound, following), False)
+    return [values_after] if key.descending else [values_after, (first.is_(None), True)]
 
 
 # -- search and filters -------------------------------------------------------
@@ -410,7 +447,10 @@ def _filter_condition(
             matches.append(target_pk == key)
         if not matches:
             raise HTTPBadRequest(f"{spec.label}: give the id of the related row.")
-        return [getattr(model, spec.name).has(sa.or_(*matches))]
+        attr = getattr(model, spec.name)
+        # A collection (a user's groups) matches when any of its rows does.
+        found = attr.any if relationship.uselist else attr.has
+        return [found(sa.or_(*matches))]
     column = sa.inspect(model).columns[spec.name]
     value = column_value(column, raw)
     if value is None:
@@ -488,26 +528,28 @@ def list_page(request: Request, model_admin: ModelAdmin, params: Mapping[str, st
     if after and before:
         raise HTTPBadRequest("Give one of 'after' and 'before', not both.")
     backwards = bool(before)
-    page_conditions = list(conditions)
     cursor = after or before
+    # The page's rows in the order read: backwards, the other way round.
+    read = [SortKey(k.name, k.descending != backwards) for k in keys]
+    segments: list[tuple[Any, bool]] = [(None, False)]
     if cursor:
         values = decode_cursor(model_admin, keys, cursor)
-        if backwards:
-            flipped = [SortKey(k.name, not k.descending) for k in keys]
-            page_conditions.append(
-                _after([getattr(model, k.name) for k in flipped], flipped, values)
-            )
-        else:
-            page_conditions.append(_after(columns, keys, values))
-    order = [_order(c, k.descending != backwards) for c, k in zip(columns, keys, strict=True)]
-    statement = (
-        sa.select(model)
-        .options(*eager_options(model_admin))
-        .where(*page_conditions)
-        .order_by(*order)
-        .limit(page_size + 1)
-    )
-    rows = list(request.dbsession.scalars(statement).unique().all())
+        segments = after_segments(columns, read, values)
+    order = [_order(c, k.descending) for c, k in zip(columns, read, strict=True)]
+    rows: list[Any] = []
+    for segment, first_is_null in segments:
+        # At most two queries (when the first sort column's NULLs start
+        # within the page), each one index range.
+        statement = (
+            sa.select(model)
+            .options(*eager_options(model_admin))
+            .where(*conditions, *([] if segment is None else [segment]))
+            .order_by(*order[1:] if first_is_null else order)
+            .limit(page_size + 1 - len(rows))
+        )
+        rows += request.dbsession.scalars(statement).unique().all()
+        if len(rows) > page_size:
+            break
     more = len(rows) > page_size
     rows = rows[:page_size]
     if backwards:

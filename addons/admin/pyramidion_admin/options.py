@@ -40,6 +40,7 @@ __all__ = [
     "ActionHandler",
     "AdminAction",
     "AdminSite",
+    "ComputedColumn",
     "ModelAdmin",
     "add_admin_model",
     "admin_site",
@@ -59,6 +60,9 @@ SECRET_NAME = re.compile(r"(password|secret|token|hash|digest|api_key)", re.IGNO
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
+#: The fields the confirmation page of an action posts itself.
+_CONFIRM_FIELDS = frozenset({"csrf_token", "action", "confirm", "came_from", "ids"})
+
 
 @dataclass(frozen=True)
 class AdminAction:
@@ -67,6 +71,10 @@ class AdminAction:
     ``handler(request, objects)`` returns the flash message. ``permission``
     defaults to ``admin.<addon>.<model>.<name>``. A ``destructive`` action
     is shown as such and its confirmation page says it cannot be undone.
+    ``asks`` names text fields, ``(name, label)``, that the confirmation
+    page asks for (a reason, say): the handler reads them from
+    ``request.POST``, and what was written is the message of each row's
+    history record.
     """
 
     name: str
@@ -74,6 +82,7 @@ class AdminAction:
     handler: ActionHandler
     permission: str | None = None
     destructive: bool = False
+    asks: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name) or self.name in BASE_ACTIONS:
@@ -83,6 +92,44 @@ class AdminAction:
             )
         if not callable(self.handler):
             raise TypeError(f"admin action {self.name!r}: handler must be callable")
+        try:
+            asks = tuple((str(name), str(label)) for name, label in self.asks)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"admin action {self.name!r}: asks must be (name, label) pairs"
+            ) from None
+        taken = [n for n, _ in asks if not _NAME.match(n) or n in _CONFIRM_FIELDS]
+        if taken:
+            raise ValueError(
+                f"admin action {self.name!r}: asks names {', '.join(taken)}; use lower-case "
+                f"letters, digits and underscores, and not {', '.join(sorted(_CONFIRM_FIELDS))}"
+            )
+        # A frozen dataclass: normalise the pairs given as lists.
+        object.__setattr__(self, "asks", asks)
+
+
+#: ``values(request, rows)`` gives a computed column's text for a page's
+#: rows, by primary key: one call (one query, say) for the whole page.
+ComputedValues = Callable[["Request", Sequence[Any]], Mapping[Any, str]]
+
+
+@dataclass(frozen=True)
+class ComputedColumn:
+    """A list column that is not a model attribute (a file's state, say),
+    shown after ``list_display``; it cannot be sorted by."""
+
+    name: str
+    label: str
+    values: ComputedValues
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(
+                f"computed column name {self.name!r} must be lower-case letters, digits and "
+                "underscores"
+            )
+        if not callable(self.values):
+            raise TypeError(f"computed column {self.name!r}: values must be callable")
 
 
 @dataclass(frozen=True)
@@ -108,6 +155,11 @@ class ModelAdmin:
     schema: Any = None
     secret_fields: tuple[str, ...] = ()
     page_size: int | None = None
+    #: Columns holding a stored file's id that the admin cannot tell by
+    #: their foreign key (see :mod:`pyramidion_admin.files`).
+    file_fields: tuple[str, ...] = ()
+    #: Columns computed for each list page, after ``list_display``.
+    list_computed: tuple[ComputedColumn, ...] = ()
     #: Where the registration came from, for error messages.
     source: str = field(default="", compare=False)
 
@@ -252,6 +304,21 @@ def _actions(
     return tuple(actions)
 
 
+def _computed(
+    model: type[Any], given: Sequence[ComputedColumn | Mapping[str, Any]], attrs: Any
+) -> tuple[ComputedColumn, ...]:
+    columns = [c if isinstance(c, ComputedColumn) else ComputedColumn(**c) for c in given]
+    clashing = [c.name for c in columns if c.name in attrs]
+    names = [c.name for c in columns]
+    clashing += sorted({n for n in names if names.count(n) > 1})
+    if clashing:
+        raise ValueError(
+            f"add_admin_model({model.__name__}): list_computed names {', '.join(clashing)} "
+            f"twice, or as {model.__name__} names an attribute; give each its own name"
+        )
+    return tuple(columns)
+
+
 def _check_names(model: type[Any], option: str, names: Sequence[str], known: Any) -> None:
     unknown = [n.lstrip("-") for n in names if n.lstrip("-") not in known]
     if unknown:
@@ -287,6 +354,8 @@ def build_model_admin(
     schema: Any = None,
     secret_fields: Sequence[str] | None = None,
     page_size: int | None = None,
+    file_fields: Sequence[str] = (),
+    list_computed: Sequence[ComputedColumn | Mapping[str, Any]] = (),
 ) -> ModelAdmin:
     """A :class:`ModelAdmin` for ``model`` with defaults filled in (see
     :func:`add_admin_model`); raises ValueError or TypeError with a sentence
@@ -342,11 +411,13 @@ def build_model_admin(
         ]
     _check_names(model, "list_display", list_display, mapper.attrs)
     _check_names(model, "search_fields", search_fields, _searchable(mapper, columns))
-    _check_names(model, "list_filter", list_filter, {*columns, *to_one})
+    to_many = [rel.key for rel in relationships if rel.uselist]
+    _check_names(model, "list_filter", list_filter, {*columns, *to_one, *to_many})
     _check_names(model, "ordering", ordering, columns)
     _check_names(model, "fields", fields, mapper.attrs)
     _check_names(model, "readonly_fields", readonly_fields, mapper.attrs)
     _check_names(model, "secret_fields", secret_fields, mapper.attrs)
+    _check_names(model, "file_fields", file_fields, columns)
     children = [rel.key for rel in relationships if rel.direction is ONETOMANY or rel.uselist]
     _check_names(model, "inlines", inlines, children)
     shown_secrets = [n for n in (*list_display, *search_fields, *list_filter) if n in secrets]
@@ -379,6 +450,8 @@ def build_model_admin(
         schema=schema,
         secret_fields=tuple(secret_fields),
         page_size=page_size,
+        file_fields=tuple(file_fields),
+        list_computed=_computed(model, list_computed, mapper.attrs),
     )
 
 
@@ -400,6 +473,8 @@ def add_admin_model(
     schema: Any = None,
     secret_fields: Sequence[str] | None = None,
     page_size: int | None = None,
+    file_fields: Sequence[str] = (),
+    list_computed: Sequence[ComputedColumn | Mapping[str, Any]] = (),
 ) -> None:
     """Directive: show ``model`` in the admin at ``/admin/<addon>/<name>/``.
 
@@ -424,7 +499,13 @@ def add_admin_model(
     fields (so that an add-on that does not require the admin can register
     actions without importing it). ``schema`` replaces the form the forms
     add-on's ``model_schema`` generates. ``page_size`` defaults to
-    ``admin.page_size``.
+    ``admin.page_size``. ``file_fields`` names columns that hold a stored
+    file's id; foreign keys to the file store's table need no naming (see
+    :mod:`pyramidion_admin.files`): with a file store they are upload
+    fields, without one they are read-only. ``list_computed`` adds list
+    columns that are not attributes: :class:`ComputedColumn` objects or
+    mappings of their fields, whose ``values(request, rows)`` gives the
+    text of a whole page's rows by primary key.
 
     Registering one model twice, or two models at one URL, is a
     configuration conflict. Declares the model's permissions.
@@ -452,6 +533,8 @@ def add_admin_model(
         schema=schema,
         secret_fields=secret_fields,
         page_size=page_size,
+        file_fields=file_fields,
+        list_computed=list_computed,
     )
 
     def register() -> None:

@@ -11,9 +11,11 @@ before the session is flushed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import colander
+import deform
 import sqlalchemy as sa
 from pyramid.csrf import get_csrf_token
 from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden, HTTPSeeOther
@@ -26,6 +28,7 @@ from pyramidion_forms import FormError, FormView, flash, model_schema
 
 from . import history
 from .display import display_value, field_label, object_label
+from .files import AdminFileStore, file_fields, file_store
 from .listing import ListPage, filters_of, list_page, sortable
 from .options import AdminAction, ModelAdmin, admin_site
 from .resources import (
@@ -56,6 +59,9 @@ TEMPLATES = "pyramidion_admin:templates/"
 
 #: Most rows one bulk action may change at once.
 MAX_SELECTED = 1000
+
+#: Longest text kept of an answer to an action's question (``asks``).
+MAX_ANSWER = 500
 
 
 def can(request: Request, action: str | AdminAction, context: Any) -> bool:
@@ -119,6 +125,7 @@ class ListView:
                 "filters": filters_of(self.model_admin),
                 "actions": self.actions(),
                 "can_add": can(self.request, "add", self.context),
+                "computed": self.computed(page),
                 "label": field_label,
                 "display": display_value,
                 "object_label": object_label,
@@ -141,6 +148,13 @@ class ListView:
 
     def url(self, *elements: str, **query: Any) -> str:
         return _model_url(self.request, self.context, *elements, query=query)
+
+    def computed(self, page: ListPage) -> list[tuple[str, Mapping[Any, str]]]:
+        """Each computed column's label and its text for the page's rows, by key."""
+        return [
+            (column.label, column.values(self.request, page.rows) if page.rows else {})
+            for column in self.model_admin.list_computed
+        ]
 
     def row_url(self, obj: Any) -> str:
         return _model_url(self.request, self.context, object_key(obj))
@@ -247,8 +261,19 @@ def action_view(context: ModelSection, request: Request) -> Response:
         # what each row held before the handler ran instead.
         before = [history.snapshot(row) for row in rows]
         message = action.handler(request, rows)
+        answers = [
+            f"{label}: {text}"
+            for name, label in action.asks
+            if (text := str(request.POST.get(name, "")).strip()[:MAX_ANSWER])
+        ]
         for row, values in zip(rows, before, strict=True):
-            history.record_change(request, row, action.name, history.changes_since(row, values))
+            history.record_change(
+                request,
+                row,
+                action.name,
+                history.changes_since(row, values),
+                message="; ".join(answers),
+            )
         request.dbsession.flush()
     flash(request, message)
     return HTTPSeeOther(location=back)
@@ -267,6 +292,7 @@ def _confirm_action(
     status: int = 200,
 ) -> Response:
     model_admin = context.model_admin
+    action = model_admin.action(name)
     response = render_to_response(
         TEMPLATES + "confirm_action.pt",
         {
@@ -280,6 +306,8 @@ def _confirm_action(
             "action_url": _model_url(request, context, "action"),
             "csrf_token": get_csrf_token(request),
             "error": error,
+            "asks": () if action is None else action.asks,
+            "max_answer": MAX_ANSWER,
         },
         request=request,
     )
@@ -375,10 +403,17 @@ def delete_view(context: ObjectContext, request: Request) -> Response:
 # -- forms ----------------------------------------------------------------------
 
 
-def form_schema(model_admin: ModelAdmin) -> Any:
+def form_schema(
+    model_admin: ModelAdmin,
+    file_nodes: Mapping[str, Any] | None = None,
+    *,
+    without: Sequence[str] = (),
+) -> Any:
     """The add and edit form: the registration's ``schema``, or the forms
     add-on's ``model_schema`` of its editable fields, with foreign keys as
-    an id to type rather than a select of every row of the other table."""
+    an id to type rather than a select of every row of the other table,
+    ``file_nodes`` in place of their columns and the fields ``without``
+    left out (file fields when no file store is registered)."""
     if model_admin.schema is not None:
         return model_admin.schema
     from deform.widget import TextInputWidget
@@ -391,10 +426,13 @@ def form_schema(model_admin: ModelAdmin) -> Any:
         if f in columns
         and f not in model_admin.readonly_fields
         and f not in model_admin.secret_fields
+        and f not in without
     ]
     overrides: dict[str, Any] = {}
     for name in editable:
-        if columns[name].foreign_keys:
+        if file_nodes and name in file_nodes:
+            overrides[name] = file_nodes[name]
+        elif columns[name].foreign_keys:
             overrides[name] = {
                 "widget": TextInputWidget(attributes={"inputmode": "numeric"}),
                 "description": "The id of the related record.",
@@ -405,25 +443,88 @@ def form_schema(model_admin: ModelAdmin) -> Any:
 class _AdminForm(FormView):
     template = TEMPLATES + "form.pt"
     context: Any
+    #: Whether an empty file field keeps the row's file (editing) or is
+    #: refused when the column needs one (adding).
+    keeps_files = False
 
     @property
     def model_admin(self) -> ModelAdmin:
         return self.context.model_admin  # type: ignore[no-any-return]
 
-    def get_schema(self) -> Any:
-        return form_schema(self.model_admin)
+    @property
+    def file_store(self) -> AdminFileStore | None:
+        return file_store(self.request.registry)
 
-    def assign(self, obj: Any, appstruct: Mapping[str, Any]) -> None:
+    @property
+    def file_fields(self) -> tuple[str, ...]:
+        return file_fields(self.model_admin, self.file_store)
+
+    def get_schema(self) -> Any:
+        store = self.file_store
+        if store is None:
+            return form_schema(self.model_admin, without=self.file_fields)
+        columns = sa.inspect(self.model_admin.model).columns
+        nodes = {}
+        for name in self.file_fields:
+            optional = self.keeps_files or columns[name].nullable
+            nodes[name] = colander.SchemaNode(
+                deform.FileData(),
+                name=name,
+                title=field_label(name.removesuffix("_id")),
+                widget=store.widget(self.request),
+                missing=colander.null if optional else colander.required,
+                description=(
+                    "Choose a file to replace the current one; leave empty to keep it."
+                    if self.keeps_files
+                    else ""
+                ),
+            )
+        return form_schema(self.model_admin, nodes)
+
+    def appstruct_files(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` with the file fields empty: the upload widget shows only
+        a new upload, the current file is shown beside the form."""
+        return {**values, **dict.fromkeys(self.file_fields, colander.null)}
+
+    def current_files(self, obj: Any) -> list[tuple[str, str, str | None]]:
+        """(label, file name, download URL) of each of ``obj``'s files."""
+        store = self.file_store
+        if store is None:
+            return []
+        shown = []
+        for name in self.file_fields:
+            file_id = getattr(obj, name, None)
+            described = None if file_id is None else store.describe(self.request, file_id)
+            if described is not None:
+                shown.append((field_label(name), *described))
+        return shown
+
+    def assign(self, obj: Any, appstruct: Mapping[str, Any]) -> list[Any]:
+        """Set ``appstruct`` on ``obj``; returns the ids of the files that new
+        uploads replaced."""
         model_admin = self.model_admin
         attrs = sa.inspect(model_admin.model).attrs
+        files = set(self.file_fields) if self.file_store is not None else set()
+        replaced = []
         for key, value in appstruct.items():
             if key not in attrs or key in model_admin.readonly_fields or key == model_admin.pk.key:
                 continue
             if key in model_admin.secret_fields and value in (None, ""):
                 # A secret is never shown, so an empty field means "keep it".
                 continue
+            if key in files:
+                if value in (None, colander.null):
+                    continue
+                old = getattr(obj, key, None)
+                try:
+                    value = self.file_store.keep(self.request, value, old)  # type: ignore[union-attr]
+                except LookupError as exc:
+                    raise FormError(str(exc), field=key) from None
+                if old is not None and old != value:
+                    replaced.append(old)
             if getattr(obj, key, None) != value:
                 setattr(obj, key, value)
+        return replaced
 
     def save(self, obj: Any, action: str, appstruct: Mapping[str, Any]) -> None:
         """Set ``appstruct`` on ``obj``, record it and flush, in a savepoint.
@@ -433,14 +534,23 @@ class _AdminForm(FormView):
         beginning one flushes what is pending, outside its protection, and a
         row that was refused inside it (a new one included) leaves the
         session with it, so the layout's next query does not flush it again.
+        Files that new uploads replaced go to the file store once the row
+        no longer refers to them.
         """
         dbsession = self.request.dbsession
         try:
             with dbsession.begin_nested():
-                self.assign(obj, appstruct)
+                replaced = self.assign(obj, appstruct)
                 dbsession.add(obj)
                 history.record_change(self.request, obj, action, None)
                 dbsession.flush()
+                if replaced:
+                    # The row's relationships to the files still hold the
+                    # replaced ones until they are loaded again.
+                    dbsession.expire(obj)
+                    for file_id in replaced:
+                        self.file_store.release(self.request, file_id)  # type: ignore[union-attr]
+                    dbsession.flush()
         except IntegrityError:
             raise FormError(
                 f"This {self.model_admin.label.lower()} conflicts with another one, or refers "
@@ -454,7 +564,11 @@ class AddView(_AdminForm):
     submit_title = "Add"
 
     def page_values(self) -> dict[str, Any]:
-        return {"page_title": f"Add {self.model_admin.label.lower()}", "readonly": []}
+        return {
+            "page_title": f"Add {self.model_admin.label.lower()}",
+            "readonly": [],
+            "current_files": [],
+        }
 
     def appstruct(self) -> Mapping[str, Any]:
         # The columns' own defaults, so a new row starts as the model would.
@@ -463,7 +577,7 @@ class AddView(_AdminForm):
             default: Any = attr.columns[0].default
             if getattr(default, "is_scalar", False):
                 values[attr.key] = default.arg
-        return values
+        return self.appstruct_files(values)
 
     def on_success(self, appstruct: dict[str, Any]) -> str:
         obj = self.model_admin.model()
@@ -477,28 +591,34 @@ class EditView(_AdminForm):
     are shown above the form, secrets are never shown nor pre-filled."""
 
     submit_title = "Save"
+    keeps_files = True
 
     def bind_kw(self) -> dict[str, Any]:
         return {"context": self.context, "obj": self.context.obj}
 
     def page_values(self) -> dict[str, Any]:
         obj = self.context.obj
-        readonly = [
-            (field_label(n), display_value(obj, n)) for n in self.model_admin.readonly_fields
-        ]
+        shown = list(self.model_admin.readonly_fields)
+        if self.file_store is None:
+            # Without a file store a file field cannot change: show its value.
+            shown += [n for n in self.file_fields if n in self.model_admin.fields]
+        readonly = [(field_label(n), display_value(obj, n)) for n in shown]
         return {
             "page_title": f"Edit {self.model_admin.label.lower()}: {object_label(obj)}",
             "readonly": readonly,
+            "current_files": self.current_files(obj),
         }
 
     def appstruct(self) -> Mapping[str, Any]:
         obj = self.context.obj
         secrets = set(self.model_admin.secret_fields)
-        return {
-            attr.key: getattr(obj, attr.key)
-            for attr in sa.inspect(self.model_admin.model).column_attrs
-            if attr.key not in secrets
-        }
+        return self.appstruct_files(
+            {
+                attr.key: getattr(obj, attr.key)
+                for attr in sa.inspect(self.model_admin.model).column_attrs
+                if attr.key not in secrets
+            }
+        )
 
     def on_success(self, appstruct: dict[str, Any]) -> str:
         obj = self.context.obj

@@ -52,12 +52,14 @@ def seeded(pyramidion_app: Router, auth_password: str) -> Iterator[tuple[str, st
     ]
     session.add_all(things)
     session.flush()
-    session.add(Part(thing_id=things[0].id, label="bolt"))
-    first = things[0].id
+    part = Part(thing_id=things[0].id, label="bolt", drawing_id=7)
+    session.add(part)
+    session.flush()
+    first, part_id = things[0].id, part.id
     session.commit()
     session.close()
     try:
-        yield email, str(first)
+        yield email, str(first), str(part_id)
     finally:
         with database.engine.begin() as connection:
             connection.execute(delete(Thing).where(Thing.name.startswith(marker)))
@@ -68,9 +70,9 @@ def test_every_admin_page_is_accessible(
     pyramidion_page: Any,
     pyramidion_live_server: LiveServer,
     auth_password: str,
-    seeded: tuple[str, str],
+    seeded: tuple[str, str, str],
 ) -> None:
-    email, thing = seeded
+    email, thing, part = seeded
     page = pyramidion_page
     base = pyramidion_live_server.url
     found: dict[str, list[dict[str, Any]]] = {}
@@ -110,6 +112,7 @@ def test_every_admin_page_is_accessible(
     page.wait_for_selector('[aria-invalid="true"], .is-invalid, .invalid-feedback')
     survey("edit, with errors")
     visit("add", things + "add")
+    visit("edit, a read-only file field", f"/admin/admintest/part/{part}/edit")
     visit("delete", things + thing + "/delete")
     page.goto(base + things)
     page.check(f'input[name="ids"][value="{thing}"]')

@@ -172,3 +172,32 @@ def test_a_row_the_database_refuses_is_shown_again_not_a_500(admin: Any, dbsessi
 
     assert "refers to something that no longer exists" in page.text
     assert dbsession.query(ApiToken).count() == before
+
+
+def test_without_a_file_store_a_file_field_is_shown_and_left_as_it_is(
+    admin: Any, make_things: Any, dbsession: Any, tm: Any
+) -> None:
+    # The test app has no storage: the part's drawing (a file field by
+    # registration) cannot be uploaded, so it is read-only.
+    from pyramidion_admin_example.models import Part
+
+    thing = make_things(1)[0]
+    part = Part(thing_id=thing.id, label="bolt", count=4, drawing_id=77)
+    dbsession.add(part)
+    dbsession.flush()
+    tm.commit()
+
+    page = admin.get(f"/admin/admintest/part/{part.id}/edit")
+    assert page.html.select_one("input[type=file]") is None
+    assert "drawing_id" not in page.forms["deform"].fields
+    shown = page.html.select_one("[data-admin=readonly]").text
+    assert "Drawing id" in shown
+    assert "77" in shown
+    form = page.forms["deform"]
+    form["label"] = "nut"
+    form.submit("submit", status=303)
+    dbsession.expire_all()
+    saved = dbsession.get(Part, part.id)
+    assert (saved.label, saved.drawing_id) == ("nut", 77)
+    added = admin.get("/admin/admintest/part/add")
+    assert "drawing_id" not in added.forms["deform"].fields

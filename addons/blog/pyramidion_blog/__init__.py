@@ -50,10 +50,10 @@ def includeme(config: Configurator) -> None:
     edit, delete, hide, unhide), the navigation entries "Posts" and "New
     post", the declared permissions, and the storage realm ``blog.post``
     whose files are downloadable by whoever may view their post. With the
-    ``admin`` add-on enabled, registers posts with it (:mod:`pyramidion_blog.admin`:
-    the moderation queue and bulk hide/show); with ``api`` enabled, the
-    resource ``/api/v1/posts`` and its moderation operations
-    (:mod:`pyramidion_blog.api`).
+    ``admin`` add-on enabled, registers posts and attachments with it
+    (:mod:`pyramidion_blog.admin`: the moderation queue and bulk
+    hide/show); with ``api`` enabled, the resource ``/api/v1/posts`` and
+    its moderation operations (:mod:`pyramidion_blog.api`).
     """
     from .resources import post_of_file
     from .services import FILE_REALM

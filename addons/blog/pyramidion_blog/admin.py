@@ -2,9 +2,12 @@
 
 ``/admin/blog/post/`` lists posts newest first with their author; search
 titles and bodies; the filter "Hidden" is the moderation queue. Bulk
-actions hide the selected posts (with the reason the confirmation form
-asks for, else a standard one) and show them again, through the same
+actions hide the selected posts (with the reason the confirmation page
+asks for, which the history records too, else a standard one) and show them again, through the same
 functions as the post pages' moderation (:func:`~pyramidion_blog.services.hide_post`).
+``/admin/blog/attachment/`` lists the posts' attachments; with storage's
+file store (always, as the blog requires storage), an attachment's form
+replaces its file by upload.
 This module uses only the admin's directive; it never imports the admin.
 """
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .models import Post
+from .models import Attachment, Post
 from .services import hide_post, show_post
 
 if TYPE_CHECKING:
@@ -45,7 +48,8 @@ def show_posts(request: Request, posts: Sequence[Post]) -> str:
 
 
 def includeme(config: Configurator) -> None:
-    """Register :class:`~pyramidion_blog.models.Post` with the admin."""
+    """Register :class:`~pyramidion_blog.models.Post` and
+    :class:`~pyramidion_blog.models.Attachment` with the admin."""
     config.add_admin_model(
         Post,
         list_display=("title", "author", "hidden", "created_at"),
@@ -56,7 +60,18 @@ def includeme(config: Configurator) -> None:
         readonly_fields=("hidden", "hidden_reason", "hidden_at", "created_at", "updated_at"),
         inlines=("attachments",),
         actions=[
-            {"name": "hide", "label": "Hide", "handler": hide_posts},
+            {
+                "name": "hide",
+                "label": "Hide",
+                "handler": hide_posts,
+                "asks": [("reason", "Reason (the authors see it)")],
+            },
             {"name": "show", "label": "Show again", "handler": show_posts},
         ],
+    )
+    config.add_admin_model(
+        Attachment,
+        list_display=("id", "post", "file"),
+        list_filter=("post",),
+        fields=("post_id", "file_id"),
     )

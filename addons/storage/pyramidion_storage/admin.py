@@ -1,12 +1,17 @@
 """Stored files in the admin, included only when ``admin`` is enabled.
 
 ``/admin/storage/stored_file/`` lists files with their name, type, size,
-owner and realm; search by name, type or owner; filter on public and upload
-time; a file's page links to its download. Actions: tell which of the
-selected files are in use, orphans or temporary uploads
+owner, realm and state (in use, orphan, temporary or expired, one query
+a page); search by name, type or owner; filter on public and upload time;
+a file's page links to its download. Actions: tell which of the selected
+files are in use, orphans or temporary uploads
 (:func:`~pyramidion_storage.services.file_state`), and delete files no row
-uses, their bytes once the transaction commits. This module uses only the
-admin's directive; it never imports the admin.
+uses, their bytes once the transaction commits.
+
+It also gives the admin's forms their file fields (:class:`AdminFiles`,
+through ``config.add_admin_file_store``): a column that refers to
+``storage_files`` is an upload field in any registered model's form.
+This module uses only the admin's directives; it never imports the admin.
 """
 
 from __future__ import annotations
@@ -17,13 +22,27 @@ from typing import TYPE_CHECKING, Any
 from pyramid.events import BeforeRender
 
 from .models import StoredFile
-from .services import file_state
+from .services import file_state, file_states
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
     from pyramid.request import Request
 
-__all__ = ["delete_unused_files", "download_link", "includeme", "tell_states"]
+    from .widgets import StorageUploadWidget
+
+__all__ = [
+    "AdminFiles",
+    "delete_unused_files",
+    "download_link",
+    "includeme",
+    "list_states",
+    "tell_states",
+]
+
+
+def list_states(request: Request, files: Sequence[StoredFile]) -> dict[int, str]:
+    """The list's "State" column: each file's state, one query for the page."""
+    return file_states(request.dbsession, files)
 
 
 def tell_states(request: Request, files: Sequence[StoredFile]) -> str:
@@ -65,10 +84,58 @@ def download_link(event: BeforeRender) -> None:
     event["object_links"] = links
 
 
+class AdminFiles:
+    """File fields in the admin's forms, stored with ``request.storage``.
+
+    The upload widget stores the chosen file at once as the client's
+    temporary upload (so a refused form keeps it); saving the row keeps
+    it, with the owner, visibility and realm of the file it replaces (a new
+    row's file is the admin's own, private). A replaced file that no other
+    row uses is deleted: its row with the change, its bytes after the
+    commit. Nothing happens to any file when the request rolls back, but
+    the temporary upload expiring.
+    """
+
+    table = StoredFile.__tablename__
+
+    def widget(self, request: Request) -> StorageUploadWidget:
+        # deform is there: the admin, which asks for the widget, needs it.
+        from .widgets import StorageUploadWidget
+
+        return StorageUploadWidget(request)
+
+    def describe(self, request: Request, file_id: Any) -> tuple[str, str | None] | None:
+        stored = request.dbsession.get(StoredFile, file_id)
+        if stored is None:
+            return None
+        url = None if stored.temporary else request.storage.url(stored)
+        return stored.filename, url
+
+    def keep(self, request: Request, value: Any, replaces: Any) -> Any:
+        old = None if replaces is None else request.dbsession.get(StoredFile, replaces)
+        try:
+            if old is None:
+                stored = request.storage.keep(value)
+            else:
+                stored = request.storage.keep(
+                    value, owner_id=old.owner_id, public=old.public, realm=old.realm
+                )
+        except LookupError:
+            raise LookupError("The uploaded file has expired; choose it again.") from None
+        return stored.id
+
+    def release(self, request: Request, file_id: Any) -> None:
+        stored = request.dbsession.get(StoredFile, file_id)
+        if stored is not None and file_state(request.dbsession, stored) == "orphan":
+            request.storage.delete(stored)
+
+
 def includeme(config: Configurator) -> None:
     """Register :class:`~pyramidion_storage.models.StoredFile` with the admin,
-    and the download link on a file's page."""
+    the download link on a file's page, and :class:`AdminFiles` as the
+    admin's file store."""
     config.add_subscriber(download_link, BeforeRender)
+    config.add_admin_file_store(AdminFiles())
     config.add_admin_model(
         StoredFile,
         label="File",
@@ -96,6 +163,7 @@ def includeme(config: Configurator) -> None:
             "expires_at",
         ),
         secret_fields=("upload_token",),
+        list_computed=[{"name": "state", "label": "State", "values": list_states}],
         actions=[
             {"name": "state", "label": "Tell whether in use", "handler": tell_states},
             {

@@ -71,6 +71,7 @@ __all__ = [
     "file_references",
     "file_state",
     "file_state_condition",
+    "file_states",
     "get_backend",
 ]
 
@@ -583,6 +584,22 @@ def file_state(
         select(StoredFile.id).where(StoredFile.id == stored.id, _referenced())
     )
     return "orphan" if found is None else "in use"
+
+
+def file_states(
+    dbsession: Session, files: Iterable[StoredFile], now: datetime.datetime | None = None
+) -> dict[int, str]:
+    """:func:`file_state` of each of ``files``, by id, in one query for all
+    the kept ones (a list page's files, say)."""
+    files = list(files)
+    states = {f.id: file_state(dbsession, f, now) for f in files if f.temporary}
+    kept = [f.id for f in files if not f.temporary]
+    if kept:
+        used = set(
+            dbsession.scalars(select(StoredFile.id).where(StoredFile.id.in_(kept), _referenced()))
+        )
+        states.update({key: "in use" if key in used else "orphan" for key in kept})
+    return states
 
 
 @dataclass(frozen=True)

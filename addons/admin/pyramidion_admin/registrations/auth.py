@@ -7,11 +7,13 @@ its API tokens are refused, the last active admin stays one, secrets are
 never shown.
 
 - **Users** (``/admin/auth/user/``): email, name, active, groups; search by
-  email or name; filter on active and creation time. Actions: activate,
+  email or name; filter on active, creation time and group (typed: its id
+  or part of its name). Actions: activate,
   deactivate, send a password reset, end sessions, revoke API tokens. A
   user's groups are set on ``/admin/auth/user/<id>/groups``, linked from
   the user's page as "Groups".
-- **Groups** with their members; **API tokens** (the hint only, never the
+- **Groups** with their members and the admin permissions they hold;
+  **API tokens** (the hint only, never the
   token; revoke); **sessions** of logged-in users (end them).
 """
 
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import colander
 import deform
+import sqlalchemy as sa
 from pyramid.events import BeforeRender
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.response import Response
@@ -35,12 +38,14 @@ from pyramidion_auth.accounts import (
     send_password_reset,
     set_groups,
 )
-from pyramidion_auth.models import ApiToken, Group, ServerSession, User
+from pyramidion_auth.models import ADMIN_GROUP, ApiToken, Group, ServerSession, User
 from pyramidion_auth.sessions import DatabaseSession, end_sessions, revoke_sessions
 from pyramidion_auth.tokens import revoke_api_token, revoke_api_tokens
 from pyramidion_forms import FormError, FormView, flash
 
 from ..history import record_change
+from ..models import AdminGrant
+from ..options import admin_site
 from ..resources import ObjectContext, view_permission
 
 if TYPE_CHECKING:
@@ -215,6 +220,39 @@ class UserGroupsView(FormView):
         return str(self.request.resource_url(self.context))
 
 
+def group_grants(event: BeforeRender) -> None:
+    """Subscriber: a group's page in the admin lists the admin permissions
+    the group holds, each with what it allows (one more inline section)."""
+    context = event.get("context")
+    request = event.get("request")
+    if request is None or not isinstance(context, ObjectContext):
+        return
+    group = context.obj
+    # The page's own values (BeforeRender's rendering_val) hold its inlines.
+    values = event.rendering_val
+    if not isinstance(group, Group) or not isinstance(values, dict) or "inlines" not in values:
+        return
+    described = admin_site(request.registry).permissions()
+    if group.name == ADMIN_GROUP:
+        rows = [("", None, ["every permission", "The admin group may do everything."])]
+    else:
+        held = request.dbsession.scalars(
+            sa.select(AdminGrant.permission)
+            .where(AdminGrant.group_id == group.id)
+            .order_by(AdminGrant.permission)
+        )
+        rows = [
+            ("", None, [permission, described.get(permission, "(no registered model)")])
+            for permission in held
+        ]
+    grants = {
+        "label": "Admin permissions",
+        "columns": ["Permission", "What it allows"],
+        "rows": rows,
+    }
+    values["inlines"] = [*values["inlines"], grants]
+
+
 def groups_link(event: BeforeRender) -> None:
     """Subscriber: a user's page in the admin links to their groups page,
     for those who may change users (the template's ``object_links``)."""
@@ -235,7 +273,9 @@ def includeme(config: Configurator) -> None:
         addon="auth",
         list_display=("email", "display_name", "is_active", "groups", "created_at"),
         search_fields=("email", "display_name"),
-        list_filter=("is_active", "created_at"),
+        # A group is looked up by its id or by text in its name, never
+        # chosen from a list of every group.
+        list_filter=("is_active", "created_at", "groups"),
         ordering=("email",),
         fields=("email", "display_name"),
         # Activating and deactivating are actions: they end sessions too.
@@ -298,6 +338,7 @@ def includeme(config: Configurator) -> None:
         actions=[_action("end", "End", end_selected_sessions, destructive=True)],
     )
     config.add_subscriber(groups_link, BeforeRender)
+    config.add_subscriber(group_grants, BeforeRender)
     config.add_view(
         UserGroupsView,
         context=ObjectContext,

@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 
+#: ``storage.max_upload_size`` of the test app, small so a test can pass it.
+MAX_UPLOAD_SIZE = 4096
+
 #: A secret setting of the test app, which no page may show.
 SMTP_PASSWORD = "smtp-secret-4f9a"
 
@@ -50,6 +53,7 @@ def pyramidion_extra_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[
         "auth.mail_directory": str(tmp_path_factory.mktemp("mail")),
         "storage.local_root": str(tmp_path_factory.mktemp("files")),
         "auth.smtp_password": SMTP_PASSWORD,
+        "storage.max_upload_size": str(MAX_UPLOAD_SIZE),
     }
 
 

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pyramidion_admin.models import HistoryRecord
 from sqlalchemy import func, select
 
@@ -208,6 +209,48 @@ def test_posts_are_hidden_and_shown_in_bulk(
     anonymous.get(f"/posts/{ids[0]}", status=200)
 
 
+def test_hiding_asks_for_a_reason_that_the_history_records(
+    admin_client: PyramidionTestApp, auth_make_user: Any, make_post: Any, dbsession: Any
+) -> None:
+    author = auth_make_user("Author")
+    posts = [make_post(author, f"Spam {n}") for n in range(2)]
+    ids = [post.id for post in posts]
+    listing = admin_client.get("/admin/blog/post/")
+    token = listing.html.select_one("[data-admin=bulk] input[name=csrf_token]")["value"]
+    params = [("csrf_token", token), ("action", "hide")] + [("ids", str(i)) for i in ids]
+
+    confirm = admin_client.post("/admin/blog/post/action", params)
+    form = next(f for f in confirm.forms.values() if "confirm" in f.fields)
+    field = confirm.html.select_one("[data-admin=ask]")
+    assert field["name"] == "reason"
+    assert confirm.html.select_one(f"label[for={field['id']}]").text.startswith("Reason")
+    form["reason"] = "Advertising"
+    page = form.submit(status=303).follow()
+
+    assert "2 posts hidden: Advertising" in page.text
+    dbsession.expire_all()
+    assert [dbsession.get(Post, i).hidden_reason for i in ids] == ["Advertising"] * 2
+    records = dbsession.scalars(
+        select(HistoryRecord)
+        .where(HistoryRecord.model == "post", HistoryRecord.action == "hide")
+        .where(HistoryRecord.object_pk.in_([str(i) for i in ids]))
+    ).all()
+    assert len(records) == 2
+    assert {r.message for r in records} == {"Reason (the authors see it): Advertising"}
+    assert all(r.changes["hidden_reason"] == [None, "Advertising"] for r in records)
+    log = admin_client.get("/admin/@@history", params={"model": "blog.post", "action": "hide"})
+    assert "Advertising" in log.text
+
+
+def test_an_action_asks_only_for_fields_named_as_such() -> None:
+    from pyramidion_admin.options import AdminAction
+
+    with pytest.raises(ValueError, match="asks names ids"):
+        AdminAction("hide", "Hide", lambda request, rows: "", asks=[("ids", "Which")])
+    action = AdminAction("hide", "Hide", lambda request, rows: "", asks=[["reason", "Why"]])
+    assert action.asks == (("reason", "Why"),)
+
+
 def test_files_tell_their_state_and_only_unused_ones_are_deleted(
     admin_client: PyramidionTestApp, auth_make_user: Any, dbsession: Any, tm: Any
 ) -> None:
@@ -247,3 +290,78 @@ def test_files_tell_their_state_and_only_unused_ones_are_deleted(
     assert dbsession.get(StoredFile, used) is not None
     assert dbsession.get(StoredFile, unused) is None
     assert dbsession.get(User, author.id) is not None
+
+
+def test_the_files_list_shows_each_files_state_in_one_query(
+    admin_client: PyramidionTestApp,
+    auth_make_user: Any,
+    dbsession: Any,
+    tm: Any,
+    pyramidion_app: Any,
+) -> None:
+    import datetime
+
+    from sqlalchemy import event
+
+    from pyramidion import get_database
+    from pyramidion_blog.models import Attachment
+
+    author = auth_make_user("Author")
+
+    def stored(name: str, **columns: Any) -> StoredFile:
+        return StoredFile(
+            key=f"{abs(hash(name)):032x}"[:32],
+            filename=name,
+            content_type="text/plain",
+            size=1,
+            sha256="0" * 64,
+            owner_id=str(author.id),
+            **columns,
+        )
+
+    def states(count: int) -> tuple[dict[str, str], int]:
+        post = Post(author_id=author.id, title="With files", body=".")
+        used = [stored(f"used-{count}-{n}.txt") for n in range(count)]
+        post.attachments.extend(Attachment(file=f) for f in used)
+        later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+        dbsession.add_all(
+            [
+                post,
+                stored(f"orphan-{count}.txt"),
+                stored(f"upload-{count}.txt", upload_token="t" * 64, expires_at=later),
+            ]
+        )
+        dbsession.flush()
+        tm.commit()
+        statements: list[str] = []
+        engine = get_database(pyramidion_app.registry).engine
+
+        def count_statement(*args: Any) -> None:
+            statements.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", count_statement)
+        try:
+            page = admin_client.get(
+                "/admin/storage/stored_file/", params={"q": f"-{count}", "count": "exact"}
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", count_statement)
+        assert "State" in [th.text.strip() for th in page.html.select("th")]
+        shown = {
+            row.select_one("[data-admin=row-link]").text: row.select_one(
+                "[data-admin=computed]"
+            ).text
+            for row in page.html.select("[data-admin=row]")
+        }
+        return shown, len(statements)
+
+    few, few_statements = states(2)
+    assert few == {
+        "used-2-0.txt": "in use",
+        "used-2-1.txt": "in use",
+        "orphan-2.txt": "orphan",
+        "upload-2.txt": "temporary",
+    }
+    many, many_statements = states(20)
+    assert [many[f"used-20-{n}.txt"] for n in range(20)] == ["in use"] * 20
+    assert many_statements == few_statements

@@ -5,7 +5,8 @@ The administrator finds a user by email and deactivates them (the user's
 open session stops working at once), puts another user in a group granted
 only ``admin.blog.post.view`` (that user then sees the posts but no edit
 button, and gets 403 on the edit page), hides three posts in one bulk
-action, and, when the history is there, finds all of it in the log.
+action, and, when the history is there, finds all of it in the log; then
+attaches a file to a post through the upload field.
 
 The live server commits for real: the data has unique names and is deleted
 afterwards.
@@ -30,6 +31,7 @@ from pyramidion.testing import LiveServer, axe_violations
 from pyramidion_auth.accounts import create_user
 from pyramidion_auth.models import Group, User
 from pyramidion_blog.models import Post
+from pyramidion_storage.models import StoredFile
 
 SHOTS = "test-artifacts/screenshots"
 PHONE = {"width": 360, "height": 740}
@@ -92,6 +94,7 @@ def cast(pyramidion_app: Router, auth_password: str) -> Iterator[Cast]:
             # grants with their group.
             session.execute(delete(HistoryRecord).where(HistoryRecord.actor_label == emails[0]))
             session.execute(delete(Post).where(Post.title.in_(titles)))
+            session.execute(delete(StoredFile).where(StoredFile.filename == f"plan-{tag}.txt"))
             session.execute(delete(User).where(User.email.in_(emails)))
             session.execute(delete(Group).where(Group.name == group))
 
@@ -231,6 +234,21 @@ def test_an_administrator_deactivates_grants_and_moderates(
             assert cast.group in text
         page.goto(f"{base}/admin/@@installed")
         survey(page, found, "installed add-ons")
+
+        # Attaches a file to a post, and sees it on the attachment's form.
+        page.goto(f"{base}/admin/blog/attachment/add")
+        survey(page, found, "attachment, add")
+        page.fill('input[name="post_id"]', str(cast.post_ids[0]))
+        page.set_input_files(
+            'input[type="file"]',
+            {"name": f"plan-{cast.tag}.txt", "mimeType": "text/plain", "buffer": b"plan\n"},
+        )
+        page.click('main button[type="submit"]')
+        page.wait_for_selector("text=added.")
+        page.click('[data-admin="edit"]')
+        link = page.locator('[data-admin="current-files"] a')
+        assert link.inner_text() == f"plan-{cast.tag}.txt"
+        survey(page, found, "attachment, edit with its file")
     finally:
         others.close()
 

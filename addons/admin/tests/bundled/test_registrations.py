@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from pyramidion_admin.options import admin_site
 
 from pyramidion_auth.models import User
@@ -151,3 +152,60 @@ def _index(form: Any, group: str) -> int:
     """The position of ``group``'s tick among the form's checkboxes."""
     boxes = form.html.select("input[type=checkbox]")
     return [box["value"] for box in boxes].index(group)
+
+
+def test_users_are_filtered_by_a_group_looked_up_by_name_or_id(
+    admin_client: Any, auth_make_user: Any, dbsession: Any
+) -> None:
+    from pyramidion_auth.models import Group
+
+    auth_make_user("Grace Hopper", email="grace@example.com", groups=["navy", "cobol"])
+    auth_make_user("Alan Turing", email="alan@example.com", groups=["bletchley"])
+    auth_make_user("Ada Lovelace", email="ada@example.com")
+    navy = dbsession.scalars(sa.select(Group).where(Group.name == "navy")).one()
+
+    page = admin_client.get("/admin/auth/user/")
+    # A text box to look the group up in, not a select of every group.
+    lookup = page.html.select_one("input[name='f.groups']")
+    assert lookup is not None
+    assert lookup["type"] == "text"
+    assert page.html.select_one("select[name='f.groups']") is None
+
+    def emails(params: dict[str, str]) -> list[str]:
+        found = admin_client.get("/admin/auth/user/", params=params)
+        return [row.select("td")[1].text.strip() for row in found.html.select("[data-admin=row]")]
+
+    assert emails({"f.groups": "NAV"}) == ["grace@example.com"]
+    assert emails({"f.groups": str(navy.id)}) == ["grace@example.com"]
+    assert emails({"f.groups": "bletch"}) == ["alan@example.com"]
+    assert emails({"f.groups": "nobody's group"}) == []
+
+
+def test_a_groups_page_shows_the_admin_permissions_it_holds(
+    admin_client: Any, auth_make_user: Any, admin_grant: Any, dbsession: Any
+) -> None:
+    from pyramidion_auth.models import Group
+
+    auth_make_user("Mod", groups=["moderators"])
+    admin_grant("moderators", ["admin.blog.post.view", "admin.blog.post.hide"])
+    auth_make_user("Reader", groups=["readers"])
+    groups = {
+        g.name: g.id
+        for g in dbsession.scalars(
+            sa.select(Group).where(Group.name.in_(["moderators", "readers", "admin"]))
+        )
+    }
+
+    def grants(group: str) -> list[list[str]]:
+        page = admin_client.get(f"/admin/auth/group/{groups[group]}")
+        (section,) = [
+            s for s in page.html.select("[data-admin=inline]") if "Admin permissions" in s.h2.text
+        ]
+        return [[td.text.strip() for td in tr.select("td")] for tr in section.select("tbody tr")]
+
+    assert grants("moderators") == [
+        ["admin.blog.post.hide", "Hide: posts (blog)"],
+        ["admin.blog.post.view", "View: posts (blog)"],
+    ]
+    assert grants("readers") == []
+    assert grants("admin") == [["every permission", "The admin group may do everything."]]

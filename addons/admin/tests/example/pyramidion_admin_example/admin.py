@@ -27,4 +27,9 @@ def includeme(config: Configurator) -> None:
         inlines=("parts",),
         actions=[{"name": "deactivate", "label": "Deactivate", "handler": deactivate}],
     )
-    config.add_admin_model(Part, list_display=("id", "label", "count", "thing"), page_size=100)
+    config.add_admin_model(
+        Part,
+        list_display=("id", "label", "count", "thing"),
+        page_size=100,
+        file_fields=("drawing_id",),
+    )

@@ -61,5 +61,8 @@ class Part(Base):
     thing_id: Mapped[int] = mapped_column(ForeignKey("admintest_things.id", ondelete="CASCADE"))
     label: Mapped[str] = mapped_column(String(100))
     count: Mapped[int] = mapped_column(Integer, default=1)
+    #: The id of the part's drawing in a file store that the admin cannot
+    #: tell by a foreign key: registered as a file field.
+    drawing_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
     thing: Mapped[Thing] = relationship(back_populates="parts")

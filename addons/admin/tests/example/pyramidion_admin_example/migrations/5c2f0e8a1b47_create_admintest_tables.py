@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("thing_id", sa.Integer(), nullable=False),
         sa.Column("label", sa.String(length=100), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("drawing_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["thing_id"],
             ["admintest_things.id"],
