@@ -21,7 +21,6 @@ import sqlalchemy as sa
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
-    from pyramid.registry import Registry
     from pyramid.request import Request
 
     from .options import ModelAdmin
@@ -59,16 +58,20 @@ class AdminFileStore(Protocol):
         made the change): drop it by the store's own rules."""
 
 
-def file_store(registry: Registry) -> AdminFileStore | None:
+def file_store(request: Request) -> AdminFileStore | None:
     """The registered :class:`AdminFileStore`, or None."""
-    store: AdminFileStore | None = getattr(registry, "pyramidion_admin_file_store", None)
+    try:
+        store: AdminFileStore = request.find_service(AdminFileStore)
+    except LookupError:
+        return None
     return store
 
 
 def add_admin_file_store(config: Configurator, store: AdminFileStore) -> None:
     """Directive: file fields in the admin's forms go through ``store``.
 
-    One store per app: a second registration is a configuration conflict.
+    The store is a service (``request.find_service(AdminFileStore)``), so
+    one store per app: a second registration is a configuration conflict.
     """
     store = config.maybe_dotted(store)
     for name in ("table", "widget", "describe", "keep", "release"):
@@ -77,15 +80,7 @@ def add_admin_file_store(config: Configurator, store: AdminFileStore) -> None:
                 f"add_admin_file_store({store!r}): a file store needs {name} "
                 "(see pyramidion_admin.files.AdminFileStore)"
             )
-
-    def register() -> None:
-        config.registry.pyramidion_admin_file_store = store
-
-    intr = config.introspectable(
-        "pyramidion admin file stores", "file store", repr(store), "admin file store"
-    )
-    intr["store"] = store
-    config.action(("pyramidion_admin.file_store",), register, introspectables=(intr,))
+    config.register_service(store, AdminFileStore)
 
 
 def file_fields(model_admin: ModelAdmin, store: AdminFileStore | None) -> tuple[str, ...]:

@@ -453,7 +453,7 @@ class _AdminForm(FormView):
 
     @property
     def file_store(self) -> AdminFileStore | None:
-        return file_store(self.request.registry)
+        return file_store(self.request)
 
     @property
     def file_fields(self) -> tuple[str, ...]:
