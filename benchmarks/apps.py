@@ -239,8 +239,18 @@ def flask_page_cookie(database_url: str, options: dict[str, str]) -> WSGIApp:
     return app
 
 
+#: The memory each password hash takes, as in Flask's reference: werkzeug's
+#: default hash is scrypt with n=2**15 and r=8, 32 MiB; the auth add-on's
+#: default Argon2id takes 64 MiB. The one login of each server process
+#: shows in its peak RSS, so both hash with the same memory; the time cost
+#: and lanes stay the add-on's defaults. A real app keeps its own setting
+#: (docs/performance.md gives the peak with the default too).
+PASSWORD_HASH_SETTINGS = {"auth.argon2_memory_cost": "32768"}
+
+
 def pyramidion(database_url: str, options: dict[str, str]) -> WSGIApp:
-    """Pyramidion, production settings, every bundled add-on, the demo ``blog`` and ``bench``.
+    """Pyramidion, production settings (``pyramidion.gc_freeze`` on, as the generated
+    app's production.ini sets it), every bundled add-on, the demo ``blog`` and ``bench``.
 
     ``options["addons"]`` replaces the enabled add-ons; ``options["files"]``
     is where the storage add-on keeps files.
@@ -253,6 +263,10 @@ def pyramidion(database_url: str, options: dict[str, str]) -> WSGIApp:
         "pyramidion.environment": "production",
         "pyramidion.allowed_hosts": "127.0.0.1 localhost",
         "storage.local_root": options["files"],
+        # As the generated app's production.ini: start-up's objects frozen,
+        # out of the full collections that made the page's p99.
+        "pyramidion.gc_freeze": "true",
+        **PASSWORD_HASH_SETTINGS,
     }
     settings.update({k: v for k, v in options.items() if "." in k})
     app: WSGIApp = make_app(settings, environ={})

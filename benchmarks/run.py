@@ -117,6 +117,7 @@ def prepare_database(url: str, files: Path) -> str:
     user with ``POSTS`` blog posts; returns an API token of that user."""
     import transaction
     import zope.sqlalchemy
+    from apps import PASSWORD_HASH_SETTINGS
     from pyramidion_bench.models import Item, Owner
     from sqlalchemy import Table
 
@@ -133,6 +134,9 @@ def prepare_database(url: str, files: Path) -> str:
             "sqlalchemy.url": url,
             "pyramidion.addons": "blog bench",
             "storage.local_root": str(files),
+            # The user's hash is made as the served app verifies it, or
+            # its login would verify with other parameters and rehash.
+            **PASSWORD_HASH_SETTINGS,
         },
         environ={},
     )

@@ -295,3 +295,39 @@ def test_the_first_app_of_a_process_freezes_what_start_up_made(
     else:
         assert first == second == "0"
         assert registry_tracked == "True"
+
+
+def test_alembic_is_imported_by_the_first_readiness_check_not_at_start_up(
+    tmp_path: Path,
+) -> None:
+    """Alembic (about 10 MB resident with Mako) reads the version graph for
+    /readyz and the migration commands; a process that serves pages loads it
+    only once something asks for those."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from webob import Request
+        from pyramidion import make_app
+
+        app = make_app(
+            {{
+                "sqlalchemy.url": "sqlite:///{tmp_path / "app.sqlite"}",
+                "pyramidion.addons": "auth forms storage blog",
+                "storage.local_root": "{tmp_path / "files"}",
+            }},
+            environ={{}},
+        )
+        def alembic():
+            return any(name.split(".")[0] == "alembic" for name in sys.modules)
+        built = alembic()
+        ready = Request.blank("/readyz", environ={{"HTTP_HOST": "localhost"}}).get_response(app)
+        print(built, ready.status_code, "pending" in ready.text, alembic())
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+
+    # A fresh database: the readiness check reads the version graph and
+    # reports the pending migrations, which takes Alembic.
+    assert result.stdout.split() == ["False", "503", "True", "True"]
