@@ -38,7 +38,13 @@ from in_process import PATHS, built_apps, per_request, report
 #: that starts it reads callgrind's dumps.
 UNDER_CALLGRIND = "PYRAMIDION_UNDER_CALLGRIND"
 
-REFERENCES = {"hello": "bare-pyramid", "row": "flask-sqlalchemy", "page": "flask-page"}
+REFERENCES = {
+    "hello": "bare-pyramid",
+    "row": "flask-sqlalchemy",
+    "page": "flask-page",
+    "api-item": "drf",
+    "api-page": "drf",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,15 +85,15 @@ def count(case: str, requests: int) -> None:
     def control(*options: str) -> None:
         subprocess.run(["callgrind_control", *options, pid], check=True, capture_output=True)
 
-    with built_apps(case) as (apps, cookies):
+    with built_apps(case) as (apps, headers):
         for name, app in apps.items():
-            per_request(app, PATHS[case], 200, cookie=cookies.get(name, ""))  # warm-up
+            per_request(app, PATHS[case], 200, **headers[name])  # warm-up
         for name, app in apps.items():
             gc.collect()
             gc.disable()
             control("--zero")
             control("--instr=on")
-            per_request(app, PATHS[case], requests, cookie=cookies.get(name, ""))
+            per_request(app, PATHS[case], requests, **headers[name])
             control("--instr=off")
             control(f"--dump={name}")
             gc.enable()
