@@ -13,10 +13,12 @@ get the object as ``request.context`` and its ``__acl__`` decides access.
 from __future__ import annotations
 
 import contextlib
+import functools
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import sqlalchemy as sa
 from pyramid.authorization import ALL_PERMISSIONS, Allow
 from pyramid.httpexceptions import HTTPNotFound
 
@@ -118,12 +120,22 @@ def model_factory(
         raise TypeError(f"model_factory needs a single-column primary key on {model!r}")
     pk_column = next(iter(pk_columns))
 
+    @functools.cache
+    def select_row() -> Any:
+        # Built once, on first use: building it and its cache key again on
+        # every request cost more than running it.
+        statement = sa.select(model).where(pk_column == sa.bindparam("pk"))
+        return statement.options(*loader_options or ())
+
     def factory(request: Request) -> M:
         # A key the column cannot hold (too large a number, say) names no row.
         key = column_value(pk_column, request.matchdict.get(match))
         if key is None:
             raise HTTPNotFound()
-        obj = request.dbsession.get(model, key, options=loader_options)
+        if loader_options is None:
+            obj = request.dbsession.get(model, key)
+        else:
+            obj = request.dbsession.execute(select_row(), {"pk": key}).unique().scalar()
         if obj is None:
             raise HTTPNotFound()
         if getattr(obj, "__parent__", None) is None:
