@@ -9,8 +9,9 @@ is switched on around each application's requests only (imports, start-up
 and a warm-up are not counted), with the garbage collector off meanwhile, so
 a collection that happens to fall in one application's loop is not charged
 to it. Prints the instructions per request and the throughput they imply
-against bare Pyramid (hello) or Flask + SQLAlchemy (row), the references of
-the targets in docs/performance.md.
+against bare Pyramid (hello), Flask + SQLAlchemy (row), Flask with database
+sessions (page) or Django REST Framework (api-item, api-page), the references
+of the targets in docs/performance.md.
 
 A count does not depend on what else the machine is doing, so it repeats to
 within a few percent from run to run where timings on a shared machine move
