@@ -291,6 +291,8 @@ CASES: dict[str, list[str]] = {
     "hello": ["raw-wsgi", "bare-pyramid", "pyramid-tm", "flask-sqlalchemy", "pyramidion"],
     "row": ["bare-pyramid", "pyramid-tm", "flask-sqlalchemy", "pyramidion"],
     "page": ["django", "flask-page", "flask-page-cookie", "pyramidion"],
+    "api-item": ["drf", "pyramidion"],
+    "api-page": ["drf", "pyramidion"],
 }
 
 #: For the references that keep users and sessions in tables of their own:

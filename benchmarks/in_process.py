@@ -6,9 +6,12 @@
 Builds the applications of ``apps.py`` for the case on one SQLite database
 prepared as ``run.py`` prepares it, calls each in turn with the same GET
 (``hello``: ``/bench/hello``; ``row``: ``/bench/items/42``; ``page``: the
-logged-in ``/bench/list``, each app logged in through its own form first)
-and prints the median time per request over the rounds and the throughput
-against bare Pyramid (for the page, against Flask with database sessions).
+logged-in ``/bench/list``, each app logged in through its own form first;
+``api-item`` and ``api-page``: ``/api/v1/posts/42`` and
+``/api/v1/posts?limit=20`` with each app's API token, as ``run.py --cases
+api`` requests them) and prints the median time per request over the rounds
+and the throughput against bare Pyramid (for the page, against Flask with
+database sessions; for the API, against Django REST Framework).
 ``--clock cpu`` times the calling thread's CPU instead of the wall clock:
 on a machine busy with other work it leaves out the time spent waiting for
 a core (one thread only). No
@@ -31,11 +34,32 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 HERE = Path(__file__).resolve().parent
-PATHS = {"hello": "/bench/hello", "row": "/bench/items/42", "page": "/bench/list"}
-REFERENCES = {"hello": "bare-pyramid", "row": "bare-pyramid", "page": "flask-page"}
+PATHS = {
+    "hello": "/bench/hello",
+    "row": "/bench/items/42",
+    "page": "/bench/list",
+    "api-item": "/api/v1/posts/42",
+    "api-page": "/api/v1/posts?limit=20",
+}
+#: The add-ons of the Pyramidion app in the API cases, as ``run.py`` enables them.
+API_ADDONS = "auth forms storage blog bench api"
+REFERENCES = {
+    "hello": "bare-pyramid",
+    "row": "bare-pyramid",
+    "page": "flask-page",
+    "api-item": "drf",
+    "api-page": "drf",
+}
+
+
+class Headers(TypedDict, total=False):
+    """The headers :func:`per_request` sends, as its keyword arguments."""
+
+    cookie: str
+    authorization: str
 
 
 def per_request(
@@ -43,21 +67,25 @@ def per_request(
     path: str,
     count: int,
     threads: int = 1,
+    *,
     cookie: str = "",
     clock: Callable[[], float] = time.perf_counter,
+    authorization: str = "",
 ) -> float:
     """Microseconds per request for ``count`` GET ``path`` calls, made by
     ``threads`` threads at once (``clock``'s time over all of them), with
-    ``cookie`` as the Cookie header if given.
+    ``cookie`` as the Cookie header and ``authorization`` as the
+    Authorization header if given. ``path`` may carry a query string.
 
     The environ is the one waitress makes for wrk's GET: an empty in-memory
     input that ends where the (empty) body does, no Content-Length.
     """
+    path_info, _, query = path.partition("?")
     environ = {
         "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
+        "PATH_INFO": path_info,
         "SCRIPT_NAME": "",
-        "QUERY_STRING": "",
+        "QUERY_STRING": query,
         "SERVER_NAME": "localhost",
         "SERVER_PORT": "80",
         "SERVER_PROTOCOL": "HTTP/1.1",
@@ -73,6 +101,8 @@ def per_request(
     }
     if cookie:
         environ["HTTP_COOKIE"] = cookie
+    if authorization:
+        environ["HTTP_AUTHORIZATION"] = authorization
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
         if not status.startswith("200"):
@@ -126,18 +156,20 @@ def main(argv: list[str] | None = None) -> None:
     if args.clock == "cpu" and args.threads != 1:
         parser.error("--clock cpu times one thread: use it with --threads 1")
     clock = time.thread_time if args.clock == "cpu" else time.perf_counter
-    with built_apps(args.case) as (apps, cookies):
+    with built_apps(args.case) as (apps, headers):
         medians = measure(
-            apps, PATHS[args.case], args.rounds, args.requests, args.threads, cookies, clock
+            apps, PATHS[args.case], args.rounds, args.requests, args.threads, headers, clock
         )
     report(medians, REFERENCES[args.case], prefix=f"{args.case}: ")
 
 
 @contextlib.contextmanager
-def built_apps(case: str) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
+def built_apps(case: str) -> Iterator[tuple[dict[str, Any], dict[str, Headers]]]:
     """The applications of ``apps.py`` for ``case``, on one SQLite database
-    prepared as ``run.py`` prepares it (deleted afterwards), and for the
-    page the Cookie header each app's login gave."""
+    prepared as ``run.py`` prepares it (deleted afterwards), and the headers
+    each app is sent (:func:`per_request`'s ``cookie`` and ``authorization``):
+    for the page the Cookie header each app's login gave, for the API each
+    app's token."""
     with tempfile.TemporaryDirectory(prefix="pyramidion-bench-") as tmp_name:
         tmp = Path(tmp_name)
         sys.path[:0] = [str(HERE), str(tmp / "site")]
@@ -147,14 +179,26 @@ def built_apps(case: str) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
         from apps import CASES, FACTORIES
 
         url = f"sqlite:///{tmp / 'bench.sqlite'}"
-        run.prepare_database(url, tmp / "files")
-        if case == "page":
+        token = run.prepare_database(url, tmp / "files")
+        if case in ("page", "api-item", "api-page"):
             run.prepare_references(url, CASES[case])
         # The access log is the deployment's choice; measure the frameworks.
         logging.disable(logging.CRITICAL)
-        apps = {name: FACTORIES[name](url, {"files": str(tmp / "files")}) for name in CASES[case]}
-        cookies = {name: log_in(app) for name, app in apps.items()} if case == "page" else {}
-        yield apps, cookies
+        options = {"files": str(tmp / "files")}
+        if case.startswith("api-"):
+            options.update(addons=API_ADDONS, **run.API_SETTINGS)
+        apps = {name: FACTORIES[name](url, options) for name in CASES[case]}
+        headers: dict[str, Headers] = {name: {} for name in apps}
+        if case == "page":
+            headers = {name: {"cookie": log_in(app)} for name, app in apps.items()}
+        elif case.startswith("api-"):
+            from drf_bench import TOKEN
+
+            headers = {
+                "drf": {"authorization": f"Token {TOKEN}"},
+                "pyramidion": {"authorization": f"Bearer {token}"},
+            }
+        yield apps, headers
 
 
 def log_in(app: Any) -> str:
@@ -191,18 +235,19 @@ def measure(
     rounds: int,
     requests: int,
     threads: int = 1,
-    cookies: dict[str, str] | None = None,
+    headers: dict[str, Headers] | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, float]:
-    """Median µs per request of each app, the apps taking turns each round."""
-    cookies = cookies or {}
+    """Median µs per request of each app, the apps taking turns each round,
+    each sent its ``headers`` (:func:`per_request`'s keyword arguments)."""
+    headers = headers or {}
     for name, app in apps.items():
-        per_request(app, path, 200, threads, cookies.get(name, ""))  # warm-up
+        per_request(app, path, 200, threads, **headers.get(name, {}))  # warm-up
     times: dict[str, list[float]] = {name: [] for name in apps}
     for _ in range(rounds):
         for name, app in apps.items():
-            cookie = cookies.get(name, "")
-            times[name].append(per_request(app, path, requests, threads, cookie, clock))
+            sent = headers.get(name, {})
+            times[name].append(per_request(app, path, requests, threads, clock=clock, **sent))
     return {name: statistics.median(values) for name, values in times.items()}
 
 

@@ -9,8 +9,9 @@ is switched on around each application's requests only (imports, start-up
 and a warm-up are not counted), with the garbage collector off meanwhile, so
 a collection that happens to fall in one application's loop is not charged
 to it. Prints the instructions per request and the throughput they imply
-against bare Pyramid (hello) or Flask + SQLAlchemy (row), the references of
-the targets in docs/performance.md.
+against bare Pyramid (hello), Flask + SQLAlchemy (row), Flask with database
+sessions (page) or Django REST Framework (api-item, api-page), the references
+of the targets in docs/performance.md.
 
 A count does not depend on what else the machine is doing, so it repeats to
 within a few percent from run to run where timings on a shared machine move
@@ -38,7 +39,13 @@ from in_process import PATHS, built_apps, per_request, report
 #: that starts it reads callgrind's dumps.
 UNDER_CALLGRIND = "PYRAMIDION_UNDER_CALLGRIND"
 
-REFERENCES = {"hello": "bare-pyramid", "row": "flask-sqlalchemy", "page": "flask-page"}
+REFERENCES = {
+    "hello": "bare-pyramid",
+    "row": "flask-sqlalchemy",
+    "page": "flask-page",
+    "api-item": "drf",
+    "api-page": "drf",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,15 +86,15 @@ def count(case: str, requests: int) -> None:
     def control(*options: str) -> None:
         subprocess.run(["callgrind_control", *options, pid], check=True, capture_output=True)
 
-    with built_apps(case) as (apps, cookies):
+    with built_apps(case) as (apps, headers):
         for name, app in apps.items():
-            per_request(app, PATHS[case], 200, cookie=cookies.get(name, ""))  # warm-up
+            per_request(app, PATHS[case], 200, **headers[name])  # warm-up
         for name, app in apps.items():
             gc.collect()
             gc.disable()
             control("--zero")
             control("--instr=on")
-            per_request(app, PATHS[case], requests, cookie=cookies.get(name, ""))
+            per_request(app, PATHS[case], requests, **headers[name])
             control("--instr=off")
             control(f"--dump={name}")
             gc.enable()

@@ -13,10 +13,12 @@ get the object as ``request.context`` and its ``__acl__`` decides access.
 from __future__ import annotations
 
 import contextlib
+import functools
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import sqlalchemy as sa
 from pyramid.authorization import ALL_PERMISSIONS, Allow
 from pyramid.httpexceptions import HTTPNotFound
 
@@ -99,7 +101,7 @@ def add_traversal_child(config: Configurator, name: str, factory: ChildFactory) 
 
 
 def model_factory(
-    model: type[M], *, match: str = "id", parent: Any = None
+    model: type[M], *, match: str = "id", parent: Any = None, options: Sequence[Any] = ()
 ) -> Callable[[Request], M]:
     """A route factory that loads ``model`` by the ``match`` URL segment.
 
@@ -109,18 +111,31 @@ def model_factory(
     get ``__parent__`` set to the root (or ``parent``) so ACL inheritance
     reaches the root's admin rule. A segment the key column cannot hold
     (not a number, or a number out of the column's range) is 404 too.
+    ``options`` are loader options for the row's SELECT (``joinedload(...)``
+    of what every view of the route reads, so that it comes with the row).
     """
+    loader_options = tuple(options) or None
     pk_columns = model.__table__.primary_key.columns  # type: ignore[attr-defined]
     if len(pk_columns) != 1:
         raise TypeError(f"model_factory needs a single-column primary key on {model!r}")
     pk_column = next(iter(pk_columns))
+
+    @functools.cache
+    def select_row() -> Any:
+        # Built once, on first use: building it and its cache key again on
+        # every request cost more than running it.
+        statement = sa.select(model).where(pk_column == sa.bindparam("pk"))
+        return statement.options(*loader_options or ())
 
     def factory(request: Request) -> M:
         # A key the column cannot hold (too large a number, say) names no row.
         key = column_value(pk_column, request.matchdict.get(match))
         if key is None:
             raise HTTPNotFound()
-        obj = request.dbsession.get(model, key)
+        if loader_options is None:
+            obj = request.dbsession.get(model, key)
+        else:
+            obj = request.dbsession.execute(select_row(), {"pk": key}).unique().scalar()
         if obj is None:
             raise HTTPNotFound()
         if getattr(obj, "__parent__", None) is None:

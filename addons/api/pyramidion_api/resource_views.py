@@ -195,7 +195,10 @@ class ResourceViews:
             return None
         # The row is read again, locked until the transaction ends, so that
         # two clients holding the same ETag cannot both pass this check.
-        request.dbsession.refresh(obj, with_for_update=True)
+        # Only the item's own row is locked (FOR UPDATE OF): the refresh
+        # repeats the loader options the item was read with, and PostgreSQL
+        # refuses to lock the outer side of a joined relationship.
+        request.dbsession.refresh(obj, with_for_update={"of": type(obj)})
         anything, tags = strong_etags(header)
         current = etag_of(resource, obj, serialize(request, resource, obj))
         if anything or current in tags:

@@ -9,12 +9,13 @@ and :meth:`AuthIdentitySource.token_identity`, one query each.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pyramid.authorization import Authenticated
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from .interfaces import Clock
@@ -51,6 +52,24 @@ class Identity:
     token_id: int | None = None
     #: The token's scope (``"read"`` or ``"write"``); None for a session.
     scope: str | None = None
+
+
+@functools.cache
+def _token_statement() -> Select[ApiToken, User]:
+    """The SELECT of a token by its digest (``:token_hash``), with its user
+    and the user's groups.
+
+    The groups come with the token, as they do with a session: principals
+    need them on every request, and a lazy load would be a query of its
+    own. The statement is built once: building it again for every request,
+    and computing its cache key, cost more than running it.
+    """
+    return (
+        select(ApiToken, User)
+        .join(User, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == bindparam("token_hash"))
+        .options(joinedload(User.groups))
+    )
 
 
 def bearer_token(request: Request) -> str | None:
@@ -103,16 +122,8 @@ class AuthIdentitySource:
         """The active user a valid, unexpired API token belongs to, or None."""
         if not token or len(token) > 128:
             return None
-        # The user's groups come with the token, as they do with a session:
-        # principals need them on every request, and a lazy load would be a
-        # query of its own.
         row = (
-            request.dbsession.execute(
-                select(ApiToken, User)
-                .join(User, ApiToken.user_id == User.id)
-                .where(ApiToken.token_hash == digest(token))
-                .options(joinedload(User.groups))
-            )
+            request.dbsession.execute(_token_statement(), {"token_hash": digest(token)})
             .unique()
             .one_or_none()
         )

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import colander
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from pyramidion_forms import ValidationFailed
 
@@ -195,7 +195,7 @@ def includeme(config: Configurator) -> None:
         },
         query=visible_posts,
         parameters=(SEARCH_PARAMETER,),
-        query_options=(selectinload(Post.attachments),),
+        query_options=(joinedload(Post.attachments),),
         create=create_post,
         update=update_post,
         delete=remove_post,

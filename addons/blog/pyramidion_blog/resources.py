@@ -14,6 +14,7 @@ from pyramid.authorization import Allow, Authenticated, Everyone
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.interfaces import IRootFactory
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from pyramidion import model_factory
 
@@ -26,7 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Blog", "blog_factory", "new_post_factory", "post_factory", "post_of_file"]
 
-_load_post = model_factory(Post)
+# Every page and API answer of a post shows its attachments: they come with
+# the post, in its SELECT, rather than in a query of their own.
+_load_post = model_factory(Post, options=(joinedload(Post.attachments),))
 
 
 def _root(request: Request) -> Any:

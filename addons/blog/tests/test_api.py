@@ -206,3 +206,25 @@ def test_the_document_lists_the_blog_files_and_account_operations(
     }
     listing = next(v["get"] for k, v in paths.items() if k.endswith("/posts"))
     assert "q" in [p["name"] for p in listing["parameters"]]
+
+
+def test_a_post_and_a_page_of_posts_bring_their_attachments_in_their_own_select(
+    api: PyramidionTestApp, auth_make_user: Any, token_of: Any, queries: list[str]
+) -> None:
+    ada = token_of(auth_make_user("Ada"))
+    key = upload(api, ada, b"attached\n")
+    created = api.post_json(
+        "/api/v1/posts", {"title": "T", "body": "B", "attachments": [key]}, headers=ada
+    )
+
+    for url in (created.location, "/api/v1/posts?limit=20"):
+        queries.clear()
+        answer = api.get(url, headers=ada, status=200).json
+        (post,) = answer.get("items", [answer])
+        assert [a["key"] for a in post["attachments"]] == [key]
+        # One SELECT reads the posts with their attachments and files: no
+        # second query for the attachments, however many posts there are.
+        reads = [q for q in queries if "blog_posts" in q or "blog_attachments" in q]
+        assert len(reads) == 1, "\n\n".join(reads)
+        assert "blog_attachments" in reads[0]
+        assert "storage_files" in reads[0]
