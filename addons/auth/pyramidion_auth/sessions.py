@@ -19,7 +19,7 @@ from pyramidion import CoreSettings, get_settings
 
 from .interfaces import Clock
 from .models import ServerSession, User
-from .services import auth_settings
+from .services import auth_settings, find
 from .tokens import digest, new_secret
 
 if TYPE_CHECKING:
@@ -61,7 +61,11 @@ class DatabaseSession(dict[str, Any]):
         # would leave a cycle per request for the garbage collector.
         self._request_ref = weakref.ref(request)
         self._settings = auth_settings(request.registry)
-        self._clock: Clock = request.find_service(Clock)
+        # The clock is a singleton service (see .services.find): found in
+        # the registry, it needs no per-request service container, which
+        # pyramid_services builds, with an event, at a request's first
+        # find_service.
+        self._clock: Clock = find(request.registry, Clock)
         self._secure = not get_settings(request.registry, CoreSettings).development
         self._cookie_name = self._settings.session_cookie_name
         self._cookie_value: str | None = None
