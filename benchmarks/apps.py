@@ -242,8 +242,10 @@ def flask_page_cookie(database_url: str, options: dict[str, str]) -> WSGIApp:
 def pyramidion(database_url: str, options: dict[str, str]) -> WSGIApp:
     """Pyramidion, production settings, every bundled add-on, the demo ``blog`` and ``bench``.
 
-    ``options["addons"]`` replaces the enabled add-ons; ``options["files"]``
-    is where the storage add-on keeps files.
+    The production settings are those of ``production.ini`` (a generated
+    app's too), ``pyramidion.gc_freeze`` included. ``options["addons"]``
+    replaces the enabled add-ons; ``options["files"]`` is where the storage
+    add-on keeps files.
     """
     from pyramidion import make_app
 
@@ -251,6 +253,7 @@ def pyramidion(database_url: str, options: dict[str, str]) -> WSGIApp:
         "sqlalchemy.url": database_url,
         "pyramidion.addons": options.get("addons", "auth forms storage blog bench"),
         "pyramidion.environment": "production",
+        "pyramidion.gc_freeze": "true",
         "pyramidion.allowed_hosts": "127.0.0.1 localhost",
         "storage.local_root": options["files"],
     }
