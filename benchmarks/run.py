@@ -117,6 +117,7 @@ def prepare_database(url: str, files: Path) -> str:
     user with ``POSTS`` blog posts; returns an API token of that user."""
     import transaction
     import zope.sqlalchemy
+    from apps import PASSWORD_HASH_SETTINGS
     from pyramidion_bench.models import Item, Owner
     from sqlalchemy import Table
 
@@ -133,6 +134,7 @@ def prepare_database(url: str, files: Path) -> str:
             "sqlalchemy.url": url,
             "pyramidion.addons": "blog bench",
             "storage.local_root": str(files),
+            **PASSWORD_HASH_SETTINGS,
         },
         environ={},
     )
