@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
 from pyramid.interfaces import ISession
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, joinedload
 from zope.interface import implementer
 
@@ -19,7 +19,7 @@ from pyramidion import CoreSettings, get_settings
 
 from .interfaces import Clock
 from .models import ServerSession, User
-from .services import auth_settings
+from .services import auth_settings, find
 from .tokens import digest, new_secret
 
 if TYPE_CHECKING:
@@ -30,6 +30,17 @@ __all__ = ["DatabaseSession", "end_sessions", "revoke_sessions", "session_factor
 
 #: Session keys under which flash messages are kept, one per queue.
 _FLASH_PREFIX = "_f_"
+
+#: The session row with its user and the user's groups, by the digest of the
+#: cookie (``digest``). Built once: SQLAlchemy caches what it compiles, but a
+#: statement built per request is built, and its cache key computed, per
+#: request.
+_LOAD_SESSION = (
+    select(ServerSession, User)
+    .outerjoin(User, User.id == ServerSession.user_id)
+    .options(joinedload(User.groups))
+    .where(ServerSession.id == bindparam("digest"))
+)
 
 
 @implementer(ISession)
@@ -50,7 +61,11 @@ class DatabaseSession(dict[str, Any]):
         # would leave a cycle per request for the garbage collector.
         self._request_ref = weakref.ref(request)
         self._settings = auth_settings(request.registry)
-        self._clock: Clock = request.find_service(Clock)
+        # The clock is a singleton service (see .services.find): found in
+        # the registry, it needs no per-request service container, which
+        # pyramid_services builds, with an event, at a request's first
+        # find_service.
+        self._clock: Clock = find(request.registry, Clock)
         self._secure = not get_settings(request.registry, CoreSettings).development
         self._cookie_name = self._settings.session_cookie_name
         self._cookie_value: str | None = None
@@ -82,12 +97,7 @@ class DatabaseSession(dict[str, Any]):
         # the identity then finds the user in the ORM session's identity
         # map, and the security policy's principals need no query either.
         found = (
-            self._request.dbsession.execute(
-                select(ServerSession, User)
-                .outerjoin(User, User.id == ServerSession.user_id)
-                .options(joinedload(User.groups))
-                .where(ServerSession.id == digest(cookie))
-            )
+            self._request.dbsession.execute(_LOAD_SESSION, {"digest": digest(cookie)})
             .unique()
             .first()
         )

@@ -57,6 +57,9 @@ _USER_MENU = "pyramidion_forms_user_menu"
 #: Registry attribute holding the ``layout`` macro, once looked up.
 _LAYOUT_MACRO = "pyramidion_forms_layout_macro"
 
+#: Registry attribute holding the ``.pt`` renderers made so far, by template.
+_RENDERERS = "pyramidion_forms_renderers"
+
 FlashKind = Literal["success", "info", "warning", "danger"]
 FLASH_KINDS: tuple[FlashKind, ...] = ("success", "info", "warning", "danger")
 
@@ -332,10 +335,34 @@ def render_error_page(request: Request, status: int, title: str, detail: str) ->
 
 
 def layout_renderer_factory(info: Any) -> LayoutTemplateRenderer:
-    """The ``.pt`` renderer factory: pyramid_chameleon's, with :class:`LayoutTemplateRenderer`."""
+    """The ``.pt`` renderer factory: pyramid_chameleon's, with :class:`LayoutTemplateRenderer`.
+
+    Pyramid calls it for every page a view renders (its view deriver
+    renders with a clone of the view's renderer helper), so the renderer
+    of each template is made once per application: finding the template's
+    file, and pyramid_chameleon's check that it exists, on every page cost
+    about a twentieth of a logged-in page. With ``pyramid.reload_templates``
+    or ``pyramid.reload_assets`` on, it is made again for every page.
+    """
     from pyramid_chameleon import zpt
 
-    return LayoutTemplateRenderer(zpt.renderer_factory(_by_file_name(info)))
+    registry = info.registry
+    settings = registry.settings or {}
+    if settings.get("pyramid.reload_templates") or settings.get("pyramid.reload_assets"):
+        return LayoutTemplateRenderer(zpt.renderer_factory(_by_file_name(info)))
+    renderers: dict[tuple[str, Any], LayoutTemplateRenderer] | None = getattr(
+        registry, _RENDERERS, None
+    )
+    if renderers is None:
+        renderers = {}
+        setattr(registry, _RENDERERS, renderers)
+    # The package a relative name is relative to (a module, or None).
+    key = (info.name, info.package)
+    renderer = renderers.get(key)
+    if renderer is None:
+        renderer = LayoutTemplateRenderer(zpt.renderer_factory(_by_file_name(info)))
+        renderers[key] = renderer
+    return renderer
 
 
 def _by_file_name(info: Any) -> Any:

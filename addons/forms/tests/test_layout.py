@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -186,3 +187,49 @@ def test_two_user_menus_conflict_at_start_up(make_pyramidion_app: MakeApp) -> No
         make_pyramidion_app(addons=[*USER_MENU, "pyramidion_forms_example.second_user_menu"])
 
     assert "second_user_menu.py" in str(info.value)
+
+
+RELOADING_PAGE = """
+from pathlib import Path
+
+
+def page(request):
+    return {}
+
+
+def includeme(config):
+    config.add_route("reloading.page", "/reloading")
+    config.add_view(
+        page,
+        route_name="reloading.page",
+        renderer=str(Path(__file__).parent / "reloading_page.pt"),
+        permission="__no_permission_required__",
+    )
+"""
+
+
+def test_an_edited_template_shows_at_the_next_page_when_templates_reload(
+    make_pyramidion_app: MakeApp, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "reloading_page_example.py").write_text(RELOADING_PAGE)
+    template = tmp_path / "reloading_page.pt"
+    template.write_text(
+        '<html metal:use-macro="layout"><p metal:fill-slot="content">first</p></html>'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    client = PyramidionTestApp(
+        make_pyramidion_app(
+            {"pyramid.reload_templates": "true"},
+            addons=["forms", "formstest", "reloading_page_example"],
+        )
+    )
+    assert client.get("/reloading").html.select_one("main p").text == "first"
+
+    template.write_text(
+        '<html metal:use-macro="layout"><p metal:fill-slot="content">second</p></html>'
+    )
+    stat = template.stat()
+    os.utime(template, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**10))
+
+    # Renderers are kept per application, but not while templates reload.
+    assert client.get("/reloading").html.select_one("main p").text == "second"
