@@ -49,7 +49,11 @@ __all__ = [
     "SortKey",
     "eager_options",
     "filters_of",
+    "fulltext_document",
     "list_page",
+    "search_document",
+    "search_index_ddl",
+    "search_index_name",
 ]
 
 #: Longest search text accepted, in characters.
@@ -335,28 +339,92 @@ def _field_match(model_admin: ModelAdmin, name: str, pattern: str) -> Any:
     return getattr(model, name).ilike(pattern, escape="\\")
 
 
+def search_document(model_admin: ModelAdmin) -> Any | None:
+    """The model's search document: the values of its own search fields
+    (not ``relation.column`` ones), each ``coalesce``-d to ``''``, joined by
+    a space and lowercased, or ``None`` when it has no such field.
+
+    It is built from IMMUTABLE operators only (``||``, ``coalesce``,
+    ``lower``) and inline constants, so that ONE expression index serves a
+    search of every field: :func:`search_index_ddl` prints it. A search
+    word holds no space, so it matches the document exactly where it
+    matches one of the fields.
+    """
+    names = [n for n in model_admin.search_fields if "." not in n]
+    if not names:
+        return None
+    document: Any = None
+    for name in names:
+        value = sa.func.coalesce(sa.cast(getattr(model_admin.model, name), sa.Text), _EMPTY)
+        document = value if document is None else document.op("||")(_SPACE).op("||")(value)
+    return sa.func.lower(document, type_=sa.Text)
+
+
+_EMPTY = sa.literal_column("''", sa.Text)
+_SPACE = sa.literal_column("' '", sa.Text)
+#: The text search configuration of ``admin.fulltext``, inline so that the
+#: query's ``to_tsvector`` is the IMMUTABLE one an index can hold.
+_SIMPLE: Any = sa.literal_column("'simple'::regconfig")
+
+
+def fulltext_document(model_admin: ModelAdmin) -> Any | None:
+    """``to_tsvector('simple'::regconfig, <search document>)``: what
+    ``admin.fulltext`` matches on PostgreSQL, indexable as it stands."""
+    document = search_document(model_admin)
+    return None if document is None else sa.func.to_tsvector(_SIMPLE, document)
+
+
+def search_index_name(model_admin: ModelAdmin, *, fulltext: bool = False) -> str:
+    """The name :func:`search_index_ddl` gives the model's search index."""
+    table = model_admin.model.__table__.name
+    return f"{table}_admin_{'fulltext' if fulltext else 'search'}"
+
+
+def search_index_ddl(model_admin: ModelAdmin, *, fulltext: bool = False) -> list[str]:
+    """The PostgreSQL statements that index the model's admin search: a
+    pg_trgm GIN index on :func:`search_document` (substring search, the
+    default), or with ``fulltext`` a GIN index on :func:`fulltext_document`
+    (``admin.fulltext = true``). The expression is compiled from the one the
+    list's query uses, so the two cannot differ. Empty when the model has
+    no search field of its own."""
+    from sqlalchemy.dialects import postgresql
+
+    document = fulltext_document(model_admin) if fulltext else search_document(model_admin)
+    if document is None:
+        return []
+    dialect: Any = postgresql.dialect
+    expression = str(
+        document.compile(
+            dialect=dialect(), compile_kwargs={"literal_binds": True, "include_table": False}
+        )
+    )
+    table = model_admin.model.__table__.name
+    name = search_index_name(model_admin, fulltext=fulltext)
+    if fulltext:
+        return [f"CREATE INDEX {name} ON {table} USING gin (({expression}))"]
+    return [
+        "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+        f"CREATE INDEX {name} ON {table} USING gin (({expression}) gin_trgm_ops)",
+    ]
+
+
 def _search(request: Request, model_admin: ModelAdmin, q: str) -> Any:
-    plain = [n for n in model_admin.search_fields if "." not in n]
     settings = get_settings(request.registry, AdminSettings)
     dialect = request.dbsession.get_bind().dialect.name
-    if settings.fulltext and dialect == "postgresql" and plain:
-        document = sa.func.concat_ws(" ", *[getattr(model_admin.model, n) for n in plain])
-        return sa.func.to_tsvector("simple", document).op("@@")(
-            sa.func.plainto_tsquery("simple", q)
-        )
-    # Each word must appear in one of the fields, whatever the case.
-    words = q.split()
-    return sa.and_(
-        *[
-            sa.or_(
-                *[
-                    _field_match(model_admin, n, _like_pattern(word))
-                    for n in model_admin.search_fields
-                ]
-            )
-            for word in words
-        ]
-    )
+    document = search_document(model_admin)
+    if settings.fulltext and dialect == "postgresql" and document is not None:
+        return sa.func.to_tsvector(_SIMPLE, document).op("@@")(sa.func.plainto_tsquery(_SIMPLE, q))
+    related = [n for n in model_admin.search_fields if "." in n]
+    # Each word must appear in one of the fields, whatever the case: in the
+    # model's own fields through one match of the search document.
+    conditions = []
+    for word in q.split():
+        pattern = _like_pattern(word)
+        matches = [_field_match(model_admin, n, pattern) for n in related]
+        if document is not None:
+            matches.insert(0, document.like(sa.func.lower(pattern), escape="\\"))
+        conditions.append(sa.or_(*matches))
+    return sa.and_(*conditions)
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
