@@ -139,3 +139,67 @@ def test_postgresql_uses_the_printed_index_for_the_lists_search(
     assert name in explained(app, db_connection, "drill")
     found = app.get(PARTS, params={"q": "DRILL"}).html.select("[data-admin=row]")
     assert ["cordless drill" in row.text for row in found] == [True]
+
+
+def test_prefix_and_exact_lookups(
+    pyramidion_app: Any, make_things: Any, db_connection: Any, dbsession: Any
+) -> None:
+    from pyramid.request import Request
+    from pyramid.scripting import prepare
+    from pyramidion_admin.listing import list_page, search_index_ddl
+    from pyramidion_admin.options import build_model_admin
+    from pyramidion_admin_example.models import Thing
+
+    make_things(1, name="Hammer", code="HX-1", notes="claw")
+    make_things(1, start=1, name="Hammer drill", code="XH-2", notes="Hammer")
+    model_admin = build_model_admin(
+        Thing, addon="admintest", search_fields=("^code", "=name", "notes")
+    )
+
+    def found(q: str) -> list[str]:
+        request = Request.blank("/admin/")
+        env = prepare(request=request, registry=pyramidion_app.registry)
+        request.tm.begin()
+        try:
+            return sorted(t.name for t in list_page(request, model_admin, {"q": q}).rows)
+        finally:
+            request.tm.abort()
+            env["closer"]()
+
+    assert found("hx") == ["Hammer"]  # the start of the code, whatever the case
+    assert found("x-") == []  # inside the code is not its start
+    assert found("hammer") == ["Hammer", "Hammer drill"]  # Hammer's name, the drill's notes
+    assert found("HAMMER dril") == []  # "dril" is no whole name, not in the notes
+    assert found("LAW") == ["Hammer"]  # any part of the notes
+    assert found("x%") == []  # % is a character, not a wildcard
+    ddl = search_index_ddl(model_admin)
+    assert ddl[1].startswith("CREATE INDEX admintest_things_admin_search ON admintest_things ")
+    assert "lower(coalesce(CAST(notes AS TEXT), ''))" in ddl[1]
+    assert ddl[2:] == [
+        "CREATE INDEX admintest_things_admin_code ON admintest_things "
+        "((lower(CAST(code AS TEXT))) text_pattern_ops)",
+        "CREATE INDEX admintest_things_admin_name ON admintest_things "
+        "((lower(CAST(name AS TEXT))) text_pattern_ops)",
+    ]
+    if dbsession.get_bind().dialect.name != "postgresql":
+        return
+    # On PostgreSQL the printed btree index serves a prefix search.
+    for statement in ddl:
+        db_connection.exec_driver_sql(statement)
+    captured: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *rest: Any) -> None:
+        if "FROM admintest_things" in statement and "LIKE" in statement:
+            captured.append((statement, parameters))
+
+    model_admin = build_model_admin(Thing, addon="admintest", search_fields=("^code",))
+    event.listen(db_connection, "before_cursor_execute", capture)
+    try:
+        assert found("hx") == ["Hammer"]
+    finally:
+        event.remove(db_connection, "before_cursor_execute", capture)
+    statement, parameters = captured[0]
+    db_connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    db_connection.exec_driver_sql("SET LOCAL enable_indexscan = off")
+    plan = db_connection.exec_driver_sql("EXPLAIN " + statement, parameters).scalars().all()
+    assert "admintest_things_admin_code" in "\n".join(plan)
