@@ -15,8 +15,10 @@ estimate is shown), so the first page, a filtered page, the next page and
 a page deep in the list (after user 999,000 in email order) cost the same
 on any table size. Orders over a nullable column, one way or mixed, are
 measured on the list's own queries (``list_page``): the first page, a page
-deep among the values and one deep among the NULLs. A substring search (``?q=``) needs an
-index that serves it: ``--trigram`` creates the one pg_trgm GIN index on
+deep among the values and one deep among the NULLs; so is a search by the
+start of the email (a ``^email`` registration, with the btree index
+``pyramidion admin search-index`` prints for it). A substring search
+(``?q=``) needs an index that serves it: ``--trigram`` creates the one pg_trgm GIN index on
 the list's search document that ``pyramidion admin search-index`` prints,
 as an integrator would (docs/performance.md).
 
@@ -135,6 +137,26 @@ def nullable_cases(app: Any, users: int, requests: int) -> None:
         print(f"{name:<40} {p50:>8.1f} {p99:>8.1f}")
 
 
+def prefix_search_case(app: Any, engine: Any, requests: int) -> None:
+    """A search of users by the start of their email (``^email``), with the
+    btree index ``search_index_ddl`` prints for it."""
+    from pyramidion_admin.listing import search_index_ddl
+    from pyramidion_admin.options import build_model_admin
+    from sqlalchemy import text
+
+    from pyramidion_auth.models import User
+
+    model_admin = build_model_admin(User, addon="auth", search_fields=("^email",), page_size=50)
+    with engine.begin() as connection:
+        for statement in search_index_ddl(model_admin):
+            connection.execute(text(statement))
+        connection.execute(text("ANALYZE auth_users"))
+    p50, p99 = timed_pages(app, model_admin, {"q": "user-4242"}, requests)
+    print(f"\nsearch by email prefix (^email, q=user-4242), {requests} requests:")
+    print(f"{'page':<22} {'p50':>8} {'p99':>8}")
+    print(f"{'list_page':<22} {p50:>8.1f} {p99:>8.1f}")
+
+
 def timed(client: Any, url: str, requests: int) -> tuple[float, float]:
     for _ in range(3):  # warm up: connections, templates, plans
         client.get(url)
@@ -231,6 +253,7 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"\ncount shown: {' '.join(first.html.select_one('[data-admin=count]').text.split())}"
         )
+        prefix_search_case(app, engine, args.requests)
         with engine.begin() as connection:
             seed_verified(connection)
         nullable_cases(app, args.users, args.requests)
