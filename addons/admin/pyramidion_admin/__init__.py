@@ -108,5 +108,11 @@ addon = Addon(
             help="list every admin permission of the registered models, with who holds it",
             handler="pyramidion_admin.commands:permissions_command",
         ),
+        Command(
+            name="search-index",
+            help="print the PostgreSQL index statements that serve each model's admin search",
+            handler="pyramidion_admin.commands:search_index_command",
+            arguments="pyramidion_admin.commands:search_index_arguments",
+        ),
     ),
 )

@@ -68,3 +68,48 @@ def permissions_command(request: Request, args: argparse.Namespace) -> int:
         holders = ", ".join(sorted(p.removeprefix("group:") for p in grants.get(permission, ())))
         print(f"{permission}\t{description}\t{holders or '-'}")
     return 0
+
+
+def search_index_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "model",
+        nargs="*",
+        help="registered models as ADDON.MODEL, such as auth.user (default: every one)",
+    )
+    parser.add_argument(
+        "--fulltext",
+        action="store_true",
+        help="the index of admin.fulltext = true's search instead of the substring search's",
+    )
+
+
+def search_index_command(request: Request, args: argparse.Namespace) -> int:
+    """``pyramidion admin search-index CONFIG [ADDON.MODEL...] [--fulltext]``:
+    print the PostgreSQL statements that index the admin's search of each
+    model, compiled from the expression its list queries."""
+    from pyramidion import CommandError
+
+    from .listing import search_index_ddl
+    from .options import admin_site
+
+    site = admin_site(request.registry)
+    if args.model:
+        chosen = []
+        for spec in args.model:
+            addon, _, name = spec.partition(".")
+            model_admin = site.get(addon, name)
+            if model_admin is None:
+                raise CommandError(
+                    f"No model {spec!r} is registered in the admin; "
+                    "`pyramidion admin permissions CONFIG` names them."
+                )
+            chosen.append(model_admin)
+    else:
+        chosen = list(site)
+    for model_admin in chosen:
+        statements = search_index_ddl(model_admin, fulltext=args.fulltext)
+        if statements:
+            print(f"-- {model_admin.addon}.{model_admin.name}")
+            for statement in statements:
+                print(f"{statement};")
+    return 0

@@ -35,7 +35,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from pyramidion import column_value, get_settings
 
-from .options import ModelAdmin, admin_site
+from .options import ModelAdmin, admin_site, search_lookup
 from .settings import AdminSettings
 
 if TYPE_CHECKING:
@@ -49,7 +49,11 @@ __all__ = [
     "SortKey",
     "eager_options",
     "filters_of",
+    "fulltext_document",
     "list_page",
+    "search_document",
+    "search_index_ddl",
+    "search_index_name",
 ]
 
 #: Longest search text accepted, in characters.
@@ -326,37 +330,137 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _field_match(model_admin: ModelAdmin, name: str, pattern: str) -> Any:
+def _lookup_match(column: Any, lookup: str, word: str) -> Any:
+    if lookup == "contains":
+        return column.ilike(_like_pattern(word), escape="\\")
+    folded = sa.func.lower(sa.cast(column, sa.Text))
+    if lookup == "prefix":
+        return folded.like(sa.func.lower(_like_pattern(word)[1:]), escape="\\")
+    return folded == sa.func.lower(word)
+
+
+def _field_match(model_admin: ModelAdmin, entry: str, word: str) -> Any:
+    lookup, name = search_lookup(entry)
     model = model_admin.model
     if "." in name:
         relation, column = name.split(".", 1)
         target = sa.inspect(model).relationships[relation].mapper.class_
-        return getattr(model, relation).has(getattr(target, column).ilike(pattern, escape="\\"))
-    return getattr(model, name).ilike(pattern, escape="\\")
+        return getattr(model, relation).has(_lookup_match(getattr(target, column), lookup, word))
+    return _lookup_match(getattr(model, name), lookup, word)
+
+
+def search_document(model_admin: ModelAdmin) -> Any | None:
+    """The model's search document: the values of its own search fields
+    (not ``relation.column`` ones), each ``coalesce``-d to ``''``, joined by
+    a space and lowercased, or ``None`` when it has no such field.
+
+    It is built from IMMUTABLE operators only (``||``, ``coalesce``,
+    ``lower``) and inline constants, so that ONE expression index serves a
+    search of every field: :func:`search_index_ddl` prints it. A search
+    word holds no space, so it matches the document exactly where it
+    matches one of the fields.
+    """
+    names = [n for n in model_admin.search_fields if n == search_lookup(n)[1] and "." not in n]
+    if not names:
+        return None
+    document: Any = None
+    for name in names:
+        value = sa.func.coalesce(sa.cast(getattr(model_admin.model, name), sa.Text), _EMPTY)
+        document = value if document is None else document.op("||")(_SPACE).op("||")(value)
+    return sa.func.lower(document, type_=sa.Text)
+
+
+_EMPTY = sa.literal_column("''", sa.Text)
+_SPACE = sa.literal_column("' '", sa.Text)
+#: The text search configuration of ``admin.fulltext``, inline so that the
+#: query's ``to_tsvector`` is the IMMUTABLE one an index can hold.
+_SIMPLE: Any = sa.literal_column("'simple'::regconfig")
+
+
+def fulltext_document(model_admin: ModelAdmin) -> Any | None:
+    """``to_tsvector('simple'::regconfig, <search document>)``: what
+    ``admin.fulltext`` matches on PostgreSQL, indexable as it stands."""
+    document = search_document(model_admin)
+    return None if document is None else sa.func.to_tsvector(_SIMPLE, document)
+
+
+def search_index_name(model_admin: ModelAdmin, *, fulltext: bool = False) -> str:
+    """The name :func:`search_index_ddl` gives the model's search index."""
+    table = model_admin.model.__table__.name
+    return f"{table}_admin_{'fulltext' if fulltext else 'search'}"
+
+
+def search_index_ddl(model_admin: ModelAdmin, *, fulltext: bool = False) -> list[str]:
+    """The PostgreSQL statements that index the model's admin search: a
+    pg_trgm GIN index on :func:`search_document` (substring search, the
+    default), or with ``fulltext`` a GIN index on :func:`fulltext_document`
+    (``admin.fulltext = true``), then a btree index on ``lower(field)`` for
+    each of the model's own prefix (``^field``) or exact (``=field``)
+    search fields. The expressions are compiled from the ones the list's
+    query uses, so the two cannot differ. Empty when nothing is to index."""
+    from sqlalchemy.dialects import postgresql
+
+    dialect: Any = postgresql.dialect
+
+    def compiled(expression: Any) -> str:
+        return str(
+            expression.compile(
+                dialect=dialect(), compile_kwargs={"literal_binds": True, "include_table": False}
+            )
+        )
+
+    table = model_admin.model.__table__.name
+    statements = []
+    document = fulltext_document(model_admin) if fulltext else search_document(model_admin)
+    if document is not None:
+        name = search_index_name(model_admin, fulltext=fulltext)
+        if fulltext:
+            statements.append(f"CREATE INDEX {name} ON {table} USING gin (({compiled(document)}))")
+        else:
+            statements.append("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            statements.append(
+                f"CREATE INDEX {name} ON {table} USING gin (({compiled(document)}) gin_trgm_ops)"
+            )
+    for entry in model_admin.search_fields:
+        lookup, field_name = search_lookup(entry)
+        if lookup == "contains" or "." in field_name:
+            continue
+        folded = sa.func.lower(sa.cast(getattr(model_admin.model, field_name), sa.Text))
+        statements.append(
+            f"CREATE INDEX {table}_admin_{field_name} ON {table} "
+            f"(({compiled(folded)}) text_pattern_ops)"
+        )
+    return statements
 
 
 def _search(request: Request, model_admin: ModelAdmin, q: str) -> Any:
-    plain = [n for n in model_admin.search_fields if "." not in n]
     settings = get_settings(request.registry, AdminSettings)
     dialect = request.dbsession.get_bind().dialect.name
-    if settings.fulltext and dialect == "postgresql" and plain:
-        document = sa.func.concat_ws(" ", *[getattr(model_admin.model, n) for n in plain])
-        return sa.func.to_tsvector("simple", document).op("@@")(
-            sa.func.plainto_tsquery("simple", q)
-        )
-    # Each word must appear in one of the fields, whatever the case.
+    document = search_document(model_admin)
+    # The fields outside the document: related rows' and prefix or exact ones.
+    others = [
+        n for n in model_admin.search_fields if "." in n or search_lookup(n)[0] != "contains"
+    ]
     words = q.split()
-    return sa.and_(
-        *[
-            sa.or_(
-                *[
-                    _field_match(model_admin, n, _like_pattern(word))
-                    for n in model_admin.search_fields
-                ]
-            )
-            for word in words
-        ]
-    )
+
+    def each_word(with_document: bool) -> Any:
+        # Each word must appear in one of the fields, whatever the case: in
+        # the model's own fields through one match of the search document.
+        conditions = []
+        for word in words:
+            matches = [_field_match(model_admin, n, word) for n in others]
+            if with_document and document is not None:
+                pattern = sa.func.lower(_like_pattern(word))
+                matches.insert(0, document.like(pattern, escape="\\"))
+            conditions.append(sa.or_(*matches))
+        return sa.and_(*conditions)
+
+    if settings.fulltext and dialect == "postgresql" and document is not None:
+        fulltext = sa.func.to_tsvector(_SIMPLE, document).op("@@")(
+            sa.func.plainto_tsquery(_SIMPLE, q)
+        )
+        return sa.or_(fulltext, each_word(False)) if others else fulltext
+    return each_word(True)
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -375,7 +479,8 @@ def _related_search_columns(request: Request, target: type[Any]) -> list[Any]:
     registered = admin_site(request.registry).for_model(target)
     columns = sa.inspect(target).columns
     if registered is not None:
-        names = [n for n in registered.search_fields if "." not in n]
+        names = [search_lookup(n)[1] for n in registered.search_fields]
+        names = [n for n in names if "." not in n]
         secrets = set(registered.secret_fields)
     else:
         names = [

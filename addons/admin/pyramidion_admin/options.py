@@ -328,6 +328,18 @@ def _check_names(model: type[Any], option: str, names: Sequence[str], known: Any
         )
 
 
+def search_lookup(name: str) -> tuple[str, str]:
+    """``(lookup, field)`` of a ``search_fields`` entry: ``"^email"`` is
+    ``("prefix", "email")`` (the field starts with the word), ``"=email"``
+    ``("exact", "email")`` (the field is the word), and a bare name
+    ``("contains", name)``; every lookup ignores case."""
+    if name.startswith("^"):
+        return "prefix", name[1:]
+    if name.startswith("="):
+        return "exact", name[1:]
+    return "contains", name
+
+
 def _searchable(mapper: Any, columns: Mapping[str, Any]) -> set[str]:
     """Column names, and ``relation.column`` for many-to-one relationships."""
     names = set(columns)
@@ -410,7 +422,12 @@ def build_model_admin(
             if not column.primary_key and key not in secrets and key not in readonly_fields
         ]
     _check_names(model, "list_display", list_display, mapper.attrs)
-    _check_names(model, "search_fields", search_fields, _searchable(mapper, columns))
+    _check_names(
+        model,
+        "search_fields",
+        [search_lookup(n)[1] for n in search_fields],
+        _searchable(mapper, columns),
+    )
     to_many = [rel.key for rel in relationships if rel.uselist]
     _check_names(model, "list_filter", list_filter, {*columns, *to_one, *to_many})
     _check_names(model, "ordering", ordering, columns)
@@ -420,7 +437,8 @@ def build_model_admin(
     _check_names(model, "file_fields", file_fields, columns)
     children = [rel.key for rel in relationships if rel.direction is ONETOMANY or rel.uselist]
     _check_names(model, "inlines", inlines, children)
-    shown_secrets = [n for n in (*list_display, *search_fields, *list_filter) if n in secrets]
+    searched = [search_lookup(n)[1] for n in search_fields]
+    shown_secrets = [n for n in (*list_display, *searched, *list_filter) if n in secrets]
     if shown_secrets:
         raise ValueError(
             f"add_admin_model({model.__name__}): {', '.join(shown_secrets)} is secret "
@@ -487,7 +505,9 @@ def add_admin_model(
     Options left out get defaults from the model: ``list_display`` the
     primary key, up to six plain non-text columns and two many-to-one
     relationships; ``search_fields`` its string columns (``"author.email"`` searches a
-    column of a many-to-one relationship); ``list_filter``
+    column of a many-to-one relationship; ``"^email"`` matches the start of
+    the field, ``"=email"`` the whole field, a bare name any part of it,
+    see :func:`search_lookup`); ``list_filter``
     its boolean, enum, date and many-to-one columns; ``ordering`` newest
     primary key first (``"-id"``; a leading ``-`` sorts descending);
     ``fields`` (the edit form) every column but the key, the secret and the
