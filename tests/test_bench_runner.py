@@ -154,3 +154,28 @@ def test_the_instruction_counter_counts_every_app() -> None:
     # (millions of instructions) is not in any figure.
     assert counts["raw-wsgi"] * 10 < counts["bare-pyramid"] < 2_000_000
     assert all(count < 2_000_000 for count in counts.values())
+
+
+@pytest.mark.slow
+def test_the_admin_list_case_seeds_and_times_every_page() -> None:
+    """``make bench``'s admin case, on a small table: every page timed, with
+    the trigram index the integrator is told to create."""
+    from sqlalchemy.engine import make_url
+
+    from pyramidion.testing import DATABASE_URL_VARIABLE
+
+    url = os.environ.get(DATABASE_URL_VARIABLE, "")
+    if not url or make_url(url).get_backend_name() != "postgresql":
+        pytest.skip(f"the admin case runs on PostgreSQL: set {DATABASE_URL_VARIABLE}")
+    lines = run_benchmark(
+        "admin_list.py", "--users", "2000", "--requests", "2", "--trigram", "--postgresql", url
+    )
+    pages = [line for line in lines if "p50 < 50 ms" in line]
+    assert len(pages) == 4, lines
+    assert {page.split("  ")[0].strip() for page in pages} == {
+        "first page",
+        "filtered (inactive)",
+        "search",
+        "next page",
+    }, lines
+    assert any(line.startswith("deep page") for line in lines), lines
