@@ -132,9 +132,10 @@ class AuthSettings:
         "processes serve the site.",
     )
     throttle_timeout: datetime.timedelta = setting(  # noqa: RUF009
-        datetime.timedelta(seconds=0.5),
-        doc="How long a Redis throttle waits to connect and for each answer "
-        "before the request is answered without it (0.5, 2s, ...).",
+        datetime.timedelta(seconds=1),
+        doc="How long the Redis throttle waits to connect and for each answer "
+        "before giving up: logins are then refused (503), API requests go "
+        "through unlimited (0.5, 2s, ...).",
     )
     throttle_key_prefix: str = setting(
         "pyramidion:throttle:",
