@@ -27,8 +27,9 @@ START = datetime.datetime(2030, 1, 1, 12, 0, 0)
 SECOND = datetime.timedelta(seconds=1)
 
 
-def throttle_with(registry: Any, settings: dict[str, str]) -> Throttle:
-    """A throttle made from the app's settings changed by ``settings``."""
+def throttle_with(registry: Any, settings: dict[str, Any]) -> Throttle:
+    """A throttle made from the app's settings changed by ``settings``
+    (parsed values, under their names with or without ``auth.``)."""
     changes = {key.removeprefix("auth."): value for key, value in settings.items()}
     return make_throttle(dataclasses.replace(auth_settings(registry), **changes), registry)
 
@@ -207,3 +208,22 @@ def test_a_down_redis_raises_throttle_unavailable_from_every_method(
     for call in calls:
         with pytest.raises(ThrottleUnavailable):
             call()
+
+
+def test_a_redis_that_accepts_but_never_answers_is_given_up_on(
+    testapp: PyramidionTestApp,
+) -> None:
+    """auth.throttle_timeout bounds every answer: a server that takes the
+    connection and says nothing does not hold the request forever."""
+    pytest.importorskip("redis")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # connections are queued, never read or answered
+        port = silent.getsockname()[1]
+        throttle = throttle_with(
+            testapp.app.registry,
+            {"throttle_url": f"redis://127.0.0.1:{port}/0", "throttle_timeout": SECOND / 5},
+        )
+
+        with pytest.raises(ThrottleUnavailable):
+            throttle.tally(ThrottleKey("api:address:192.0.2.1", limit=3), START)
