@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/in_process.py [--case row] [--rounds 7] [--requests 2000]
                                               [--threads 1] [--clock wall]
+                                              [--setting KEY=VALUE ...]
 
 Builds the applications of ``apps.py`` for the case on one SQLite database
 prepared as ``run.py`` prepares it, calls each in turn with the same GET
@@ -136,6 +137,26 @@ def per_request(
     return elapsed / count * 1e6
 
 
+def add_setting_argument(parser: argparse.ArgumentParser) -> None:
+    """``--setting KEY=VALUE``, repeatable: a setting of the Pyramidion app."""
+
+    def key_value(text: str) -> tuple[str, str]:
+        key, equals, value = text.partition("=")
+        if not equals or "." not in key:
+            raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE with a dotted KEY")
+        return key.strip(), value.strip()
+
+    parser.add_argument(
+        "--setting",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting of the Pyramidion app, over the case's own (repeatable), "
+        "e.g. --setting api.rate_limit=1000000",
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--case", choices=sorted(PATHS), default="row", help="(default row)")
@@ -150,13 +171,14 @@ def main(argv: list[str] | None = None) -> None:
         default="wall",
         help="wall time, or the calling thread's CPU time (one thread only; default wall)",
     )
+    add_setting_argument(parser)
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error("--threads must be at least 1")
     if args.clock == "cpu" and args.threads != 1:
         parser.error("--clock cpu times one thread: use it with --threads 1")
     clock = time.thread_time if args.clock == "cpu" else time.perf_counter
-    with built_apps(args.case) as (apps, headers):
+    with built_apps(args.case, dict(args.setting)) as (apps, headers):
         medians = measure(
             apps, PATHS[args.case], args.rounds, args.requests, args.threads, headers, clock
         )
@@ -164,9 +186,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 @contextlib.contextmanager
-def built_apps(case: str) -> Iterator[tuple[dict[str, Any], dict[str, Headers]]]:
+def built_apps(
+    case: str, settings: dict[str, str] | None = None
+) -> Iterator[tuple[dict[str, Any], dict[str, Headers]]]:
     """The applications of ``apps.py`` for ``case``, on one SQLite database
-    prepared as ``run.py`` prepares it (deleted afterwards), and the headers
+    prepared as ``run.py`` prepares it (deleted afterwards), with
+    ``settings`` over the Pyramidion app's own, and the headers
     each app is sent (:func:`per_request`'s ``cookie`` and ``authorization``):
     for the page the Cookie header each app's login gave, for the API each
     app's token."""
@@ -187,6 +212,7 @@ def built_apps(case: str) -> Iterator[tuple[dict[str, Any], dict[str, Headers]]]
         options = {"files": str(tmp / "files")}
         if case.startswith("api-"):
             options.update(addons=API_ADDONS, **run.API_SETTINGS)
+        options.update(settings or {})
         apps = {name: FACTORIES[name](url, options) for name in CASES[case]}
         headers: dict[str, Headers] = {name: {} for name in apps}
         if case == "page":

@@ -16,18 +16,28 @@ Past ``api.rate_limit`` requests in ``api.rate_limit_window`` the answer is
 The counts are the auth add-on's :class:`~pyramidion_auth.interfaces.Throttle`
 service (its database implementation commits each count at once, outside
 the request's transaction, so every process shares them and an aborted
-request is still counted); the time is auth's
+request is still counted; with ``auth.throttle_url`` they live in Redis
+instead, with no database write); the time is auth's
 :class:`~pyramidion_auth.interfaces.Clock` service, which tests stop.
+
+When the throttle's store cannot be reached
+(:class:`~pyramidion_auth.interfaces.ThrottleUnavailable`), the request
+goes through without a count or RateLimit headers and a warning is
+logged: the limit shares out capacity between clients, it guards no
+secret, and refusing every API request while Redis is down would turn a
+cache outage into a site outage. (Logins, which the throttle guards
+against password guessing, are refused instead.)
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pyramidion import problem_response
 from pyramidion_auth.accounts import client_address
-from pyramidion_auth.interfaces import Clock, Tally, Throttle, ThrottleKey
+from pyramidion_auth.interfaces import Clock, Tally, Throttle, ThrottleKey, ThrottleUnavailable
 from pyramidion_auth.security_policy import requester_key
 
 from .operations import api_state
@@ -39,6 +49,8 @@ if TYPE_CHECKING:
     from pyramid.response import Response
 
 __all__ = ["includeme", "rate_limit_key", "rate_limit_tween_factory"]
+
+log = logging.getLogger(__name__)
 
 
 def rate_limit_key(request: Request) -> str:
@@ -84,7 +96,11 @@ def rate_limit_tween_factory(
             return handler(request)
         throttle: Throttle = request.find_service(Throttle)
         now = request.find_service(Clock).now()
-        tally = throttle.tally(ThrottleKey(rate_limit_key(request), limit, window=window), now)
+        try:
+            tally = throttle.tally(ThrottleKey(rate_limit_key(request), limit, window=window), now)
+        except ThrottleUnavailable:
+            log.warning("API rate limit not applied: the throttle's store cannot be reached.")
+            return handler(request)
         if tally.refused:
             response = problem_response(
                 request,

@@ -17,7 +17,7 @@ LIMIT = 3
 
 
 @pytest.fixture(scope="module")
-def pyramidion_extra_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def rate_limited_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from pyramidion_auth.testing import AUTH_TEST_SETTINGS
 
     return {
@@ -26,6 +26,15 @@ def pyramidion_extra_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[
         "api.rate_limit": str(LIMIT),
         "api.rate_limit_window": "60s",
     }
+
+
+@pytest.fixture
+def pyramidion_extra_settings(
+    rate_limited_settings: dict[str, Any], auth_throttle_store: dict[str, str]
+) -> dict[str, Any]:
+    """Every test runs twice: counts in the database, then in Redis (under
+    a key prefix of the test's own, so the Redis app is built per test)."""
+    return {**rate_limited_settings, **auth_throttle_store}
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -117,6 +126,7 @@ def test_two_processes_share_the_count(
     dbsession: Any,
     tm: Any,
 ) -> None:
+    # Built from the same settings: the same store (the database or Redis).
     other = make_pyramidion_app(connection=db_connection)
     find(other.registry, Clock).freeze(auth_clock.now())
     user = auth_make_user()
@@ -183,3 +193,29 @@ def test_a_script_over_real_http_is_told_when_to_retry(pyramidion_live_server: A
     assert body["status"] == 429
     assert after[0] == 200
     assert after[2]["display_name"] == "Script"
+
+
+def test_a_down_redis_lets_api_requests_through_with_a_warning(
+    make_pyramidion_app: Any, db_connection: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Fails open (see pyramidion_api.ratelimit): no count, no headers, a
+    warning, where logins on the same throttle answer 503."""
+    import logging
+    import socket
+
+    pytest.importorskip("redis")
+    with socket.socket() as sock:  # a local port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = PyramidionTestApp(
+        make_pyramidion_app(
+            {"auth.throttle_url": f"redis://127.0.0.1:{port}/0"}, connection=db_connection
+        )
+    )
+
+    with caplog.at_level(logging.WARNING, logger="pyramidion_api.ratelimit"):
+        answers = [app.get("/api/v1/ping", status=200) for _ in range(LIMIT + 1)]
+
+    assert all("RateLimit-Limit" not in answer.headers for answer in answers)
+    assert "API rate limit not applied" in caplog.text
+    assert app.get("/auth/login").status_int == 200  # pages without counting still work

@@ -312,7 +312,11 @@ def list_groups_command(request: Request, args: argparse.Namespace) -> int:
 def purge_command(request: Request, args: argparse.Namespace) -> int:
     """``pyramidion auth purge CONFIG``: delete expired sessions and tokens."""
     from .purge import purge_expired
+    from .services import auth_settings
 
     removed = purge_expired(request.registry, request.dbsession)
     print(", ".join(f"{count} {name}" for name, count in removed.items()) + " removed")
+    if auth_settings(request.registry).throttle_url:
+        # Only the rows a database throttle left are counted above.
+        print("Throttle counters in Redis (auth.throttle_url) expire there: nothing to purge.")
     return 0

@@ -15,6 +15,8 @@ import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from pyramid.httpexceptions import HTTPServiceUnavailable
+
 if TYPE_CHECKING:
     from pyramid_mailer.message import Message
 
@@ -26,6 +28,7 @@ __all__ = [
     "Tally",
     "Throttle",
     "ThrottleKey",
+    "ThrottleUnavailable",
 ]
 
 
@@ -101,6 +104,17 @@ class Tally:
     def refused(self) -> bool:
         """Whether this use went over the limit."""
         return self.used > self.limit
+
+
+class ThrottleUnavailable(HTTPServiceUnavailable):  # type: ignore[misc]
+    """The throttle's store cannot be reached: the attempt can be neither
+    counted nor checked, so it is refused (503) rather than let through."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Attempts cannot be counted at the moment, so none are accepted; "
+            "try again in a minute."
+        )
 
 
 @runtime_checkable

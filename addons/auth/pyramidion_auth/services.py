@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from pyramid_services import find_service_factory
 
-from pyramidion import CoreSettings, get_settings
+from pyramidion import CoreSettings, SettingsError, get_settings
 
 from .interfaces import Clock, Mailer, PasswordHasher, Throttle
 from .settings import AuthSettings
@@ -30,7 +31,9 @@ if TYPE_CHECKING:
     from pyramid.config import Configurator
     from pyramid.registry import Registry
 
-__all__ = ["auth_settings", "current_time", "find", "register_services"]
+__all__ = ["auth_settings", "current_time", "find", "make_throttle", "register_services"]
+
+THROTTLE_URL_SCHEMES = ("redis", "rediss", "unix")
 
 
 class _RegistryOnly:
@@ -62,6 +65,29 @@ def auth_settings(registry: Registry) -> AuthSettings:
     return get_settings(registry, AuthSettings)
 
 
+def make_throttle(settings: AuthSettings, registry: Registry) -> Throttle:
+    """The throttle ``auth.throttle_url`` names: the database one when it is
+    empty, else the Redis one (whose URL is checked here, at start-up)."""
+    from .throttle import DatabaseThrottle
+
+    if not settings.throttle_url:
+        return DatabaseThrottle(settings, registry)
+    scheme = urlsplit(settings.throttle_url).scheme
+    if scheme not in THROTTLE_URL_SCHEMES:
+        raise SettingsError(
+            f"auth.throttle_url must start with redis://, rediss:// or unix://, "
+            f"not {scheme + '://' if scheme else 'no scheme'}."
+        )
+    try:
+        from .redis_throttle import RedisThrottle
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise SettingsError(
+            "auth.throttle_url names a Redis server but redis-py is not installed; "
+            "install pyramidion-auth[redis]."
+        ) from exc
+    return RedisThrottle(settings)
+
+
 def register_services(config: Configurator) -> None:
     """Register the add-on's services, built from its settings.
 
@@ -70,7 +96,6 @@ def register_services(config: Configurator) -> None:
     """
     from .mail import make_mailer
     from .passwords import Passwords
-    from .throttle import DatabaseThrottle
 
     registry = config.registry
     settings = auth_settings(registry)
@@ -81,7 +106,7 @@ def register_services(config: Configurator) -> None:
         raise TypeError(f"auth.clock = {settings.clock}: {clock!r} has no now() method")
     config.register_service(clock, Clock)
     config.register_service(Passwords(settings), PasswordHasher)
-    config.register_service(DatabaseThrottle(settings, registry), Throttle)
+    config.register_service(make_throttle(settings, registry), Throttle)
     config.register_service(make_mailer(settings, development=development), Mailer)
 
 

@@ -123,6 +123,24 @@ class AuthSettings:
         "behind a proxy, configure the server's trusted proxy.",
         min=1,
     )
+    throttle_url: str = setting(
+        "",
+        doc="Where the throttle keeps its counters (login throttling and the API's "
+        "rate limits): empty, the database (a committed write per counted "
+        "request); redis://host:6379/0, rediss://... or unix:///path.sock, a "
+        "Redis server (needs pyramidion-auth[redis]); use Redis when several "
+        "processes serve the site.",
+    )
+    throttle_timeout: datetime.timedelta = setting(  # noqa: RUF009
+        datetime.timedelta(seconds=1),
+        doc="How long the Redis throttle waits to connect and for each answer "
+        "before giving up: logins are then refused (503), API requests go "
+        "through unlimited (0.5, 2s, ...).",
+    )
+    throttle_key_prefix: str = setting(
+        "pyramidion:throttle:",
+        doc="Prefix of the Redis throttle's keys, to share a Redis database with other uses.",
+    )
     reset_token_lifetime: datetime.timedelta = setting(  # noqa: RUF009
         datetime.timedelta(hours=1), doc="How long a password-reset link works."
     )

@@ -28,10 +28,17 @@ build on the core's fixtures (``testapp``, ``dbsession``, ``tm``)::
   frozen at the current time for the test (``auth_clock.advance(minutes=5)``)
   and released afterwards. Needs ``auth.clock`` set to it, as
   ``AUTH_TEST_SETTINGS`` does.
+- ``auth_redis_throttle``: settings that keep the throttle's counters in the
+  test Redis (``PYRAMIDION_TEST_REDIS_URL``, else redis://127.0.0.1:6379/0)
+  under a key prefix of the test's own, deleted afterwards. Skips the test
+  when Redis cannot be reached, but fails it under CI (``CI`` set).
+- ``auth_throttle_store``: parametrized over ``"database"`` and ``"redis"``:
+  the settings of that store (none for the database), to run a test on both.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -153,3 +160,38 @@ def auth_clock(testapp: Any) -> Iterator[ManualClock]:
         yield clock
     finally:
         clock.release()
+
+
+def _redis_test_url() -> str:
+    return os.environ.get("PYRAMIDION_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def auth_redis_throttle() -> Iterator[dict[str, str]]:
+    """Settings for a throttle in the test Redis, under this test's own prefix."""
+    redis = pytest.importorskip("redis")
+    url = _redis_test_url()
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"the tests need Redis at {url} under CI: {exc}")
+        pytest.skip(f"Redis at {url} cannot be reached: {exc}")
+    prefix = f"pyramidion-test:{uuid.uuid4().hex}:"
+    try:
+        yield {"auth.throttle_url": url, "auth.throttle_key_prefix": prefix}
+    finally:
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+@pytest.fixture(params=["database", "redis"])
+def auth_throttle_store(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The settings of each throttle store in turn (none for the database)."""
+    if request.param == "database":
+        return {}
+    settings: dict[str, str] = request.getfixturevalue("auth_redis_throttle")
+    return settings

@@ -118,3 +118,20 @@ def test_the_purge_command_reports_what_it_removed(
     assert out.endswith(" removed\n")
     for name in ("sessions", "one-time tokens", "API tokens", "throttle counters"):
         assert name in out
+
+
+def test_the_purge_command_works_with_counters_in_redis_even_when_it_is_down(
+    ini: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a local port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("PYRAMIDION_AUTH__THROTTLE_URL", f"redis://127.0.0.1:{port}/0")
+
+    assert main(["auth", "purge", ini]) == 0
+
+    out = capsys.readouterr().out
+    assert " removed\n" in out
+    assert "Throttle counters in Redis (auth.throttle_url) expire there: nothing to purge." in out

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
@@ -17,13 +19,27 @@ from pyramidion_auth.services import auth_settings, find
 from pyramidion_auth.throttle import failed_logins_since
 
 
-def throttled_app(
-    make_pyramidion_app: Any, db_connection: Connection, **settings: str
+def app_with(
+    make_pyramidion_app: Any, db_connection: Connection, store: dict[str, str], **settings: str
 ) -> PyramidionTestApp:
     app = make_pyramidion_app(
-        {f"auth.{key}": value for key, value in settings.items()}, connection=db_connection
+        {**store, **{f"auth.{key}": value for key, value in settings.items()}},
+        connection=db_connection,
     )
     return PyramidionTestApp(app)
+
+
+@pytest.fixture
+def throttled_app(
+    make_pyramidion_app: Any, db_connection: Connection, auth_throttle_store: dict[str, str]
+) -> Callable[..., PyramidionTestApp]:
+    """``throttled_app(**auth_settings)``: an app whose throttle keeps its
+    counters in the database, then (the test run again) in Redis."""
+
+    def make(**settings: str) -> PyramidionTestApp:
+        return app_with(make_pyramidion_app, db_connection, auth_throttle_store, **settings)
+
+    return make
 
 
 def frozen_clock(app: PyramidionTestApp) -> ManualClock:
@@ -35,11 +51,9 @@ def frozen_clock(app: PyramidionTestApp) -> ManualClock:
 
 
 def test_lockout_after_the_limit_and_recovery_after_the_window(
-    make_pyramidion_app: Any, db_connection: Connection, auth_make_user: Any, auth_log_in: Any
+    throttled_app: Any, auth_make_user: Any, auth_log_in: Any
 ) -> None:
     app = throttled_app(
-        make_pyramidion_app,
-        db_connection,
         throttle_window="60",
         throttle_free_attempts="3",
         throttle_account_limit="3",
@@ -63,12 +77,8 @@ def test_lockout_after_the_limit_and_recovery_after_the_window(
     assert auth_log_in(app, user.email).status_int == 303
 
 
-def test_unknown_email_is_throttled_like_a_known_one(
-    make_pyramidion_app: Any, db_connection: Connection, auth_log_in: Any
-) -> None:
-    app = throttled_app(
-        make_pyramidion_app, db_connection, throttle_free_attempts="2", throttle_account_limit="2"
-    )
+def test_unknown_email_is_throttled_like_a_known_one(throttled_app: Any, auth_log_in: Any) -> None:
+    app = throttled_app(throttle_free_attempts="2", throttle_account_limit="2")
     for _ in range(2):
         assert auth_log_in(app, "nobody@example.com", "guess guess guess").status_int == 422
 
@@ -79,11 +89,9 @@ def test_unknown_email_is_throttled_like_a_known_one(
 
 
 def test_failures_beyond_the_free_ones_must_wait(
-    make_pyramidion_app: Any, db_connection: Connection, auth_make_user: Any, auth_log_in: Any
+    throttled_app: Any, auth_make_user: Any, auth_log_in: Any
 ) -> None:
-    app = throttled_app(
-        make_pyramidion_app, db_connection, throttle_free_attempts="2", throttle_account_limit="10"
-    )
+    app = throttled_app(throttle_free_attempts="2", throttle_account_limit="10")
     clock = frozen_clock(app)
     user = auth_make_user()
     for _ in range(2):
@@ -97,10 +105,8 @@ def test_failures_beyond_the_free_ones_must_wait(
     assert auth_log_in(app, user.email).status_int == 303
 
 
-def test_one_address_is_refused_across_accounts(
-    make_pyramidion_app: Any, db_connection: Connection, auth_log_in: Any
-) -> None:
-    app = throttled_app(make_pyramidion_app, db_connection, throttle_address_limit="3")
+def test_one_address_is_refused_across_accounts(throttled_app: Any, auth_log_in: Any) -> None:
+    app = throttled_app(throttle_address_limit="3")
     for n in range(3):
         assert auth_log_in(app, f"victim{n}@example.com", "guess guess guess").status_int == 422
 
@@ -114,9 +120,9 @@ def test_one_address_is_refused_across_accounts(
 
 
 def test_forwarded_for_header_does_not_escape_the_address_limit(
-    make_pyramidion_app: Any, db_connection: Connection, auth_log_in: Any
+    throttled_app: Any, auth_log_in: Any
 ) -> None:
-    app = throttled_app(make_pyramidion_app, db_connection, throttle_address_limit="2")
+    app = throttled_app(throttle_address_limit="2")
     for n in range(2):
         auth_log_in(
             app, f"v{n}@example.com", "guess", headers={"X-Forwarded-For": f"203.0.113.{n}"}
@@ -190,11 +196,9 @@ def client_at(app: PyramidionTestApp, address: str) -> PyramidionTestApp:
 
 
 def test_an_attacker_elsewhere_cannot_lock_the_owner_out(
-    make_pyramidion_app: Any, db_connection: Connection, auth_make_user: Any, auth_log_in: Any
+    throttled_app: Any, auth_make_user: Any, auth_log_in: Any
 ) -> None:
     app = throttled_app(
-        make_pyramidion_app,
-        db_connection,
         throttle_free_attempts="100",
         throttle_account_limit="3",
         throttle_account_ceiling="5",
@@ -219,11 +223,9 @@ def test_an_attacker_elsewhere_cannot_lock_the_owner_out(
 
 
 def test_the_same_address_is_refused_at_the_pair_limit(
-    make_pyramidion_app: Any, db_connection: Connection, auth_make_user: Any, auth_log_in: Any
+    throttled_app: Any, auth_make_user: Any, auth_log_in: Any
 ) -> None:
     app = throttled_app(
-        make_pyramidion_app,
-        db_connection,
         throttle_free_attempts="100",
         throttle_account_limit="3",
     )
@@ -237,12 +239,8 @@ def test_the_same_address_is_refused_at_the_pair_limit(
     assert auth_log_in(guesser, user.email, "guess guess").status_int == 429
 
 
-def test_registrations_and_resets_are_throttled_per_address(
-    make_pyramidion_app: Any, db_connection: Connection
-) -> None:
-    app = throttled_app(
-        make_pyramidion_app, db_connection, allow_registration="true", throttle_signup_limit="3"
-    )
+def test_registrations_and_resets_are_throttled_per_address(throttled_app: Any) -> None:
+    app = throttled_app(allow_registration="true", throttle_signup_limit="3")
     frozen_clock(app)
 
     def register(client: PyramidionTestApp, n: int) -> int:
@@ -267,7 +265,7 @@ def test_registrations_and_resets_are_throttled_per_address(
 def test_failed_logins_since_counts_the_failures_of_the_last_hour(
     make_pyramidion_app: Any, db_connection: Connection, auth_make_user: Any, auth_log_in: Any
 ) -> None:
-    app = throttled_app(make_pyramidion_app, db_connection, throttle_free_attempts="10")
+    app = app_with(make_pyramidion_app, db_connection, {}, throttle_free_attempts="10")
     clock = frozen_clock(app)
     user = auth_make_user()
     start = clock.now()
