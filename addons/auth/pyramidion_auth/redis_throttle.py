@@ -23,12 +23,12 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
-import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .interfaces import Refusal, Tally, ThrottleKey, ThrottleUnavailable
 from .settings import AuthSettings
+from .throttle import WindowedCounts, refusal_for, seconds
 
 __all__ = ["RedisThrottle"]
 
@@ -78,11 +78,7 @@ def _moment(micros: int | bytes | str) -> datetime.datetime:
     return _EPOCH + datetime.timedelta(microseconds=int(micros))
 
 
-def _seconds(delta: datetime.timedelta) -> int:
-    return max(1, math.ceil(delta.total_seconds()))
-
-
-class RedisThrottle:
+class RedisThrottle(WindowedCounts):
     """The add-on's :class:`~pyramidion_auth.interfaces.Throttle` on Redis
     (see the module)."""
 
@@ -118,7 +114,7 @@ class RedisThrottle:
             for key in keys:
                 window = self._window(key)
                 if self._add(key.key, now, now - window, window)[0] > key.limit:
-                    return Refusal(_seconds(window))
+                    return Refusal(seconds(window))
             return None
 
         return self._guarded(run)
@@ -135,17 +131,11 @@ class RedisThrottle:
 
         self._guarded(run)
 
-    def count(self, key: ThrottleKey, now: datetime.datetime) -> Refusal | None:
-        """Count one use of ``key``; a refusal (until its window ends) when
-        that is over its limit."""
-        tally = self.tally(key, now)
-        return Refusal(tally.reset_after) if tally.refused else None
-
     def tally(self, key: ThrottleKey, now: datetime.datetime) -> Tally:
         """Count one use of ``key``: one script, one round trip."""
         window = self._window(key)
         used, started = self._guarded(lambda: self._add(key.key, now, now - window, window))
-        return Tally(used, key.limit, _seconds(started + window - now))
+        return Tally(used, key.limit, seconds(started + window - now))
 
     def note(self, key: str, now: datetime.datetime) -> None:
         """Remember ``key`` at ``now``, for ``auth.throttle_known_address_lifetime``."""
@@ -173,7 +163,7 @@ class RedisThrottle:
     ) -> tuple[int, datetime.datetime]:
         # Kept a little longer than the window: expiry runs on real time,
         # the decisions on the caller's clock.
-        expiry = _seconds(lifetime) + 1
+        expiry = seconds(lifetime) + 1
         failures, started = self._increment(
             keys=[self.redis_key(key)], args=[_micros(now), _micros(cutoff), expiry]
         )
@@ -197,23 +187,16 @@ class RedisThrottle:
             return f"unix://{kwargs['path']}"
         return f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db', 0)}"
 
-    def _window(self, key: ThrottleKey) -> datetime.timedelta:
-        return key.window if key.window is not None else self.window
-
     def _refusal(
         self, row: dict[bytes, bytes], key: ThrottleKey, now: datetime.datetime
     ) -> Refusal | None:
         if not row:
             return None
-        failures = int(row[b"f"])
-        window_end = _moment(row[b"s"]) + self._window(key)
-        if now >= window_end:
-            return None
-        if failures >= key.limit:
-            return Refusal(_seconds(window_end - now))
-        if key.free is not None and failures >= key.free:
-            delay = datetime.timedelta(seconds=2 ** min(failures - key.free, 30))
-            ready_at = min(_moment(row[b"l"]) + delay, window_end)
-            if now < ready_at:
-                return Refusal(_seconds(ready_at - now))
-        return None
+        return refusal_for(
+            key,
+            self._window(key),
+            now,
+            failures=int(row[b"f"]),
+            window_started_at=_moment(row[b"s"]),
+            last_failure_at=_moment(row[b"l"]),
+        )

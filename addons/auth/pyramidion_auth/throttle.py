@@ -18,10 +18,67 @@ from .settings import AuthSettings
 if TYPE_CHECKING:
     from pyramid.registry import Registry
 
-__all__ = ["DatabaseThrottle", "failed_logins_since", "increment", "increment_window"]
+__all__ = [
+    "DatabaseThrottle",
+    "WindowedCounts",
+    "failed_logins_since",
+    "increment",
+    "increment_window",
+    "refusal_for",
+    "seconds",
+]
 
 
-class DatabaseThrottle:
+def seconds(delta: datetime.timedelta) -> int:
+    """Whole seconds to announce for ``delta`` (``Retry-After``), at least 1."""
+    return max(1, math.ceil(delta.total_seconds()))
+
+
+def refusal_for(
+    key: ThrottleKey,
+    window: datetime.timedelta,
+    now: datetime.datetime,
+    *,
+    failures: int,
+    window_started_at: datetime.datetime,
+    last_failure_at: datetime.datetime,
+) -> Refusal | None:
+    """The rule every store applies to a counter: refused until its window
+    ends once over ``key.limit``; past ``key.free`` failures, each further
+    attempt waits twice as long as the one before (within the window)."""
+    window_end = window_started_at + window
+    if now >= window_end:
+        return None
+    if failures >= key.limit:
+        return Refusal(seconds(window_end - now))
+    if key.free is not None and failures >= key.free:
+        delay = datetime.timedelta(seconds=2 ** min(failures - key.free, 30))
+        ready_at = min(last_failure_at + delay, window_end)
+        if now < ready_at:
+            return Refusal(seconds(ready_at - now))
+    return None
+
+
+class WindowedCounts:
+    """What the throttle's stores share: the default window and counting
+    one use through the store's ``tally``."""
+
+    window: datetime.timedelta
+
+    def tally(self, key: ThrottleKey, now: datetime.datetime) -> Tally:
+        raise NotImplementedError
+
+    def count(self, key: ThrottleKey, now: datetime.datetime) -> Refusal | None:
+        """Count one use of ``key``; a refusal (until its window ends) when
+        that is over its limit."""
+        tally = self.tally(key, now)
+        return Refusal(tally.reset_after) if tally.refused else None
+
+    def _window(self, key: ThrottleKey) -> datetime.timedelta:
+        return key.window if key.window is not None else self.window
+
+
+class DatabaseThrottle(WindowedCounts):
     """The add-on's :class:`~pyramidion_auth.interfaces.Throttle`: counters in
     ``auth_throttle``.
 
@@ -54,7 +111,7 @@ class DatabaseThrottle:
             for key in keys:
                 window = self._window(key)
                 if increment(session, key.key, now, now - window) > key.limit:
-                    return Refusal(self._seconds(window))
+                    return Refusal(seconds(window))
         return None
 
     def succeeded(self, forget: list[ThrottleKey], take_back: list[ThrottleKey]) -> None:
@@ -72,18 +129,12 @@ class DatabaseThrottle:
                     .values(failures=ThrottleCounter.failures - 1)
                 )
 
-    def count(self, key: ThrottleKey, now: datetime.datetime) -> Refusal | None:
-        """Count one use of ``key``; a refusal (until its window ends) when
-        that is over its limit."""
-        tally = self.tally(key, now)
-        return Refusal(tally.reset_after) if tally.refused else None
-
     def tally(self, key: ThrottleKey, now: datetime.datetime) -> Tally:
         """Count one use of ``key``: one atomic statement, committed at once."""
         window = self._window(key)
         with independent_session(self.registry) as session:
             used, started = increment_window(session, key.key, now, now - window)
-        return Tally(used, key.limit, self._seconds(started + window - now))
+        return Tally(used, key.limit, seconds(started + window - now))
 
     def note(self, key: str, now: datetime.datetime) -> None:
         """Remember ``key`` at ``now`` (kept until ``purge`` finds it old)."""
@@ -96,29 +147,19 @@ class DatabaseThrottle:
             row = session.get(ThrottleCounter, key)
             return row is not None and row.last_failure_at >= since
 
-    def _window(self, key: ThrottleKey) -> datetime.timedelta:
-        return key.window if key.window is not None else self.window
-
     def _refusal(
         self, row: ThrottleCounter | None, key: ThrottleKey, now: datetime.datetime
     ) -> Refusal | None:
         if row is None:
             return None
-        window_end = row.window_started_at + self._window(key)
-        if now >= window_end:
-            return None
-        if row.failures >= key.limit:
-            return Refusal(self._seconds(window_end - now))
-        if key.free is not None and row.failures >= key.free:
-            delay = datetime.timedelta(seconds=2 ** min(row.failures - key.free, 30))
-            ready_at = min(row.last_failure_at + delay, window_end)
-            if now < ready_at:
-                return Refusal(self._seconds(ready_at - now))
-        return None
-
-    @staticmethod
-    def _seconds(delta: datetime.timedelta) -> int:
-        return max(1, math.ceil(delta.total_seconds()))
+        return refusal_for(
+            key,
+            self._window(key),
+            now,
+            failures=row.failures,
+            window_started_at=row.window_started_at,
+            last_failure_at=row.last_failure_at,
+        )
 
 
 def increment(
