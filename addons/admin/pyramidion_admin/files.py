@@ -9,12 +9,21 @@ column is then a file field when the registration names it in
 With a store, a file field is an upload widget in the add and edit forms;
 the row's current file is shown with its download link, an empty upload
 keeps it, and a new upload replaces it within the request's transaction
-(the store decides what becomes of the replaced file). Without one, file
+(the store decides what becomes of the replaced file). A nullable file
+column's edit form also offers "Remove the current file" (ignored when a
+new file is uploaded); the removed file goes to the store's ``release``
+like a replaced one.
+
+What a new file belongs to (its owner, visibility, realm) is the model's
+add-on's to say, not the admin's: a registration's ``file_placement(request,
+obj, field)`` returns the keywords the admin hands to the store's ``keep``
+for a file that replaces none, once the form's other values are on ``obj``. Without one, file
 fields are shown read-only and left out of the forms.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
@@ -30,6 +39,7 @@ __all__ = [
     "add_admin_file_store",
     "file_fields",
     "file_store",
+    "remove_field",
 ]
 
 
@@ -46,11 +56,20 @@ class AdminFileStore(Protocol):
         """The file's name and download URL (None when there is none), or
         None when no file has that id."""
 
-    def keep(self, request: Request, value: Any, replaces: Any) -> Any:
+    def keep(
+        self,
+        request: Request,
+        value: Any,
+        replaces: Any,
+        placement: Mapping[str, Any] | None = None,
+    ) -> Any:
         """Make the widget's ``value`` a stored file and return its id.
 
         ``replaces`` is the id of the file it takes the place of, or None.
-        Raises ``LookupError`` with a sentence when the upload is gone.
+        ``placement`` is what the registration's ``file_placement`` said the
+        file belongs to (given only for a file that replaces none; the
+        keywords are the store's own). Raises ``LookupError`` with a
+        sentence when the upload is gone.
         """
 
     def release(self, request: Request, file_id: Any) -> None:
@@ -95,3 +114,8 @@ def file_fields(model_admin: ModelAdmin, store: AdminFileStore | None) -> tuple[
             ):
                 found.append(attr.key)
     return tuple(found)
+
+
+def remove_field(name: str) -> str:
+    """The edit form's "Remove the current file" checkbox of file field ``name``."""
+    return f"{name}__remove"

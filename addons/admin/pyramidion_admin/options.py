@@ -41,6 +41,7 @@ __all__ = [
     "AdminAction",
     "AdminSite",
     "ComputedColumn",
+    "FilePlacement",
     "ModelAdmin",
     "add_admin_model",
     "admin_site",
@@ -112,6 +113,12 @@ class AdminAction:
 #: rows, by primary key: one call (one query, say) for the whole page.
 ComputedValues = Callable[["Request", Sequence[Any]], Mapping[Any, str]]
 
+#: ``placement(request, obj, field)`` says what a new file in ``obj``'s
+#: column ``field`` belongs to: keyword arguments for the file store's
+#: ``keep`` (storage's: ``owner_id``, ``public``, ``realm``), or None for
+#: the store's own default. Called once the form's other values are set.
+FilePlacement = Callable[["Request", Any, str], "Mapping[str, Any] | None"]
+
 
 @dataclass(frozen=True)
 class ComputedColumn:
@@ -158,6 +165,8 @@ class ModelAdmin:
     #: Columns holding a stored file's id that the admin cannot tell by
     #: their foreign key (see :mod:`pyramidion_admin.files`).
     file_fields: tuple[str, ...] = ()
+    #: What a new file of a row belongs to (see :data:`FilePlacement`).
+    file_placement: FilePlacement | None = field(default=None, compare=False)
     #: Columns computed for each list page, after ``list_display``.
     list_computed: tuple[ComputedColumn, ...] = ()
     #: Where the registration came from, for error messages.
@@ -367,6 +376,7 @@ def build_model_admin(
     secret_fields: Sequence[str] | None = None,
     page_size: int | None = None,
     file_fields: Sequence[str] = (),
+    file_placement: FilePlacement | None = None,
     list_computed: Sequence[ComputedColumn | Mapping[str, Any]] = (),
 ) -> ModelAdmin:
     """A :class:`ModelAdmin` for ``model`` with defaults filled in (see
@@ -450,6 +460,11 @@ def build_model_admin(
             f"add_admin_model({model.__name__}): name {name!r} must be lower-case letters, "
             "digits and underscores"
         )
+    if file_placement is not None and not callable(file_placement):
+        raise TypeError(
+            f"add_admin_model({model.__name__}): file_placement must be callable "
+            "as placement(request, obj, field)"
+        )
     if page_size is not None and not 1 <= page_size <= 1000:
         raise ValueError(f"add_admin_model({model.__name__}): page_size must be 1 to 1000")
     return ModelAdmin(
@@ -469,6 +484,7 @@ def build_model_admin(
         secret_fields=tuple(secret_fields),
         page_size=page_size,
         file_fields=tuple(file_fields),
+        file_placement=file_placement,
         list_computed=_computed(model, list_computed, mapper.attrs),
     )
 
@@ -492,6 +508,7 @@ def add_admin_model(
     secret_fields: Sequence[str] | None = None,
     page_size: int | None = None,
     file_fields: Sequence[str] = (),
+    file_placement: FilePlacement | None = None,
     list_computed: Sequence[ComputedColumn | Mapping[str, Any]] = (),
 ) -> None:
     """Directive: show ``model`` in the admin at ``/admin/<addon>/<name>/``.
@@ -522,7 +539,11 @@ def add_admin_model(
     ``admin.page_size``. ``file_fields`` names columns that hold a stored
     file's id; foreign keys to the file store's table need no naming (see
     :mod:`pyramidion_admin.files`): with a file store they are upload
-    fields, without one they are read-only. ``list_computed`` adds list
+    fields, without one they are read-only. ``file_placement(request, obj,
+    field)`` says what a file uploaded for a row with no file in that
+    column belongs to (owner, visibility, realm: the store's ``keep``
+    keywords, see :data:`FilePlacement`); without it the store decides (a
+    file that replaces another keeps the replaced one's). ``list_computed`` adds list
     columns that are not attributes: :class:`ComputedColumn` objects or
     mappings of their fields, whose ``values(request, rows)`` gives the
     text of a whole page's rows by primary key.
@@ -531,6 +552,7 @@ def add_admin_model(
     configuration conflict. Declares the model's permissions.
     """
     model = config.maybe_dotted(model)
+    file_placement = config.maybe_dotted(file_placement)
     owner = addon or _calling_addon(config, model)
     if owner is None:
         raise ValueError(
@@ -554,6 +576,7 @@ def add_admin_model(
         secret_fields=secret_fields,
         page_size=page_size,
         file_fields=file_fields,
+        file_placement=file_placement,
         list_computed=list_computed,
     )
 

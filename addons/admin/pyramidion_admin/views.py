@@ -28,7 +28,7 @@ from pyramidion_forms import FormError, FormView, flash, model_schema
 
 from . import history
 from .display import display_value, field_label, object_label
-from .files import AdminFileStore, file_fields, file_store
+from .files import AdminFileStore, file_fields, file_store, remove_field
 from .listing import ListPage, filters_of, list_page, sortable
 from .options import AdminAction, ModelAdmin, admin_site
 from .resources import (
@@ -501,11 +501,14 @@ class _AdminForm(FormView):
 
     def assign(self, obj: Any, appstruct: Mapping[str, Any]) -> list[Any]:
         """Set ``appstruct`` on ``obj``; returns the ids of the files that new
-        uploads replaced."""
+        uploads replaced or that were removed.
+
+        File fields come last, so that the registration's ``file_placement``
+        sees the row as the form leaves it.
+        """
         model_admin = self.model_admin
         attrs = sa.inspect(model_admin.model).attrs
         files = set(self.file_fields) if self.file_store is not None else set()
-        replaced = []
         for key, value in appstruct.items():
             if key not in attrs or key in model_admin.readonly_fields or key == model_admin.pk.key:
                 continue
@@ -513,18 +516,40 @@ class _AdminForm(FormView):
                 # A secret is never shown, so an empty field means "keep it".
                 continue
             if key in files:
-                if value in (None, colander.null):
-                    continue
-                old = getattr(obj, key, None)
-                try:
-                    value = self.file_store.keep(self.request, value, old)  # type: ignore[union-attr]
-                except LookupError as exc:
-                    raise FormError(str(exc), field=key) from None
-                if old is not None and old != value:
-                    replaced.append(old)
+                continue
             if getattr(obj, key, None) != value:
                 setattr(obj, key, value)
+        replaced = []
+        for key in self.file_fields:
+            if key not in files or key not in appstruct or key in model_admin.readonly_fields:
+                continue
+            value = appstruct[key]
+            old = getattr(obj, key, None)
+            if value in (None, colander.null):
+                if old is not None and appstruct.get(remove_field(key)):
+                    setattr(obj, key, None)
+                    replaced.append(old)
+                continue
+            try:
+                value = self.keep_file(obj, key, value, old)
+            except LookupError as exc:
+                raise FormError(str(exc), field=key) from None
+            if old is not None and old != value:
+                replaced.append(old)
+            if old != value:
+                setattr(obj, key, value)
         return replaced
+
+    def keep_file(self, obj: Any, key: str, value: Any, old: Any) -> Any:
+        """The store's id for the upload ``value`` of ``obj``'s ``key``,
+        placed where the registration says when it replaces no file."""
+        store: Any = self.file_store
+        placement = self.model_admin.file_placement
+        if old is None and placement is not None:
+            where = placement(self.request, obj, key)
+            if where is not None:
+                return store.keep(self.request, value, old, placement=dict(where))
+        return store.keep(self.request, value, old)
 
     def save(self, obj: Any, action: str, appstruct: Mapping[str, Any]) -> None:
         """Set ``appstruct`` on ``obj``, record it and flush, in a savepoint.
@@ -595,6 +620,31 @@ class EditView(_AdminForm):
 
     def bind_kw(self) -> dict[str, Any]:
         return {"context": self.context, "obj": self.context.obj}
+
+    def get_schema(self) -> Any:
+        """The form, with "Remove the current file" after each file field
+        whose column may be empty and that holds a file now."""
+        schema = super().get_schema()
+        if self.file_store is None:
+            return schema
+        obj = self.context.obj
+        columns = sa.inspect(self.model_admin.model).columns
+        for name in self.file_fields:
+            if name not in schema or not columns[name].nullable or getattr(obj, name) is None:
+                continue
+            index = [child.name for child in schema.children].index(name)
+            schema.children.insert(
+                index + 1,
+                colander.SchemaNode(
+                    colander.Boolean(),
+                    name=remove_field(name),
+                    title=f"Remove the current {field_label(name.removesuffix('_id')).lower()}",
+                    description="Ignored when a new file is chosen.",
+                    missing=False,
+                    widget=deform.widget.CheckboxWidget(),
+                ),
+            )
+        return schema
 
     def page_values(self) -> dict[str, Any]:
         obj = self.context.obj

@@ -83,6 +83,7 @@ def test_a_registration_in_the_test_app(testapp: Any) -> None:
             "two actions are called go",
         ),
         ({"actions": ["go"]}, "actions must be AdminAction"),
+        ({"file_placement": "nowhere"}, "file_placement must be callable"),
     ],
 )
 def test_a_wrong_option_is_refused_with_a_sentence(options: dict[str, Any], says: str) -> None:

@@ -7,23 +7,25 @@ asks for, which the history records too, else a standard one) and show them agai
 functions as the post pages' moderation (:func:`~pyramidion_blog.services.hide_post`).
 ``/admin/blog/attachment/`` lists the posts' attachments; with storage's
 file store (always, as the blog requires storage), an attachment's form
-replaces its file by upload.
+replaces its file by upload, and a file added there is placed as the
+blog's own uploads place it (:func:`attachment_placement`): readable by
+whoever may view the post.
 This module uses only the admin's directive; it never imports the admin.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .models import Attachment, Post
-from .services import hide_post, show_post
+from .services import file_placement, hide_post, show_post
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
     from pyramid.request import Request
 
-__all__ = ["DEFAULT_REASON", "hide_posts", "includeme", "show_posts"]
+__all__ = ["DEFAULT_REASON", "attachment_placement", "hide_posts", "includeme", "show_posts"]
 
 #: The reason a post hidden from the admin shows its author when none was given.
 DEFAULT_REASON = "Hidden by a moderator."
@@ -45,6 +47,17 @@ def show_posts(request: Request, posts: Sequence[Post]) -> str:
     for post in posts:
         show_post(post)
     return f"{len(posts)} post{'' if len(posts) == 1 else 's'} shown again."
+
+
+def attachment_placement(
+    request: Request, attachment: Attachment, field: str
+) -> dict[str, Any] | None:
+    """Where a file added to an attachment in the admin belongs: where the
+    blog's own upload puts it (:func:`~pyramidion_blog.services.file_placement`),
+    so the post's readers may download it. None (the admin's own, private)
+    when the attachment names no post."""
+    post = None if attachment.post_id is None else request.dbsession.get(Post, attachment.post_id)
+    return None if post is None else file_placement(post)
 
 
 def includeme(config: Configurator) -> None:
@@ -74,4 +87,5 @@ def includeme(config: Configurator) -> None:
         list_display=("id", "post", "file"),
         list_filter=("post",),
         fields=("post_id", "file_id"),
+        file_placement=attachment_placement,
     )

@@ -21,6 +21,7 @@ __all__ = [
     "adopt",
     "attach",
     "delete_post",
+    "file_placement",
     "hide_post",
     "list_posts",
     "search_condition",
@@ -112,10 +113,17 @@ def list_posts(
     return PostPage(list(posts), total, number, pages)
 
 
+def file_placement(post: Post) -> dict[str, Any]:
+    """Where a file attached to ``post`` belongs (``request.storage.keep``'s
+    keywords): owned by the post's author, private, in the blog's realm, so
+    whoever may view the post may download it."""
+    return {"owner_id": str(post.author_id), "public": False, "realm": FILE_REALM}
+
+
 def attach(request: Request, post: Post, upload: Any) -> Attachment:
     """Keep this client's temporary ``upload`` (the upload widget's value)
     as a file of ``post``, owned by the post's author."""
-    stored = request.storage.keep(upload, owner_id=str(post.author_id), realm=FILE_REALM)
+    stored = request.storage.keep(upload, **file_placement(post))
     attachment = Attachment(file=stored)
     post.attachments.append(attachment)
     return attachment

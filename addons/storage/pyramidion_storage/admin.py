@@ -16,7 +16,7 @@ This module uses only the admin's directives; it never imports the admin.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pyramid.events import BeforeRender
@@ -89,8 +89,11 @@ class AdminFiles:
 
     The upload widget stores the chosen file at once as the client's
     temporary upload (so a refused form keeps it); saving the row keeps
-    it, with the owner, visibility and realm of the file it replaces (a new
-    row's file is the admin's own, private). A replaced file that no other
+    it, with the owner, visibility and realm of the file it replaces; a
+    file that replaces none gets those the registration's ``file_placement``
+    gives (``owner_id``, ``public``, ``realm``: :meth:`~pyramidion_storage.services.Storage.keep`'s
+    keywords), else it is the admin's own, private. A removed file is
+    released like a replaced one. A replaced file that no other
     row uses is deleted: its row with the change, its bytes after the
     commit. Nothing happens to any file when the request rolls back, but
     the temporary upload expiring.
@@ -111,11 +114,18 @@ class AdminFiles:
         url = None if stored.temporary else request.storage.url(stored)
         return stored.filename, url
 
-    def keep(self, request: Request, value: Any, replaces: Any) -> Any:
+    def keep(
+        self,
+        request: Request,
+        value: Any,
+        replaces: Any,
+        placement: Mapping[str, Any] | None = None,
+    ) -> Any:
         old = None if replaces is None else request.dbsession.get(StoredFile, replaces)
         try:
             if old is None:
-                stored = request.storage.keep(value)
+                # owner_id, public and realm, as the model's add-on says.
+                stored = request.storage.keep(value, **(placement or {}))
             else:
                 stored = request.storage.keep(
                     value, owner_id=old.owner_id, public=old.public, realm=old.realm

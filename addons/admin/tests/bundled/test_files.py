@@ -190,3 +190,83 @@ def test_a_new_attachment_needs_a_file(
 
     assert "Required" in refused.html.select_one("form#deform").text
     assert dbsession.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 0
+
+
+def other_client(app: PyramidionTestApp) -> PyramidionTestApp:
+    """A new client of the same app, logged in as nobody."""
+    return PyramidionTestApp(app.app)
+
+
+def test_a_file_added_in_the_admin_is_placed_as_the_blogs_own_uploads(
+    admin_client: PyramidionTestApp,
+    make_post: Any,
+    dbsession: Any,
+    auth_make_user: Any,
+    auth_logged_in: Any,
+) -> None:
+    author = auth_make_user("Author")
+    post = make_post(author)
+
+    attachment_id = add_attachment(admin_client, post, "notes.txt", b"for the readers\n")
+
+    # Where the blog's own upload (services.attach) puts a post's file:
+    # the author's, private, in the blog's realm; not the administrator's.
+    stored = current_file(dbsession, attachment_id)
+    assert (stored.owner_id, stored.public, stored.realm) == (str(author.id), False, "blog.post")
+    anonymous = other_client(admin_client)
+    assert anonymous.get(download(stored)).body == b"for the readers\n"
+    reader = auth_logged_in(other_client(admin_client), auth_make_user("Reader"))
+    assert reader.get(download(stored)).body == b"for the readers\n"
+
+
+def test_a_file_added_in_the_admin_to_a_hidden_post_follows_the_posts_rules(
+    admin_client: PyramidionTestApp,
+    make_post: Any,
+    dbsession: Any,
+    auth_make_user: Any,
+    auth_logged_in: Any,
+) -> None:
+    author = auth_make_user("Author")
+    post = make_post(author, hidden=True, hidden_reason="Spam.")
+
+    attachment_id = add_attachment(admin_client, post, "notes.txt", b"hidden\n")
+
+    stored = current_file(dbsession, attachment_id)
+    # Like the post itself: nobody but its author and the admins sees it.
+    other_client(admin_client).get(download(stored), status=404)
+    reader = auth_logged_in(other_client(admin_client), auth_make_user("Reader"))
+    reader.get(download(stored), status=404)
+    writer = auth_logged_in(other_client(admin_client), author)
+    assert writer.get(download(stored)).body == b"hidden\n"
+    assert admin_client.get(download(stored)).body == b"hidden\n"
+
+
+def test_a_replacing_file_keeps_the_replaced_ones_place(
+    admin_client: PyramidionTestApp, make_post: Any, dbsession: Any, auth_make_user: Any
+) -> None:
+    author = auth_make_user("Author")
+    post = make_post(author)
+    other = make_post(admin_client.user, title="The administrator's")
+    attachment_id = add_attachment(admin_client, post, "notes.txt", b"first version\n")
+
+    form = admin_client.get(f"/admin/blog/attachment/{attachment_id}/edit").forms["deform"]
+    form["post_id"] = str(other.id)
+    form["upload"] = Upload("notes-2.txt", b"second version\n", "text/plain")
+    form.submit("save", status=303)
+
+    stored = current_file(dbsession, attachment_id)
+    assert stored.filename == "notes-2.txt"
+    assert (stored.owner_id, stored.realm) == (str(author.id), "blog.post")
+
+
+def test_a_not_null_file_column_offers_no_removal(
+    admin_client: PyramidionTestApp, make_post: Any, dbsession: Any
+) -> None:
+    post = make_post(admin_client.user)
+    attachment_id = add_attachment(admin_client, post, "notes.txt", b"first version\n")
+
+    form = admin_client.get(f"/admin/blog/attachment/{attachment_id}/edit").forms["deform"]
+
+    assert "file_id__remove" not in form.fields
+    form.submit("save", status=303)
+    assert current_file(dbsession, attachment_id).filename == "notes.txt"
