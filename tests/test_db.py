@@ -13,9 +13,10 @@ import transaction
 from pyramid_retry import IRetryableError
 from sqlalchemy import Connection, event, insert, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import sessionmaker
 
 from pyramidion.app import get_database
-from pyramidion.db import independent_session, is_conflict, make_engine
+from pyramidion.db import Database, independent_session, is_conflict, make_engine
 from pyramidion.db.sqlite import BEGIN_OPTION, begins_immediately
 from pyramidion.testing import MakeApp, PyramidionTestApp
 from tests.conftest import Notes
@@ -451,6 +452,41 @@ def test_independent_session_outlives_an_aborted_request_transaction(
 
         with database.engine.connect() as connection:
             assert notes.texts(connection) == ["kept"]
+    finally:
+        with database.engine.begin() as connection:
+            table.drop(connection)
+
+
+@pytest.mark.parametrize("factory", ["the app's", "a plain sessionmaker"])
+def test_new_session_joins_its_manager_and_commits_only_through_it(
+    factory: str, notes: Notes, make_pyramidion_app: MakeApp
+) -> None:
+    app = make_pyramidion_app(addons=["notes"])
+    database = get_database(app.registry)
+    if factory == "a plain sessionmaker":
+        database = Database(database.engine, sessionmaker(bind=database.engine))
+    table = notes.Note.__table__
+    with database.engine.begin() as connection:
+        table.create(connection)
+    try:
+        manager = transaction.TransactionManager()
+        manager.begin()
+        session = database.new_session(manager)
+        session.execute(insert(table).values(text="joined"))
+        with pytest.raises(AssertionError, match="transaction manager"):
+            session.commit()
+        manager.commit()
+        # The independent session joins nothing; another manager's session
+        # joins that manager, not the first.
+        other = transaction.TransactionManager()
+        other.begin()
+        with independent_session(app.registry) as plain:
+            plain.execute(insert(table).values(text="independent"))
+        database.new_session(other).execute(insert(table).values(text="aborted"))
+        other.abort()
+
+        with database.engine.connect() as connection:
+            assert sorted(notes.texts(connection)) == ["independent", "joined"]
     finally:
         with database.engine.begin() as connection:
             table.drop(connection)

@@ -243,10 +243,13 @@ def user_menu(request: Request) -> UserMenu:
 
     user = request_user(request)
     if user is not None:
+        # One application URL for both links: Pyramid works it out again
+        # for every URL made without ``_app_url``.
+        app_url = request.application_url
         return UserMenu(
             user.display_name,
-            logout_url=request.route_url("auth.logout"),
-            account_url=request.route_url("auth.account"),
+            logout_url=request.route_url("auth.logout", _app_url=app_url),
+            account_url=request.route_url("auth.account", _app_url=app_url),
         )
     route = getattr(request, "matched_route", None)
     if (route is not None and route.name.startswith("auth.")) or request.method != "GET":

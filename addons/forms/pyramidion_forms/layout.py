@@ -169,6 +169,9 @@ def nav_entries(request: Request) -> list[NavEntry]:
     items = sorted(nav_items(request.registry).values(), key=lambda i: (i.order, i.title))
     root: Any = None
     matched = getattr(request, "matched_route", None)
+    # Pyramid works the application URL out again for every URL it makes
+    # without ``_app_url``: once a page is enough.
+    app_url = None
     entries = []
     for item in items:
         if item.permission not in (None, NO_PERMISSION_REQUIRED):
@@ -181,7 +184,9 @@ def nav_entries(request: Request) -> list[NavEntry]:
             if not request.has_permission(item.permission, where):
                 continue
         if item.route_name is not None:
-            url = request.route_url(item.route_name)
+            if app_url is None:
+                app_url = request.application_url
+            url = request.route_url(item.route_name, _app_url=app_url)
             active = matched is not None and matched.name == item.route_name
         else:
             url = str(item.url)

@@ -233,3 +233,23 @@ def test_an_edited_template_shows_at_the_next_page_when_templates_reload(
 
     # Renderers are kept per application, but not while templates reload.
     assert client.get("/reloading").html.select_one("main p").text == "second"
+
+
+def test_the_layout_links_carry_the_requests_host_and_script_name(
+    testapp: PyramidionTestApp,
+) -> None:
+    page = testapp.get(
+        "/formstest/thanks?id=7",
+        extra_environ={"HTTP_HOST": "shop.example", "SCRIPT_NAME": "/app"},
+    )
+
+    stylesheets = [link["href"] for link in page.html.select("link[rel=stylesheet]")]
+    scripts = [script["src"] for script in page.html.select("script")]
+    entries = [a["href"] for a in page.html.select("nav a.nav-link")]
+    assert page.html.select_one("a.navbar-brand")["href"] == "http://shop.example/app/"
+    assert len(stylesheets) == 3
+    assert len(scripts) == 2
+    assert entries
+    assert all(
+        url.startswith("http://shop.example/app/") for url in stylesheets + scripts + entries
+    )
