@@ -454,3 +454,29 @@ def test_independent_session_outlives_an_aborted_request_transaction(
     finally:
         with database.engine.begin() as connection:
             table.drop(connection)
+
+
+def test_each_request_session_joins_its_own_transaction(
+    notes: Notes, make_pyramidion_app: MakeApp
+) -> None:
+    # The listeners are the factory's, shared by every session: each
+    # session must still be committed or aborted with its own manager.
+    app = make_pyramidion_app(addons=["notes"])
+    database = get_database(app.registry)
+    table = notes.Note.__table__
+    with database.engine.begin() as connection:
+        table.create(connection)
+    try:
+        committed, aborted = transaction.TransactionManager(), transaction.TransactionManager()
+        committed.begin()
+        aborted.begin()
+        database.new_session(committed).add(notes.Note(text="committed"))
+        database.new_session(aborted).add(notes.Note(text="aborted"))
+        aborted.abort()
+        committed.commit()
+
+        with database.engine.connect() as connection:
+            assert notes.texts(connection) == ["committed"]
+    finally:
+        with database.engine.begin() as connection:
+            table.drop(connection)
