@@ -2,10 +2,11 @@
 
     .venv/bin/python benchmarks/in_process.py [--case row] [--rounds 7] [--requests 2000]
                                               [--threads 1] [--clock wall]
-                                              [--setting KEY=VALUE ...]
+                                              [--setting KEY=VALUE ...] [--postgresql URL]
 
 Builds the applications of ``apps.py`` for the case on one SQLite database
-prepared as ``run.py`` prepares it, calls each in turn with the same GET
+prepared as ``run.py`` prepares it (``--postgresql``: a database created on
+that server and dropped afterwards, as ``run.py`` does), calls each in turn with the same GET
 (``hello``: ``/bench/hello``; ``row``: ``/bench/items/42``; ``page``: the
 logged-in ``/bench/list``, each app logged in through its own form first;
 ``api-item`` and ``api-page``: ``/api/v1/posts/42`` and
@@ -137,6 +138,18 @@ def per_request(
     return elapsed / count * 1e6
 
 
+def add_database_argument(parser: argparse.ArgumentParser) -> None:
+    """``--postgresql URL``: run on a database created on that server."""
+    parser.add_argument(
+        "--postgresql",
+        metavar="URL",
+        default="",
+        help="a PostgreSQL server's URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/"
+        "postgres): the apps run on a database created there and dropped afterwards "
+        "(default: a temporary SQLite database)",
+    )
+
+
 def add_setting_argument(parser: argparse.ArgumentParser) -> None:
     """``--setting KEY=VALUE``, repeatable: a setting of the Pyramidion app."""
 
@@ -172,13 +185,14 @@ def main(argv: list[str] | None = None) -> None:
         help="wall time, or the calling thread's CPU time (one thread only; default wall)",
     )
     add_setting_argument(parser)
+    add_database_argument(parser)
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error("--threads must be at least 1")
     if args.clock == "cpu" and args.threads != 1:
         parser.error("--clock cpu times one thread: use it with --threads 1")
     clock = time.thread_time if args.clock == "cpu" else time.perf_counter
-    with built_apps(args.case, dict(args.setting)) as (apps, headers):
+    with built_apps(args.case, dict(args.setting), args.postgresql) as (apps, headers):
         medians = measure(
             apps, PATHS[args.case], args.rounds, args.requests, args.threads, headers, clock
         )
@@ -187,15 +201,20 @@ def main(argv: list[str] | None = None) -> None:
 
 @contextlib.contextmanager
 def built_apps(
-    case: str, settings: dict[str, str] | None = None
+    case: str, settings: dict[str, str] | None = None, postgresql: str = ""
 ) -> Iterator[tuple[dict[str, Any], dict[str, Headers]]]:
     """The applications of ``apps.py`` for ``case``, on one SQLite database
-    prepared as ``run.py`` prepares it (deleted afterwards), with
+    prepared as ``run.py`` prepares it (deleted afterwards), or on a
+    database created on the PostgreSQL server at ``postgresql`` (dropped
+    afterwards), with
     ``settings`` over the Pyramidion app's own, and the headers
     each app is sent (:func:`per_request`'s ``cookie`` and ``authorization``):
     for the page the Cookie header each app's login gave, for the API each
     app's token."""
-    with tempfile.TemporaryDirectory(prefix="pyramidion-bench-") as tmp_name:
+    with (
+        tempfile.TemporaryDirectory(prefix="pyramidion-bench-") as tmp_name,
+        contextlib.ExitStack() as stack,
+    ):
         tmp = Path(tmp_name)
         sys.path[:0] = [str(HERE), str(tmp / "site")]
         import run
@@ -204,6 +223,8 @@ def built_apps(
         from apps import CASES, FACTORIES
 
         url = f"sqlite:///{tmp / 'bench.sqlite'}"
+        if postgresql:
+            url = stack.enter_context(run.postgresql_database(postgresql))
         token = run.prepare_database(url, tmp / "files")
         if case in ("page", "api-item", "api-page"):
             run.prepare_references(url, CASES[case])

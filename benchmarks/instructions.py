@@ -1,7 +1,7 @@
 """Instructions per request of the benchmark's applications, counted by valgrind.
 
     .venv/bin/python benchmarks/instructions.py [--case row] [--requests 1000]
-                                                [--setting KEY=VALUE ...]
+                                                [--setting KEY=VALUE ...] [--postgresql URL]
 
 Builds every application of ``apps.py`` as ``in_process.py`` does and calls
 each directly as WSGI with the same GET, under valgrind's callgrind, which
@@ -34,7 +34,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from in_process import PATHS, add_setting_argument, built_apps, per_request, report
+from in_process import (
+    PATHS,
+    add_database_argument,
+    add_setting_argument,
+    built_apps,
+    per_request,
+    report,
+)
 
 #: Set in the environment of the run under valgrind, which counts; the run
 #: that starts it reads callgrind's dumps.
@@ -54,9 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--case", choices=sorted(PATHS), default="row", help="(default row)")
     parser.add_argument("--requests", type=int, default=1000, help="requests per app")
     add_setting_argument(parser)
+    add_database_argument(parser)
     args = parser.parse_args(argv)
     if os.environ.get(UNDER_CALLGRIND):
-        count(args.case, args.requests, dict(args.setting))
+        count(args.case, args.requests, dict(args.setting), args.postgresql)
         return 0
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("counting instructions needs valgrind: apt-get install -y valgrind")
@@ -81,14 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def count(case: str, requests: int, settings: dict[str, str]) -> None:
+def count(case: str, requests: int, settings: dict[str, str], postgresql: str = "") -> None:
     """Under callgrind: count each app's ``requests`` GETs, one dump per app."""
     pid = str(os.getpid())
 
     def control(*options: str) -> None:
         subprocess.run(["callgrind_control", *options, pid], check=True, capture_output=True)
 
-    with built_apps(case, settings) as (apps, headers):
+    with built_apps(case, settings, postgresql) as (apps, headers):
         for name, app in apps.items():
             per_request(app, PATHS[case], 200, **headers[name])  # warm-up
         for name, app in apps.items():

@@ -106,6 +106,21 @@ def test_the_in_process_runner_measures_every_app(case: str) -> None:
     assert measured == expected[case]
 
 
+def test_the_in_process_runner_runs_on_postgresql() -> None:
+    """``--postgresql``: the apps run on a database made on that server."""
+    url = os.environ.get("PYRAMIDION_TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        pytest.skip("needs PYRAMIDION_TEST_DATABASE_URL to a PostgreSQL server")
+    args = ("--case", "api-item", "--rounds", "1", "--requests", "20")
+    lines = run_benchmark("in_process.py", *args, "--postgresql", url)
+    assert [line.split()[1] for line in lines] == ["drf", "pyramidion"]
+    # The server named is the one used: one that is not there fails the run.
+    with pytest.raises(subprocess.CalledProcessError):
+        run_benchmark(
+            "in_process.py", *args, "--postgresql", "postgresql+psycopg://postgres@127.0.0.1:1/x"
+        )
+
+
 def test_the_in_process_runner_splits_requests_over_threads() -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:

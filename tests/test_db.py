@@ -490,3 +490,62 @@ def test_new_session_joins_its_manager_and_commits_only_through_it(
     finally:
         with database.engine.begin() as connection:
             table.drop(connection)
+
+
+def test_each_request_session_joins_its_own_transaction(
+    notes: Notes, make_pyramidion_app: MakeApp
+) -> None:
+    # The listeners are the session class's, shared by every session: each
+    # session must still be committed or aborted with its own manager.
+    app = make_pyramidion_app(addons=["notes"])
+    database = get_database(app.registry)
+    table = notes.Note.__table__
+    with database.engine.begin() as connection:
+        table.create(connection)
+    try:
+        committed, aborted = transaction.TransactionManager(), transaction.TransactionManager()
+        committed.begin()
+        aborted.begin()
+        database.new_session(committed).add(notes.Note(text="committed"))
+        database.new_session(aborted).add(notes.Note(text="aborted"))
+        aborted.abort()
+        committed.commit()
+
+        with database.engine.connect() as connection:
+            assert notes.texts(connection) == ["committed"]
+    finally:
+        with database.engine.begin() as connection:
+            table.drop(connection)
+
+
+def test_the_session_class_listens_as_zope_sqlalchemy_registers() -> None:
+    """JoinedSession hands zope.sqlalchemy the events its register() listens
+    for, each to the handler of the same name. An upgrade of zope.sqlalchemy
+    that listens for another event, or with another handler, fails here
+    instead of leaving the request's sessions half joined."""
+    import zope.sqlalchemy
+    from sqlalchemy.orm import Session, SessionEvents
+    from zope.sqlalchemy import ZopeTransactionEvents
+
+    from pyramidion.db.session import JOINED_EVENTS
+
+    session = Session()
+    handlers = zope.sqlalchemy.register(session)
+    events = [
+        name
+        for name in dir(SessionEvents)
+        if not name.startswith("_") and name != "dispatch" and callable(getattr(SessionEvents, name))
+    ]
+    methods = [
+        name
+        for name in dir(ZopeTransactionEvents)
+        if not name.startswith("_") and callable(getattr(ZopeTransactionEvents, name))
+    ]
+    registered = {
+        (event_name, method)
+        for event_name in events
+        for method in methods
+        if event.contains(session, event_name, getattr(handlers, method))
+    }
+
+    assert registered == {(name, name) for name in JOINED_EVENTS}

@@ -32,7 +32,7 @@ process. A session without them in its ``info`` (an
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -73,51 +73,37 @@ class JoinedSession(Session):
     """
 
 
-def _events(session: Session) -> ZopeTransactionEvents | None:
-    events: ZopeTransactionEvents | None = session.info.get(TRANSACTION_EVENTS)
-    return events
+#: The session events zope.sqlalchemy's ``register()`` listens for, each
+#: handled by the ``ZopeTransactionEvents`` method of the same name. Checked
+#: against zope.sqlalchemy 4.1 by a test that registers a session and fails
+#: when an upgrade listens for other events
+#: (``tests/test_db.py::test_the_session_class_listens_as_zope_sqlalchemy_registers``).
+JOINED_EVENTS = (
+    "after_begin",
+    "after_attach",
+    "after_flush",
+    "after_bulk_update",
+    "after_bulk_delete",
+    "before_commit",
+    "do_orm_execute",
+)
 
 
-@event.listens_for(JoinedSession, "after_begin")
-def _after_begin(session: Session, transaction: Any, connection: Any) -> None:
-    if (events := _events(session)) is not None:
-        events.after_begin(session, transaction, connection)
+def _forward(name: str) -> Callable[..., None]:
+    """A listener handing event ``name`` to the session's ``ZopeTransactionEvents``."""
+
+    def listener(first: Any, *rest: Any) -> None:
+        # The session itself, or the bulk and execute events' context.
+        session = first if isinstance(first, Session) else first.session
+        events = session.info.get(TRANSACTION_EVENTS)
+        if events is not None:
+            getattr(events, name)(first, *rest)
+
+    return listener
 
 
-@event.listens_for(JoinedSession, "after_attach")
-def _after_attach(session: Session, instance: object) -> None:
-    if (events := _events(session)) is not None:
-        events.after_attach(session, instance)
-
-
-@event.listens_for(JoinedSession, "after_flush")
-def _after_flush(session: Session, flush_context: Any) -> None:
-    if (events := _events(session)) is not None:
-        events.after_flush(session, flush_context)
-
-
-@event.listens_for(JoinedSession, "after_bulk_update")
-def _after_bulk_update(update_context: Any) -> None:
-    if (events := _events(update_context.session)) is not None:
-        events.after_bulk_update(update_context)
-
-
-@event.listens_for(JoinedSession, "after_bulk_delete")
-def _after_bulk_delete(delete_context: Any) -> None:
-    if (events := _events(delete_context.session)) is not None:
-        events.after_bulk_delete(delete_context)
-
-
-@event.listens_for(JoinedSession, "before_commit")
-def _before_commit(session: Session) -> None:
-    if (events := _events(session)) is not None:
-        events.before_commit(session)
-
-
-@event.listens_for(JoinedSession, "do_orm_execute")
-def _do_orm_execute(execute_state: Any) -> None:
-    if (events := _events(execute_state.session)) is not None:
-        events.do_orm_execute(execute_state)
+for _name in JOINED_EVENTS:
+    event.listen(JoinedSession, _name, _forward(_name))
 
 
 @dataclass
