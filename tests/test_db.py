@@ -534,7 +534,9 @@ def test_the_session_class_listens_as_zope_sqlalchemy_registers() -> None:
     events = [
         name
         for name in dir(SessionEvents)
-        if not name.startswith("_") and name != "dispatch" and callable(getattr(SessionEvents, name))
+        if not name.startswith("_")
+        and name != "dispatch"
+        and callable(getattr(SessionEvents, name))
     ]
     methods = [
         name
