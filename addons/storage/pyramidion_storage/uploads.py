@@ -13,8 +13,6 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-import filetype  # type: ignore[import-untyped]
-
 __all__ = [
     "ContentTypeMismatch",
     "ContentTypeNotAllowed",
@@ -140,6 +138,8 @@ def _mime_types() -> mimetypes.MimeTypes:
 @functools.cache
 def _signature_types() -> frozenset[str]:
     """Types the sniffer recognises: a file claiming one must look like it."""
+    import filetype  # type: ignore[import-untyped]
+
     types = {normalize_content_type(t.mime) for t in filetype.TYPES}
     return frozenset(types - {"application/octet-stream"})
 
@@ -160,6 +160,11 @@ def type_of_name(filename: str) -> str:
 
 def sniff(head: bytes) -> str:
     """The content type the first bytes show, or ``""`` when they show none."""
+    # Imported at the first upload, not at start-up: the sniffer's fifteen
+    # modules are memory every process would hold whether or not it ever
+    # receives a file.
+    import filetype
+
     kind = filetype.guess(head)
     return normalize_content_type(kind.mime) if kind is not None else ""
 

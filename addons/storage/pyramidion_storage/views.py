@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import multipart  # type: ignore[import-untyped]
 from pyramid.csrf import check_csrf_origin, check_csrf_token
 from pyramid.httpexceptions import (
     HTTPBadRequest,
@@ -141,6 +140,8 @@ def _segment_body(events: Iterator[Any]) -> Iterator[bytes]:
 
 
 def _events(request: Request, boundary: str, length: int | None) -> Iterator[Any]:
+    import multipart  # type: ignore[import-untyped]
+
     parser = multipart.PushMultipartParser(
         boundary,
         content_length=-1 if length is None else length,
@@ -164,6 +165,10 @@ def store_multipart(request: Request) -> StoredFile:
     file's type is refused, and 400 when the body is malformed or has no
     file. Returns the new row, flushed.
     """
+    # The parser is imported by the first upload, not at start-up, so that
+    # a process that never receives a file does not hold it.
+    import multipart
+
     settings = get_settings(request.registry, StorageSettings)
     limit = settings.max_upload_size
     length = request.content_length
