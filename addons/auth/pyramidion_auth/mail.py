@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from pyramid.request import Request
     from pyramid_mailer.message import Message
 
-__all__ = ["FileMailer", "make_mailer", "send_mail"]
+__all__ = ["FileMailer", "SMTPMailer", "make_mailer", "send_mail"]
 
 log = logging.getLogger("pyramidion_auth")
 
@@ -25,17 +25,36 @@ def make_mailer(settings: AuthSettings, *, development: bool) -> Mailer:
         delivery = "files" if development else "smtp"
     if delivery == "files":
         return FileMailer(settings.mail_directory)
-    from pyramid_mailer.mailer import Mailer as SMTPMailer
+    return SMTPMailer(settings)
 
-    mailer: Mailer = SMTPMailer(
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        username=settings.smtp_username,
-        password=settings.smtp_password,
-        tls=settings.smtp_tls,
-        default_sender=settings.mail_sender,
-    )
-    return mailer
+
+class SMTPMailer:
+    """Sends each email through the SMTP server of the ``smtp_*`` settings
+    (pyramid_mailer's Mailer, made at the first email).
+
+    pyramid_mailer brings smtplib and a dozen modules of its own: made at
+    the first email rather than at start-up, a process that sends none
+    never holds them.
+    """
+
+    def __init__(self, settings: AuthSettings) -> None:
+        self.settings = settings
+        self.mailer: Any = None
+
+    def send_immediately(self, message: Message, fail_silently: bool = False) -> None:
+        if self.mailer is None:
+            from pyramid_mailer.mailer import Mailer as PyramidMailer
+
+            settings = self.settings
+            self.mailer = PyramidMailer(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_username,
+                password=settings.smtp_password,
+                tls=settings.smtp_tls,
+                default_sender=settings.mail_sender,
+            )
+        self.mailer.send_immediately(message, fail_silently=fail_silently)
 
 
 class FileMailer:
