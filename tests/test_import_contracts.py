@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import configparser
 import importlib
+import importlib.metadata
 import pkgutil
 import subprocess
 import sys
@@ -74,6 +75,24 @@ def test_declaring_an_addon_loads_no_web_or_database_machinery() -> None:
     )
     assert result.stdout.strip() == ""
     assert result.stderr == ""
+
+
+def test_importing_pyramidion_loads_no_parser_of_settings_versions_or_metadata() -> None:
+    # colander parses settings, packaging parses requirements, importlib.metadata
+    # reads the version: each is imported when first used, not by the import.
+    code = (
+        "import sys\n"
+        "import pyramidion\n"
+        "loaded = ('colander', 'packaging', 'importlib.metadata', 'difflib', 'argparse')\n"
+        "print(' '.join(m for m in loaded if m in sys.modules))\n"
+        "print(pyramidion.__version__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    loaded, version = result.stdout.splitlines()
+    assert loaded == ""
+    assert version == importlib.metadata.version("pyramidion-core")
 
 
 def test_every_public_name_of_pyramidion_is_there() -> None:

@@ -37,7 +37,6 @@ from .errors import (
     VersionConflict,
 )
 from .settings import CoreSettings, ensure_writable_directory, get_settings, setting
-from .state import CORE_VERSION as __version__
 from .state import AppState, app_state, get_database
 
 if TYPE_CHECKING:
@@ -57,6 +56,7 @@ if TYPE_CHECKING:
     from .metrics import count_login_failure
     from .resources import model_factory
     from .security import ADMIN_PRINCIPAL, PUBLIC, csrf_check_required
+    from .state import CORE_VERSION as __version__
     from .web import problem_response, wants_json
 
 __all__ = [
@@ -159,6 +159,11 @@ def import_quietly(name: str) -> ModuleType:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from . import state
+
+        globals()[name] = state.CORE_VERSION
+        return state.CORE_VERSION
     module = _LOADED_ON_USE.get(name)
     if module is None:
         raise AttributeError(f"module 'pyramidion' has no attribute {name!r}")

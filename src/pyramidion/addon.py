@@ -24,17 +24,16 @@ hooks are dotted names resolved only when the add-on is enabled.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
 if TYPE_CHECKING:
+    import argparse
+
+    from packaging.requirements import Requirement
     from pyramid.config import Configurator
     from pyramid.registry import Registry
     from pyramid.request import Request
@@ -243,6 +242,8 @@ class Addon:
         for spec in self.requires:
             parse_requirement(spec, owner=self.name)
         if self.core:
+            from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
             try:
                 SpecifierSet(self.core)
             except InvalidSpecifier as exc:
@@ -314,6 +315,10 @@ class Addon:
 
 def parse_requirement(spec: str, *, owner: str) -> Requirement:
     """Parse one ``requires`` entry, with an error naming its owner."""
+    # packaging is imported here, by the first descriptor that declares a
+    # requirement, so that ``import pyramidion`` alone stays small.
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         req = Requirement(spec)
     except InvalidRequirement as exc:

@@ -8,7 +8,6 @@ traceback.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 __all__ = [
@@ -86,6 +85,8 @@ class CommandError(PyramidionError):
 
 def close_matches(word: str, candidates: Iterable[str]) -> list[str]:
     """Return the candidates that look like a misspelling of ``word``."""
+    import difflib
+
     return difflib.get_close_matches(word, sorted(set(candidates)), n=3, cutoff=0.6)
 
 

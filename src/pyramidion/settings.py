@@ -27,13 +27,10 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
-import types
 import typing
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, TypeVar
-
-import colander
+from typing import Any, Literal, TypeVar
 
 from .errors import SettingsError, did_you_mean
 from .state import app_state
@@ -90,92 +87,6 @@ def setting(
     return dataclasses.field(default=default, metadata=metadata)
 
 
-# -- coercion -------------------------------------------------------------
-
-
-class _Bool(colander.SchemaType):  # type: ignore[misc]
-    """Booleans as ini files write them."""
-
-    truthy = frozenset({"true", "yes", "on", "1"})
-    falsy = frozenset({"false", "no", "off", "0", ""})
-
-    def deserialize(self, node: Any, cstruct: Any) -> Any:
-        if cstruct is colander.null:
-            return colander.null
-        if isinstance(cstruct, bool):
-            return cstruct
-        value = str(cstruct).strip().lower()
-        if value in self.truthy:
-            return True
-        if value in self.falsy:
-            return False
-        raise colander.Invalid(node, f"'{cstruct}' is not a boolean (use true or false)")
-
-
-class _Words(colander.SchemaType):  # type: ignore[misc]
-    """A tuple of strings separated by whitespace or commas."""
-
-    def deserialize(self, node: Any, cstruct: Any) -> Any:
-        if cstruct is colander.null:
-            return colander.null
-        if isinstance(cstruct, list | tuple):
-            return tuple(str(v) for v in cstruct)
-        return tuple(w for w in re.split(r"[\s,]+", str(cstruct)) if w)
-
-
-class _Duration(colander.SchemaType):  # type: ignore[misc]
-    """A timedelta from seconds or a number with an s/m/h/d suffix."""
-
-    units: ClassVar[dict[str, int]] = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-    def deserialize(self, node: Any, cstruct: Any) -> Any:
-        if cstruct is colander.null:
-            return colander.null
-        if isinstance(cstruct, datetime.timedelta):
-            return cstruct
-        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(cstruct))
-        if not match:
-            raise colander.Invalid(
-                node,
-                f"'{cstruct}' is not a duration (write seconds, or 30s, 15m, 2h, 7d)",
-            )
-        number, unit = match.groups()
-        return datetime.timedelta(seconds=float(number) * self.units[unit or "s"])
-
-
-class _Str(colander.String):  # type: ignore[misc]
-    def deserialize(self, node: Any, cstruct: Any) -> Any:
-        value = super().deserialize(node, cstruct)
-        return value.strip() if isinstance(value, str) else value
-
-
-def _schema_type(annotation: Any, where: str) -> tuple[Any, Any, bool]:
-    """Return (colander type, validator, optional) for a field annotation."""
-    optional = False
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) != 1:
-            raise TypeError(f"{where}: only 'X | None' unions are supported")
-        annotation, optional = args[0], True
-        origin = typing.get_origin(annotation)
-    if origin is Literal:
-        choices = typing.get_args(annotation)
-        return _Str(), colander.OneOf([str(c) for c in choices]), optional
-    if origin is tuple:
-        return _Words(), None, optional
-    simple = {
-        str: _Str(),
-        int: colander.Integer(strict=True),
-        float: colander.Float(),
-        bool: _Bool(),
-        datetime.timedelta: _Duration(),
-    }
-    if annotation in simple:
-        return simple[annotation], None, optional
-    raise TypeError(f"{where}: settings of type {annotation!r} are not supported")
-
-
 def _fields(cls: type[Any]) -> list[tuple[dataclasses.Field[Any], SettingSpec, Any]]:
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls!r} is not a dataclass; declare settings with @dataclass")
@@ -218,9 +129,15 @@ def parse_settings(
                     f"{key}: unknown setting.{did_you_mean(short, known)} "
                     f"Known settings of '{namespace}': {', '.join(sorted(known))}."
                 )
+    # colander is imported by the first settings parsed, not by
+    # ``import pyramidion``: declaring an add-on's settings needs none of it.
+    import colander
+
+    from .coercion import Bool, Words, schema_type_of
+
     for f, spec, annotation in _fields(cls):
         key = prefix + f.name
-        schema_type, validator, optional = _schema_type(annotation, f"{cls.__name__}.{f.name}")
+        schema_type, validator, optional = schema_type_of(annotation, f"{cls.__name__}.{f.name}")
         validators = [v for v in (validator,) if v is not None]
         if spec.minimum is not None or spec.maximum is not None:
             validators.append(colander.Range(min=spec.minimum, max=spec.maximum))
@@ -244,7 +161,7 @@ def parse_settings(
         if optional and empty:
             values[f.name] = None
             continue
-        if empty and not isinstance(schema_type, _Words | _Bool):
+        if empty and not isinstance(schema_type, Words | Bool):
             if f.default is not dataclasses.MISSING:
                 default = format_value(f.default, secret=spec.secret)
                 problems.append(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,10 +23,27 @@ if TYPE_CHECKING:
 
 __all__ = ["CORE_VERSION", "AppState", "app_state", "get_database"]
 
-try:
-    CORE_VERSION = version("pyramidion-core")
-except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-    CORE_VERSION = "0"
+if TYPE_CHECKING:
+    CORE_VERSION: str
+
+
+@cache
+def _core_version() -> str:
+    # Read from the distribution's metadata on first use, not at import:
+    # importlib.metadata brings email, zipfile, csv and pathlib, which an
+    # add-on that only declares its descriptor never needs.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pyramidion-core")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CORE_VERSION":
+        return _core_version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
