@@ -297,41 +297,6 @@ def test_the_first_app_of_a_process_freezes_what_start_up_made(
         assert registry_tracked == "True"
 
 
-def test_freezing_start_up_drops_the_source_lines_configuration_read(tmp_path: Path) -> None:
-    # In a process of its own, as the freeze is once per process.
-    script = textwrap.dedent(
-        f"""
-        import linecache, traceback
-        import pyramid.config
-        from pyramidion import make_app
-
-        app = make_app(
-            {{
-                "sqlalchemy.url": "sqlite:///{tmp_path / "app.sqlite"}",
-                "pyramidion.addons": "auth forms storage blog",
-                "pyramidion.gc_freeze": "true",
-                "storage.local_root": "{tmp_path / "files"}",
-            }},
-            environ={{}},
-        )
-        files = [e for e in linecache.cache.values() if len(e) == 4 and e[1] is not None]
-        try:
-            pyramid.config.Configurator().add_route(None, None)
-        except Exception as exc:
-            frames = traceback.extract_tb(exc.__traceback__)[1:]
-        print(len(files), bool(frames) and all(frame.line for frame in frames))
-        """
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
-
-    kept, traceback_shows_source = result.stdout.split()
-    assert kept == "0"
-    # A traceback after start-up still shows its source lines.
-    assert traceback_shows_source == "True"
-
-
 def test_alembic_is_imported_by_the_first_readiness_check_not_at_start_up(
     tmp_path: Path,
 ) -> None:

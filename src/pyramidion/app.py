@@ -22,7 +22,6 @@ import gc
 import importlib
 import importlib.util
 import io
-import linecache
 import logging
 import os
 import re
@@ -117,23 +116,11 @@ def freeze_startup_objects() -> None:
     first app a process builds freezes; a test run that builds hundreds
     freezes once, at the first. Runs after the Configurator is gone, so its
     working state is collected, not frozen.
-
-    Before collecting, it drops the source files start-up read into
-    :mod:`linecache`: Pyramid notes where each configuration directive was
-    called (``traceback.extract_stack``, for its conflict reports), which
-    reads every calling module's lines, about 240 files on the bench's app;
-    kept, they were 0.8 MB of every process's memory (docs/performance.md).
-    A later traceback reads the lines it shows again, as in a fresh
-    process; entries not backed by a file (code SQLAlchemy generates) stay.
     """
     global _startup_frozen
     if _startup_frozen:
         return
     _startup_frozen = True
-    for name, entry in list(linecache.cache.items()):
-        # (size, mtime, lines, fullname), with an mtime only when read from a file.
-        if len(entry) == 4 and entry[1] is not None:
-            linecache.cache.pop(name, None)
     gc.collect()
     gc.freeze()
 

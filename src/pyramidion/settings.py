@@ -446,7 +446,6 @@ class CoreSettings:
         "its full collections no longer walk the modules, configuration and "
         "templates, which shortens their pauses; in a server that forks "
         "after loading the app, it also keeps those objects' pages shared. "
-        "The source lines start-up read into linecache are dropped first. "
         "It changes the whole process, so it is the application's choice: "
         "off unless set (production.ini sets it).",
     )
