@@ -88,7 +88,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 from sqlalchemy import Connection, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -219,7 +219,8 @@ def own_database(tmp_path_factory: pytest.TempPathFactory, label: str = "own") -
     not meet the session's (a live server that commits for real, counts of
     what is installed): a new database on the PostgreSQL server
     ``PYRAMIDION_TEST_DATABASE_URL`` names (dropped afterwards), otherwise a
-    new SQLite file. Override ``pyramidion_database_url`` with it::
+    new SQLite file in a temporary directory named after ``label``.
+    Override ``pyramidion_database_url`` with it::
 
         @pytest.fixture(scope="module")
         def pyramidion_database_url(tmp_path_factory):
@@ -232,7 +233,9 @@ def own_database(tmp_path_factory: pytest.TempPathFactory, label: str = "own") -
             yield url
     else:
         path = tmp_path_factory.mktemp(label) / "test.sqlite"
-        yield make_url(f"sqlite:///{path}").render_as_string(hide_password=False)
+        # Built rather than parsed, so that no character of the path is
+        # read as part of the URL's syntax.
+        yield URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
 
 
 def migrate(registry: Registry, connection: Connection) -> list[str]:
