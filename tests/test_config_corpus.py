@@ -436,6 +436,10 @@ def test_the_base_file_is_valid_and_pserve_serves_it(tmp_path: Path) -> None:
         finally:
             timer.cancel()
             process.terminate()
-            process.wait(timeout=30)
-            if process.stdout is not None:
-                process.stdout.close()
+            # communicate() closes the pipe; a pipe left open would be
+            # reported as an unclosed file in whichever test runs next.
+            try:
+                process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from pyramidion.app import get_database
-from pyramidion.testing import MakeApp, PyramidionTestApp, bind_to_connection
+from pyramidion.testing import MakeApp, PyramidionTestApp, bind_to_connection, own_database
 from tests.conftest import Notes
 
 
@@ -62,3 +65,30 @@ def test_each_directory_gets_the_app_its_conftest_asks_for(pytester: pytest.Pyte
         )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_own_database_is_an_empty_one_beside_the_sessions_and_goes_after(
+    tmp_path_factory: pytest.TempPathFactory, pyramidion_database_url: str
+) -> None:
+    session = make_url(pyramidion_database_url)
+    with own_database(tmp_path_factory, "apart") as url:
+        own = make_url(url)
+        assert own.get_backend_name() == session.get_backend_name()
+        assert own.database != session.database
+        engine = create_engine(own, poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                assert inspect(connection).get_table_names() == []
+        finally:
+            engine.dispose()
+    if own.get_backend_name() == "postgresql":
+        server = create_engine(session, poolclass=NullPool)
+        try:
+            with server.connect() as connection:
+                found = connection.execute(
+                    text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                    {"name": own.database},
+                ).scalar()
+        finally:
+            server.dispose()
+        assert found is None

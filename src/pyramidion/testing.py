@@ -88,7 +88,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 from sqlalchemy import Connection, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -116,6 +116,7 @@ __all__ = [
     "find_chromium",
     "install_test_distribution",
     "migrate",
+    "own_database",
     "temporary_database",
 ]
 
@@ -210,6 +211,31 @@ def temporary_database(server_url: str) -> Iterator[str]:
             # FORCE ends connections a test left open rather than failing.
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextlib.contextmanager
+def own_database(tmp_path_factory: pytest.TempPathFactory, label: str = "own") -> Iterator[str]:
+    """A fresh database where the session's is, for tests whose data must
+    not meet the session's (a live server that commits for real, counts of
+    what is installed): a new database on the PostgreSQL server
+    ``PYRAMIDION_TEST_DATABASE_URL`` names (dropped afterwards), otherwise a
+    new SQLite file in a temporary directory named after ``label``.
+    Override ``pyramidion_database_url`` with it::
+
+        @pytest.fixture(scope="module")
+        def pyramidion_database_url(tmp_path_factory):
+            with own_database(tmp_path_factory) as url:
+                yield url
+    """
+    configured = os.environ.get(DATABASE_URL_VARIABLE, "").strip()
+    if configured and make_url(configured).get_backend_name() == "postgresql":
+        with temporary_database(configured) as url:
+            yield url
+    else:
+        path = tmp_path_factory.mktemp(label) / "test.sqlite"
+        # Built rather than parsed, so that no character of the path is
+        # read as part of the URL's syntax.
+        yield URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
 
 
 def migrate(registry: Registry, connection: Connection) -> list[str]:

@@ -25,12 +25,10 @@ import zope.sqlalchemy
 from sqlalchemy import select
 
 from pyramidion import get_database
-from pyramidion.testing import LiveServer, axe_violations
+from pyramidion.testing import LiveServer, axe_violations, own_database
 from pyramidion_auth.accounts import create_user
 from pyramidion_auth.testing import AUTH_TEST_PASSWORD
 from pyramidion_blog.models import Post
-
-from .own_database import own_database
 
 pytestmark = pytest.mark.slow
 

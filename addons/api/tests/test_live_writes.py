@@ -22,12 +22,10 @@ import transaction
 import zope.sqlalchemy
 
 from pyramidion import get_database
-from pyramidion.testing import LiveServer
+from pyramidion.testing import LiveServer, own_database
 from pyramidion_auth.accounts import create_user
 from pyramidion_auth.testing import AUTH_TEST_PASSWORD
 from pyramidion_auth.tokens import create_api_token
-
-from .own_database import own_database
 
 pytestmark = pytest.mark.slow
 

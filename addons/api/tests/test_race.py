@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .own_database import own_database
+from pyramidion.testing import own_database
 
 
 @pytest.fixture(scope="module")

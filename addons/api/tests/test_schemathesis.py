@@ -26,9 +26,7 @@ from typing import Any
 
 import pytest
 
-from pyramidion.testing import LiveServer
-
-from .own_database import own_database
+from pyramidion.testing import LiveServer, own_database
 
 pytestmark = pytest.mark.slow
 

@@ -153,22 +153,31 @@ def test_reset_request_answers_the_same_for_unknown_emails(
 def test_reset_links_expire(
     make_pyramidion_app: Any, db_connection: Connection, auth_make_user: Any, mailbox: Any
 ) -> None:
-    import time
+    from pyramidion_auth.clock import ManualClock
+    from pyramidion_auth.interfaces import Clock
+    from pyramidion_auth.services import find
 
-    app = PyramidionTestApp(
-        make_pyramidion_app({"auth.reset_token_lifetime": "1"}, connection=db_connection)
-    )
-    user = auth_make_user()
-    request_reset(app, user.email)
-    (mail,) = mailbox(user.email)
-    link = re.search(r"http://localhost(/auth/reset/confirm\?token=\S+)", mail)
-    assert link is not None
-    assert app.get(link.group(1)).status_int == 200
+    wsgi = make_pyramidion_app({"auth.reset_token_lifetime": "60"}, connection=db_connection)
+    clock = find(wsgi.registry, Clock)
+    assert isinstance(clock, ManualClock)
+    clock.freeze()
+    try:
+        app = PyramidionTestApp(wsgi)
+        user = auth_make_user()
+        request_reset(app, user.email)
+        (mail,) = mailbox(user.email)
+        link = re.search(r"http://localhost(/auth/reset/confirm\?token=\S+)", mail)
+        assert link is not None
+        assert app.get(link.group(1)).status_int == 200
 
-    time.sleep(1.05)
+        clock.advance(seconds=59)
+        assert app.get(link.group(1)).status_int == 200
+        clock.advance(seconds=2)
 
-    assert app.get(link.group(1), status=400)
-    assert app.get("/auth/reset/confirm?token=made-up", status=400)
+        assert app.get(link.group(1), status=400)
+        assert app.get("/auth/reset/confirm?token=made-up", status=400)
+    finally:
+        clock.release()
 
 
 def test_reset_emails_per_address_are_limited(

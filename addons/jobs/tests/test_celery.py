@@ -28,11 +28,11 @@ from typing import Any
 import pytest
 from pyramid.scripting import prepare
 from sqlalchemy import create_engine, func, select
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
 from pyramidion import make_app
-from pyramidion.testing import DATABASE_URL_VARIABLE, PyramidionTestApp, temporary_database
+from pyramidion.testing import PyramidionTestApp, own_database
 from pyramidion_jobs.models import JobRecord, JobState
 
 from .conftest import EXAMPLE
@@ -119,13 +119,9 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    configured = os.environ.get(DATABASE_URL_VARIABLE, "").strip()
-    if configured and make_url(configured).get_backend_name() == "postgresql":
-        with temporary_database(configured) as url:
-            yield url
-    else:
-        yield f"sqlite:///{tmp_path}/jobs.sqlite"
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with own_database(tmp_path_factory, "jobs") as url:
+        yield url
 
 
 @dataclass

@@ -8,7 +8,6 @@ the history holds, and the browser test here commits for real."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,19 +23,10 @@ SMTP_PASSWORD = "smtp-secret-4f9a"
 @pytest.fixture(scope="session")
 def pyramidion_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database of these tests' own, on the server the session uses."""
-    from sqlalchemy.engine import URL, make_url
+    from pyramidion.testing import own_database
 
-    from pyramidion.testing import DATABASE_URL_VARIABLE, temporary_database
-
-    configured = os.environ.get(DATABASE_URL_VARIABLE, "").strip()
-    if not configured:
-        path = tmp_path_factory.mktemp("bundled") / "test.sqlite"
-        yield str(URL.create("sqlite", database=str(path)))
-    elif make_url(configured).get_backend_name() == "postgresql":
-        with temporary_database(configured) as url:
-            yield url
-    else:
-        yield configured
+    with own_database(tmp_path_factory, "bundled") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ tests count what is installed in theirs."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,19 +20,10 @@ import pytest
 @pytest.fixture(scope="session")
 def pyramidion_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database of these tests' own, on the server the session uses."""
-    from sqlalchemy.engine import URL, make_url
+    from pyramidion.testing import own_database
 
-    from pyramidion.testing import DATABASE_URL_VARIABLE, temporary_database
-
-    configured = os.environ.get(DATABASE_URL_VARIABLE, "").strip()
-    if not configured:
-        path = tmp_path_factory.mktemp("stored") / "test.sqlite"
-        yield str(URL.create("sqlite", database=str(path)))
-    elif make_url(configured).get_backend_name() == "postgresql":
-        with temporary_database(configured) as url:
-            yield url
-    else:
-        yield configured
+    with own_database(tmp_path_factory, "stored") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
