@@ -361,3 +361,13 @@ def test_a_password_change_and_a_logout_issue_a_new_csrf_token(
     testapp.post("/auth/logout", {"csrf_token": before_logout}, status=303)
     testapp.get("/auth/login")
     assert testapp.csrf_token() != before_logout
+
+
+def test_a_session_brings_every_group_of_its_user_in_order(
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_logged_in: Any
+) -> None:
+    auth_logged_in(testapp, auth_make_user(groups=["editors", "authors"], admin=True))
+
+    me = testapp.get("/auth/api/me", headers={"Accept": "application/json"}).json
+
+    assert me["groups"] == ["admin", "authors", "editors"]
