@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pyramid.interfaces import IRootFactory, ISessionFactory
+from pyramid.interfaces import IRootFactory, IRoutesMapper, ISessionFactory
 from pyramid.path import package_name
 from pyramid.renderers import RendererHelper, get_renderer, render
 from pyramid.security import NO_PERMISSION_REQUIRED
@@ -51,6 +51,14 @@ ERROR_TEMPLATE = "pyramidion_forms:templates/error.pt"
 
 #: Registry attribute holding the registered navigation items, by name.
 _NAV_ITEMS = "pyramidion_forms_nav_items"
+
+#: Registry attribute holding the registered navigation items in display
+#: order, once sorted (None until then, and again after a registration).
+_SORTED_NAV_ITEMS = "pyramidion_forms_sorted_nav_items"
+
+#: Registry attribute holding navigation routes' URLs under the application
+#: URL, by route name ("" for a route whose URL is made for every page).
+_NAV_PATHS = "pyramidion_forms_nav_paths"
 
 #: Registry attribute holding the user menu factory.
 _USER_MENU = "pyramidion_forms_user_menu"
@@ -152,6 +160,7 @@ def add_nav_item(
 
     def register() -> None:
         nav_items(config.registry)[name] = item
+        setattr(config.registry, _SORTED_NAV_ITEMS, None)
 
     intr = config.introspectable("pyramidion navigation", name, title, "navigation item")
     intr["route_name"] = route_name
@@ -172,7 +181,11 @@ def nav_items(registry: Any) -> dict[str, NavItem]:
 
 def nav_entries(request: Request) -> list[NavEntry]:
     """The navigation entries ``request``'s user may see, in display order."""
-    items = sorted(nav_items(request.registry).values(), key=lambda i: (i.order, i.title))
+    registry = request.registry
+    items: list[NavItem] | None = getattr(registry, _SORTED_NAV_ITEMS, None)
+    if items is None:
+        items = sorted(nav_items(registry).values(), key=lambda i: (i.order, i.title))
+        setattr(registry, _SORTED_NAV_ITEMS, items)
     root: Any = None
     matched = getattr(request, "matched_route", None)
     # Pyramid works the application URL out again for every URL it makes
@@ -192,13 +205,37 @@ def nav_entries(request: Request) -> list[NavEntry]:
         if item.route_name is not None:
             if app_url is None:
                 app_url = request.application_url
-            url = request.route_url(item.route_name, _app_url=app_url)
+            url = _nav_route_url(request, item.route_name, app_url)
             active = matched is not None and matched.name == item.route_name
         else:
             url = str(item.url)
             active = False
         entries.append(NavEntry(item.name, item.title, url, active))
     return entries
+
+
+def _nav_route_url(request: Request, route_name: str, app_url: str) -> str:
+    """``request.route_url(route_name, _app_url=app_url)``, the path kept per application.
+
+    A navigation entry's route has no placeholders, so its URL is the
+    application URL followed by a path that only the configuration
+    decides, unless the route has a pregenerator (which may look at the
+    request): that one's URL is made for every page.
+    """
+    paths: dict[str, str] | None = getattr(request.registry, _NAV_PATHS, None)
+    if paths is None:
+        paths = {}
+        setattr(request.registry, _NAV_PATHS, paths)
+    path = paths.get(route_name)
+    if path is None:
+        route = request.registry.getUtility(IRoutesMapper).get_route(route_name)
+        path = ""
+        if route is not None and route.pregenerator is None:
+            path = str(request.route_url(route_name, _app_url=""))
+        paths[route_name] = path
+    if path:
+        return app_url + path
+    return str(request.route_url(route_name, _app_url=app_url))
 
 
 def set_user_menu(config: Configurator, factory: UserMenuFactory | str) -> None:
