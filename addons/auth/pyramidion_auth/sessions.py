@@ -7,11 +7,11 @@ import json
 import secrets
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from pyramid.interfaces import ISession
-from sqlalchemy import bindparam, delete, inspect, select
+from sqlalchemy import bindparam, delete, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from zope.interface import implementer
@@ -32,9 +32,9 @@ __all__ = ["DatabaseSession", "end_sessions", "revoke_sessions", "session_factor
 #: Session keys under which flash messages are kept, one per queue.
 _FLASH_PREFIX = "_f_"
 
-#: The session row with its user and the user's groups, one row per group
-#: (one row with no group for a user without any), by the digest of the
-#: cookie (``digest``), in the order of ``User.groups``. Built once:
+#: The session's columns with its user and the user's groups, one row per
+#: group (one row with no group for a user without any), by the digest of
+#: the cookie (``digest``), in the order of ``User.groups``. Built once:
 #: SQLAlchemy caches what it compiles, but a statement built per request is
 #: built, and its cache key computed, per request.
 #:
@@ -42,8 +42,19 @@ _FLASH_PREFIX = "_f_"
 #: (``joinedload(User.groups)``): the eager load's collection handling and
 #: the ``unique()`` it requires cost about a quarter of the session's load,
 #: a few percent of a logged-in page; :func:`_loaded` fills the collection.
+#: The session itself comes as columns, not as a ``ServerSession`` object:
+#: nothing but this class uses the row, and an ORM object per request cost
+#: more than the rare ``UPDATE`` that :meth:`DatabaseSession._save` sends.
 _LOAD_SESSION = (
-    select(ServerSession, User, Group)
+    select(
+        ServerSession.id,
+        ServerSession.user_id,
+        ServerSession.data,
+        ServerSession.created_at,
+        ServerSession.last_seen_at,
+        User,
+        Group,
+    )
     .outerjoin(User, User.id == ServerSession.user_id)
     .outerjoin(Membership, Membership.user_id == User.id)
     .outerjoin(Group, Group.id == Membership.group_id)
@@ -52,14 +63,15 @@ _LOAD_SESSION = (
 )
 
 
-def _loaded(rows: list[Any]) -> tuple[ServerSession, User | None] | None:
-    """The session and its user from :data:`_LOAD_SESSION`'s rows, the
-    user's ``groups`` filled from them unless they were loaded already."""
+def _loaded(rows: Sequence[Any]) -> tuple[Any, User | None] | None:
+    """The session's columns and its user from :data:`_LOAD_SESSION`'s rows,
+    the user's ``groups`` filled from them unless they were loaded already."""
     if not rows:
         return None
-    row, user = rows[0][0], rows[0][1]
+    row = rows[0]
+    user: User | None = row[5]
     if user is not None and "groups" in inspect(user).unloaded:
-        set_committed_value(user, "groups", [r[2] for r in rows if r[2] is not None])
+        set_committed_value(user, "groups", [r[6] for r in rows if r[6] is not None])
     return row, user
 
 
@@ -89,7 +101,8 @@ class DatabaseSession(dict[str, Any]):
         self._secure = not get_settings(request.registry, CoreSettings).development
         self._cookie_name = self._settings.session_cookie_name
         self._cookie_value: str | None = None
-        self._row: ServerSession | None = None
+        #: The id of the session's row, once it has one.
+        self._row_id: str | None = None
         self._obsolete_ids: set[str] = set()
         self._scheduled = False
         self._dirty = False
@@ -131,7 +144,7 @@ class DatabaseSession(dict[str, Any]):
             self._obsolete_ids.add(row.id)
             self._schedule()
             return
-        self._row = row
+        self._row_id = row.id
         self._cookie_value = cookie
         self.new = False
         self.user_id = row.user_id
@@ -152,9 +165,9 @@ class DatabaseSession(dict[str, Any]):
 
         Anything stored afterwards goes into a new session with a new id.
         """
-        if self._row is not None:
-            self._obsolete_ids.add(self._row.id)
-        self._row = None
+        if self._row_id is not None:
+            self._obsolete_ids.add(self._row_id)
+        self._row_id = None
         self._cookie_value = None
         self.user_id = None
         self.new = True
@@ -251,22 +264,26 @@ class DatabaseSession(dict[str, Any]):
                 delete(ServerSession).where(ServerSession.id.in_(self._obsolete_ids))
             )
         now = self._clock.now()
-        if self._row is not None:
-            self._row.last_seen_at = now
-            self._row.user_id = self.user_id
+        if self._row_id is not None:
+            values: dict[str, Any] = {"last_seen_at": now, "user_id": self.user_id}
             if self._dirty:
-                self._row.data = json.dumps(dict(self))
+                values["data"] = json.dumps(dict(self))
+            dbsession.execute(
+                update(ServerSession).where(ServerSession.id == self._row_id).values(values)
+            )
             self._outcome = "kept"
         elif self.user_id is not None or len(self):
             self._cookie_value = new_secret()
-            self._row = ServerSession(
-                id=digest(self._cookie_value),
-                user_id=self.user_id,
-                data=json.dumps(dict(self)),
-                created_at=self._created_at,
-                last_seen_at=now,
+            self._row_id = digest(self._cookie_value)
+            dbsession.add(
+                ServerSession(
+                    id=self._row_id,
+                    user_id=self.user_id,
+                    data=json.dumps(dict(self)),
+                    created_at=self._created_at,
+                    last_seen_at=now,
+                )
             )
-            dbsession.add(self._row)
             self._outcome = "kept"
         elif self._obsolete_ids:
             self._outcome = "removed"
@@ -298,8 +315,8 @@ def revoke_sessions(
 ) -> int:
     """End every session of ``user_id`` except ``keep``; returns how many."""
     statement = delete(ServerSession).where(ServerSession.user_id == user_id)
-    if keep is not None and keep._row is not None:
-        statement = statement.where(ServerSession.id != keep._row.id)
+    if keep is not None and keep._row_id is not None:
+        statement = statement.where(ServerSession.id != keep._row_id)
     result = dbsession.execute(statement)
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -311,8 +328,8 @@ def end_sessions(
     except ``keep`` (the caller's own, which the request is about to save);
     returns how many ended. Their cookies stop working in every process."""
     wanted = set(ids)
-    if keep is not None and keep._row is not None:
-        wanted.discard(keep._row.id)
+    if keep is not None and keep._row_id is not None:
+        wanted.discard(keep._row_id)
     if not wanted:
         return 0
     result = dbsession.execute(delete(ServerSession).where(ServerSession.id.in_(wanted)))
