@@ -231,6 +231,41 @@ def request_user(request: Request) -> User | None:
     return identity.user if isinstance(identity, Identity) else None
 
 
+@functools.cache
+def _user_menu_class() -> type[UserMenu]:
+    """The forms add-on's ``UserMenu``, imported at the first page that shows it.
+
+    Imported on every call, it went through the forms package's lazy
+    ``__getattr__`` and ``importlib.import_module`` on every page.
+    """
+    from pyramidion_forms import UserMenu
+
+    return UserMenu
+
+
+#: Registry attribute holding the paths of the logout and account pages
+#: under the application URL.
+_MENU_PATHS = "pyramidion_auth_menu_paths"
+
+
+def _menu_paths(request: Request) -> tuple[str, str]:
+    """The logout and account pages' paths under the application URL.
+
+    Worked out at the first page and kept: the routes are this add-on's,
+    without placeholders or pregenerators, so their paths depend on the
+    configuration only (the route prefix included), and the request gives
+    only the application URL in front.
+    """
+    paths: tuple[str, str] | None = getattr(request.registry, _MENU_PATHS, None)
+    if paths is None:
+        paths = (
+            str(request.route_url("auth.logout", _app_url="")),
+            str(request.route_url("auth.account", _app_url="")),
+        )
+        setattr(request.registry, _MENU_PATHS, paths)
+    return paths
+
+
 def user_menu(request: Request) -> UserMenu:
     """The forms layout's user menu: who is logged in, or a way to log in.
 
@@ -239,17 +274,15 @@ def user_menu(request: Request) -> UserMenu:
     the page they were on (the auth pages themselves excepted, where
     coming back makes no sense).
     """
-    from pyramidion_forms import UserMenu
-
+    UserMenu = _user_menu_class()
     user = request_user(request)
     if user is not None:
+        logout_path, account_path = _menu_paths(request)
         # One application URL for both links: Pyramid works it out again
         # for every URL made without ``_app_url``.
         app_url = request.application_url
         return UserMenu(
-            user.display_name,
-            logout_url=request.route_url("auth.logout", _app_url=app_url),
-            account_url=request.route_url("auth.account", _app_url=app_url),
+            user.display_name, logout_url=app_url + logout_path, account_url=app_url + account_path
         )
     route = getattr(request, "matched_route", None)
     if (route is not None and route.name.startswith("auth.")) or request.method != "GET":

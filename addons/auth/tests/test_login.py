@@ -361,3 +361,28 @@ def test_a_password_change_and_a_logout_issue_a_new_csrf_token(
     testapp.post("/auth/logout", {"csrf_token": before_logout}, status=303)
     testapp.get("/auth/login")
     assert testapp.csrf_token() != before_logout
+
+
+def test_a_session_brings_every_group_of_its_user_in_order(
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_logged_in: Any
+) -> None:
+    auth_logged_in(testapp, auth_make_user(groups=["editors", "authors"], admin=True))
+
+    me = testapp.get("/auth/api/me", headers={"Accept": "application/json"}).json
+
+    assert me["groups"] == ["admin", "authors", "editors"]
+
+
+def test_the_user_menu_links_carry_the_requests_script_name(
+    testapp: PyramidionTestApp, auth_make_user: Any, auth_logged_in: Any
+) -> None:
+    auth_logged_in(testapp, auth_make_user(name="Grace Hopper"))
+    testapp.get("/auth/account")
+
+    page = testapp.get("/auth/account", extra_environ={"SCRIPT_NAME": "/app"})
+
+    menu = page.html.select_one('[data-user-menu="user"]')
+    assert menu.select_one('a[data-user-menu="name"]')["href"] == (
+        "http://localhost/app/auth/account"
+    )
+    assert menu.select_one("form")["action"] == "http://localhost/app/auth/logout"

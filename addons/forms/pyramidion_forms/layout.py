@@ -3,8 +3,9 @@
 ``add_nav_item`` is the directive add-ons contribute navigation entries
 with; ``set_user_menu`` is the one an authentication add-on tells the
 layout who is logged in with. :class:`LayoutTemplateRenderer` puts ``layout``
-(the page macro), ``nav``, ``site_title``, ``flash_messages`` and
-``user_menu`` into the namespace of every ``.pt`` template.
+(the page macro), ``nav``, ``site_title``, ``flash_messages``,
+``user_menu`` and ``static_url`` into the namespace of every ``.pt``
+template.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pyramid.interfaces import IRootFactory, ISessionFactory
+from pyramid.interfaces import IRootFactory, IRoutesMapper, ISessionFactory
 from pyramid.path import package_name
 from pyramid.renderers import RendererHelper, get_renderer, render
 from pyramid.security import NO_PERMISSION_REQUIRED
@@ -51,6 +52,14 @@ ERROR_TEMPLATE = "pyramidion_forms:templates/error.pt"
 #: Registry attribute holding the registered navigation items, by name.
 _NAV_ITEMS = "pyramidion_forms_nav_items"
 
+#: Registry attribute holding the registered navigation items in display
+#: order, once sorted (None until then, and again after a registration).
+_SORTED_NAV_ITEMS = "pyramidion_forms_sorted_nav_items"
+
+#: Registry attribute holding navigation routes' URLs under the application
+#: URL, by route name ("" for a route whose URL is made for every page).
+_NAV_PATHS = "pyramidion_forms_nav_paths"
+
 #: Registry attribute holding the user menu factory.
 _USER_MENU = "pyramidion_forms_user_menu"
 
@@ -59,6 +68,11 @@ _LAYOUT_MACRO = "pyramidion_forms_layout_macro"
 
 #: Registry attribute holding the ``.pt`` renderers made so far, by template.
 _RENDERERS = "pyramidion_forms_renderers"
+
+#: Registry attribute holding static assets' URLs under the application URL,
+#: by asset spec ("" for one that has a URL of its own), or False when they
+#: must be worked out for every page.
+_STATIC_PATHS = "pyramidion_forms_static_paths"
 
 FlashKind = Literal["success", "info", "warning", "danger"]
 FLASH_KINDS: tuple[FlashKind, ...] = ("success", "info", "warning", "danger")
@@ -146,6 +160,7 @@ def add_nav_item(
 
     def register() -> None:
         nav_items(config.registry)[name] = item
+        setattr(config.registry, _SORTED_NAV_ITEMS, None)
 
     intr = config.introspectable("pyramidion navigation", name, title, "navigation item")
     intr["route_name"] = route_name
@@ -166,7 +181,11 @@ def nav_items(registry: Any) -> dict[str, NavItem]:
 
 def nav_entries(request: Request) -> list[NavEntry]:
     """The navigation entries ``request``'s user may see, in display order."""
-    items = sorted(nav_items(request.registry).values(), key=lambda i: (i.order, i.title))
+    registry = request.registry
+    items: list[NavItem] | None = getattr(registry, _SORTED_NAV_ITEMS, None)
+    if items is None:
+        items = sorted(nav_items(registry).values(), key=lambda i: (i.order, i.title))
+        setattr(registry, _SORTED_NAV_ITEMS, items)
     root: Any = None
     matched = getattr(request, "matched_route", None)
     # Pyramid works the application URL out again for every URL it makes
@@ -186,13 +205,37 @@ def nav_entries(request: Request) -> list[NavEntry]:
         if item.route_name is not None:
             if app_url is None:
                 app_url = request.application_url
-            url = request.route_url(item.route_name, _app_url=app_url)
+            url = _nav_route_url(request, item.route_name, app_url)
             active = matched is not None and matched.name == item.route_name
         else:
             url = str(item.url)
             active = False
         entries.append(NavEntry(item.name, item.title, url, active))
     return entries
+
+
+def _nav_route_url(request: Request, route_name: str, app_url: str) -> str:
+    """``request.route_url(route_name, _app_url=app_url)``, the path kept per application.
+
+    A navigation entry's route has no placeholders, so its URL is the
+    application URL followed by a path that only the configuration
+    decides, unless the route has a pregenerator (which may look at the
+    request): that one's URL is made for every page.
+    """
+    paths: dict[str, str] | None = getattr(request.registry, _NAV_PATHS, None)
+    if paths is None:
+        paths = {}
+        setattr(request.registry, _NAV_PATHS, paths)
+    path = paths.get(route_name)
+    if path is None:
+        route = request.registry.getUtility(IRoutesMapper).get_route(route_name)
+        path = ""
+        if route is not None and route.pregenerator is None:
+            path = str(request.route_url(route_name, _app_url=""))
+        paths[route_name] = path
+    if path:
+        return app_url + path
+    return str(request.route_url(route_name, _app_url=app_url))
 
 
 def set_user_menu(config: Configurator, factory: UserMenuFactory | str) -> None:
@@ -252,6 +295,42 @@ def pop_flash_messages(request: Request) -> list[FlashMessage]:
     return messages
 
 
+def static_url(request: Request, spec: str, app_url: str) -> str:
+    """``request.static_url(spec, _app_url=app_url)``, the asset's path worked out once.
+
+    An asset's URL is the application URL followed by a path that depends
+    only on the application's configuration, not on the request: the path
+    is worked out at the first page and kept, and every page after pays one
+    dictionary look-up where Pyramid's ``static_url`` searches the static
+    views and generates a route URL. Assets served from a URL of their own
+    (``add_static_view`` with a URL as its name) are worked out for every
+    page, and so is everything when a cache buster is registered (it may
+    change its answer while the application runs) or ``pyramid.reload_assets``
+    is on.
+    """
+    paths = _static_paths(request.registry)
+    path = None if paths is False else paths.get(spec)
+    if path is None and paths is not False:
+        path = str(request.static_url(spec, _app_url=""))
+        if not path.startswith("/") or path.startswith("//"):
+            path = ""
+        paths[spec] = path
+    if path:
+        return app_url + path
+    return str(request.static_url(spec, _app_url=app_url))
+
+
+def _static_paths(registry: Any) -> dict[str, str] | Literal[False]:
+    """The registry's static asset paths, or False when they are not to be kept."""
+    paths: dict[str, str] | Literal[False] | None = getattr(registry, _STATIC_PATHS, None)
+    if paths is None:
+        settings = registry.settings or {}
+        busters = registry.introspector.get_category("cache busters")
+        paths = False if busters or settings.get("pyramid.reload_assets") else {}
+        setattr(registry, _STATIC_PATHS, paths)
+    return paths
+
+
 def add_layout_names(system: dict[str, Any], request: Request) -> None:
     """Put the layout's names into a Chameleon template's namespace.
 
@@ -259,8 +338,9 @@ def add_layout_names(system: dict[str, Any], request: Request) -> None:
     ``nav`` (the visible :class:`NavEntry` list), ``site_title``,
     ``flash_messages`` and ``user_menu`` (functions the layout calls, so
     messages are only consumed, and the user only looked up, by pages that
-    show them), and ``page_resources``. Names already there are kept, and
-    names the view returns win over all of them.
+    show them), ``page_resources`` and ``static_url(spec, app_url)``
+    (:func:`static_url`). Names already there are kept, and names the view
+    returns win over all of them.
     """
     from . import FormsSettings
 
@@ -273,6 +353,10 @@ def add_layout_names(system: dict[str, Any], request: Request) -> None:
     menu: Callable[[], UserMenu | None] = lambda: user_menu(request)  # noqa: E731
     system.setdefault("user_menu", menu)
     system.setdefault("page_resources", {"css": [], "js": []})
+    layout_static_url: Callable[[str, str], str] = lambda spec, app_url: static_url(  # noqa: E731
+        request, spec, app_url
+    )
+    system.setdefault("static_url", layout_static_url)
 
 
 def layout_macro(registry: Any) -> Any:

@@ -253,3 +253,81 @@ def test_the_layout_links_carry_the_requests_host_and_script_name(
     assert all(
         url.startswith("http://shop.example/app/") for url in stylesheets + scripts + entries
     )
+
+
+CACHE_BUSTING = """
+class Buster:
+    token = "1"
+
+    def __call__(self, request, subpath, kw):
+        return subpath, {**kw, "_query": {"v": self.token}}
+
+
+BUSTER = Buster()
+
+
+def includeme(config):
+    config.add_cache_buster("deform:static/", BUSTER)
+"""
+
+
+def test_the_layout_asks_a_cache_buster_for_every_page(
+    make_pyramidion_app: MakeApp, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "cache_busting_example.py").write_text(CACHE_BUSTING)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    client = PyramidionTestApp(
+        make_pyramidion_app(addons=["forms", "formstest", "cache_busting_example"])
+    )
+
+    def stylesheets() -> list[str]:
+        page = client.get("/formstest/thanks?id=7")
+        return [link["href"] for link in page.html.select("link[rel=stylesheet]")]
+
+    assert stylesheets() == [
+        "http://localhost/forms/deform/css/bootstrap.min.css?v=1",
+        "http://localhost/forms/deform/css/form.css?v=1",
+        "http://localhost/forms/static/forms.css",
+    ]
+    # A cache buster may answer differently while the application runs
+    # (a manifest that is reloaded, for one): its answer is never kept.
+    import cache_busting_example
+
+    cache_busting_example.BUSTER.token = "2"
+    assert stylesheets()[:2] == [
+        "http://localhost/forms/deform/css/bootstrap.min.css?v=2",
+        "http://localhost/forms/deform/css/form.css?v=2",
+    ]
+
+
+PREGENERATED_ENTRY = """
+def keep_language(request, elements, kw):
+    return elements, {**kw, "_query": {"lang": request.params.get("lang", "en")}}
+
+
+def includeme(config):
+    config.add_route("pregenerated.page", "/pregenerated", pregenerator=keep_language)
+    config.add_nav_item("pregenerated", "Pregenerated", route_name="pregenerated.page")
+"""
+
+
+def test_an_entry_whose_route_has_a_pregenerator_gets_its_url_for_every_page(
+    make_pyramidion_app: MakeApp, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pregenerated_entry_example.py").write_text(PREGENERATED_ENTRY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    client = PyramidionTestApp(
+        make_pyramidion_app(addons=["forms", "formstest", "pregenerated_entry_example"])
+    )
+
+    def entry(query: str) -> str:
+        page = client.get(f"/formstest/thanks?{query}")
+        href: str = page.html.select_one('a[data-nav="pregenerated"]')["href"]
+        return href
+
+    assert entry("lang=fr") == "http://localhost/pregenerated?lang=fr"
+    assert entry("lang=de") == "http://localhost/pregenerated?lang=de"
+    contact = client.get("/formstest/thanks", extra_environ={"SCRIPT_NAME": "/app"})
+    assert contact.html.select_one('a[data-nav="formstest.contact"]')["href"] == (
+        "http://localhost/app/formstest/contact"
+    )
