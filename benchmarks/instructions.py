@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/instructions.py [--case row] [--requests 1000]
                                                 [--setting KEY=VALUE ...] [--postgresql URL]
+                                                [--gc]
 
 Builds every application of ``apps.py`` as ``in_process.py`` does and calls
 each directly as WSGI with the same GET, under valgrind's callgrind, which
@@ -9,10 +10,14 @@ counts the machine instructions executed rather than timing them. Counting
 is switched on around each application's requests only (imports, start-up
 and a warm-up are not counted), with the garbage collector off meanwhile, so
 a collection that happens to fall in one application's loop is not charged
-to it. Prints the instructions per request and the throughput they imply
-against bare Pyramid (hello), Flask + SQLAlchemy (row), Flask with database
-sessions (page) or Django REST Framework (api-item, api-page), the references
-of the targets in docs/performance.md.
+to it. With ``--gc`` the collector stays on while counting, so each
+application is charged the collections its own garbage causes, as a served
+process is (memory freed at once counts in both; objects left in reference
+cycles are freed, and counted, only with ``--gc``). Prints the instructions
+per request and the throughput they imply against bare Pyramid (hello),
+Flask + SQLAlchemy (row), Flask with database sessions (page) or Django
+REST Framework (api-item, api-page), the references of the targets in
+docs/performance.md.
 
 A count does not depend on what else the machine is doing, so it repeats to
 within a few percent from run to run where timings on a shared machine move
@@ -62,9 +67,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=1000, help="requests per app")
     add_setting_argument(parser)
     add_database_argument(parser)
+    parser.add_argument(
+        "--gc",
+        action="store_true",
+        help="keep the garbage collector on while counting, as it is when serving "
+        "(default: off, so a collection is not charged to whichever app it falls in)",
+    )
     args = parser.parse_args(argv)
     if os.environ.get(UNDER_CALLGRIND):
-        count(args.case, args.requests, dict(args.setting), args.postgresql)
+        count(args.case, args.requests, dict(args.setting), args.postgresql, args.gc)
         return 0
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("counting instructions needs valgrind: apt-get install -y valgrind")
@@ -89,8 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def count(case: str, requests: int, settings: dict[str, str], postgresql: str = "") -> None:
-    """Under callgrind: count each app's ``requests`` GETs, one dump per app."""
+def count(
+    case: str,
+    requests: int,
+    settings: dict[str, str],
+    postgresql: str = "",
+    collect_garbage: bool = False,
+) -> None:
+    """Under callgrind: count each app's ``requests`` GETs, one dump per app,
+    with the garbage collector off unless ``collect_garbage``."""
     pid = str(os.getpid())
 
     def control(*options: str) -> None:
@@ -101,7 +119,8 @@ def count(case: str, requests: int, settings: dict[str, str], postgresql: str = 
             per_request(app, PATHS[case], 200, **headers[name])  # warm-up
         for name, app in apps.items():
             gc.collect()
-            gc.disable()
+            if not collect_garbage:
+                gc.disable()
             control("--zero")
             control("--instr=on")
             per_request(app, PATHS[case], requests, **headers[name])

@@ -151,9 +151,10 @@ def test_the_in_process_runner_splits_requests_over_threads() -> None:
 
 
 @pytest.mark.slow
-def test_the_instruction_counter_counts_every_app() -> None:
+@pytest.mark.parametrize("options", [(), ("--gc",)], ids=["gc-off", "gc-on"])
+def test_the_instruction_counter_counts_every_app(options: tuple[str, ...]) -> None:
     require("valgrind", "valgrind", "counting instructions")
-    lines = run_benchmark("instructions.py", "--case", "hello")
+    lines = run_benchmark("instructions.py", "--case", "hello", *options)
     rows = {line.split()[1]: line.split()[2:] for line in lines}
     assert list(rows) == [
         "raw-wsgi",

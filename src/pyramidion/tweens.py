@@ -116,8 +116,10 @@ def request_log_tween_factory(handler: Handler, registry: Registry) -> Handler:
         finally:
             request_id_var.reset(token)
         headerlist = response.headerlist
-        if any(name.lower() == header_lower for name, _value in headerlist):
-            headerlist[:] = [h for h in headerlist if h[0].lower() != header_lower]
+        for name, _value in headerlist:
+            if name.lower() == header_lower:
+                headerlist[:] = [h for h in headerlist if h[0].lower() != header_lower]
+                break
         headerlist.append((header_name, request_id))
         if not _will_be_retried(request):
             if access_log.isEnabledFor(logging.INFO):
@@ -178,7 +180,7 @@ def _close_body_copy(environ: dict[str, Any]) -> None:
         return
     server_input = environ.pop(SERVER_INPUT_ENVIRON_KEY)
     body = environ.get("wsgi.input")
-    if body is not server_input and not isinstance(body, io.BytesIO | None):
+    if body is not server_input and body is not None and not isinstance(body, io.BytesIO):
         close = getattr(body, "close", None)
         if close is not None:
             close()
