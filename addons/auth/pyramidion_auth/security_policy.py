@@ -18,8 +18,8 @@ from pyramid.authorization import Authenticated
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
-from .interfaces import Clock
 from .models import BEARER_PRINCIPAL, READ_SCOPE, ApiToken, ServerSession, User
+from .services import current_time
 from .sessions import DatabaseSession
 from .tokens import digest
 
@@ -130,7 +130,9 @@ class AuthIdentitySource:
         if row is None:
             return None
         api_token, user = row
-        if api_token.expires_at <= request.find_service(Clock).now() or not user.is_active:
+        # The clock is found through the registry: the request's service
+        # container, made on first use, would cost more than the lookup.
+        if api_token.expires_at <= current_time(request.registry) or not user.is_active:
             return None
         return Identity(user=user, via="token", token_id=api_token.id, scope=api_token.scope)
 
@@ -210,7 +212,7 @@ def requester_key(request: Request) -> str | None:
                 .join(User, ApiToken.user_id == User.id)
                 .where(ApiToken.token_hash == digest(token), User.is_active.is_(True))
             ).first()
-            if found is None or found.expires_at <= request.find_service(Clock).now():
+            if found is None or found.expires_at <= current_time(request.registry):
                 return None
             return f"token:{found.id}"
         user_id = session.scalar(
