@@ -9,6 +9,7 @@ and :meth:`AuthIdentitySource.token_identity`, one query each.
 
 from __future__ import annotations
 
+import datetime
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,17 +56,19 @@ class Identity:
 
 
 @functools.cache
-def _token_statement() -> Select[ApiToken, User]:
-    """The SELECT of a token by its digest (``:token_hash``), with its user
-    and the user's groups.
+def _token_statement() -> Select[int, str, datetime.datetime, User]:
+    """The SELECT of a token by its digest (``:token_hash``): the token's id,
+    scope and expiry, with its user and the user's groups.
 
     The groups come with the token, as they do with a session: principals
     need them on every request, and a lazy load would be a query of its
-    own. The statement is built once: building it again for every request,
-    and computing its cache key, cost more than running it.
+    own. The token is read as plain columns: nothing changes it during the
+    request, so an ORM object of it would be built, and kept in the
+    session's identity map, for nothing. The statement is built once: building it again for every
+    request, and computing its cache key, cost more than running it.
     """
     return (
-        select(ApiToken, User)
+        select(ApiToken.id, ApiToken.scope, ApiToken.expires_at, User)
         .join(User, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == bindparam("token_hash"))
         .options(joinedload(User.groups))
@@ -129,12 +132,12 @@ class AuthIdentitySource:
         )
         if row is None:
             return None
-        api_token, user = row
+        token_id, scope, expires_at, user = row
         # The clock is found through the registry: the request's service
         # container, made on first use, would cost more than the lookup.
-        if api_token.expires_at <= current_time(request.registry) or not user.is_active:
+        if expires_at <= current_time(request.registry) or not user.is_active:
             return None
-        return Identity(user=user, via="token", token_id=api_token.id, scope=api_token.scope)
+        return Identity(user=user, via="token", token_id=token_id, scope=scope)
 
     def userid(self, identity: Identity) -> str:
         return str(identity.user.id)
