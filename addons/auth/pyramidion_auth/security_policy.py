@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pyramid.authorization import Authenticated
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import joinedload
 
-from .models import BEARER_PRINCIPAL, READ_SCOPE, ApiToken, ServerSession, User
+from .models import BEARER_PRINCIPAL, READ_SCOPE, ApiToken, Group, Membership, ServerSession, User
 from .services import current_time
 from .sessions import DatabaseSession
 from .tokens import digest
@@ -53,25 +52,34 @@ class Identity:
     token_id: int | None = None
     #: The token's scope (``"read"`` or ``"write"``); None for a session.
     scope: str | None = None
+    #: The names of the user's groups when they were read with the
+    #: identity (a token's); None when ``user.groups`` holds them.
+    groups: tuple[str, ...] | None = None
 
 
 @functools.cache
-def _token_statement() -> Select[int, str, datetime.datetime, User]:
+def _token_statement() -> Select[int, str, datetime.datetime, User, str | None]:
     """The SELECT of a token by its digest (``:token_hash``): the token's id,
-    scope and expiry, with its user and the user's groups.
+    scope and expiry, its user, and the names of the user's groups, one
+    row per group (one row, with None, for a user in none).
 
-    The groups come with the token, as they do with a session: principals
-    need them on every request, and a lazy load would be a query of its
-    own. The token is read as plain columns: nothing changes it during the
-    request, so an ORM object of it would be built, and kept in the
-    session's identity map, for nothing. The statement is built once: building it again for every
-    request, and computing its cache key, cost more than running it.
+    The group names come with the token, as the groups do with a session:
+    principals need them on every request, and a lazy load would be a
+    query of its own. They are read as names, by plain outer joins:
+    principals need only the names, and SQLAlchemy's joined eager loading
+    of ``User.groups`` made a Group object per group, and the collection,
+    on every request. ``user.groups`` stays unloaded, and loads when a
+    view reads it. The token is read as plain columns too: nothing
+    changes it during the request. The statement is built once: building
+    it again for every request, and computing its cache key, cost more
+    than running it.
     """
     return (
-        select(ApiToken.id, ApiToken.scope, ApiToken.expires_at, User)
+        select(ApiToken.id, ApiToken.scope, ApiToken.expires_at, User, Group.name)
         .join(User, ApiToken.user_id == User.id)
+        .outerjoin(Membership, Membership.user_id == User.id)
+        .outerjoin(Group, Group.id == Membership.group_id)
         .where(ApiToken.token_hash == bindparam("token_hash"))
-        .options(joinedload(User.groups))
     )
 
 
@@ -125,30 +133,26 @@ class AuthIdentitySource:
         """The active user a valid, unexpired API token belongs to, or None."""
         if not token or len(token) > 128:
             return None
-        row = (
-            request.dbsession.execute(_token_statement(), {"token_hash": digest(token)})
-            .unique()
-            .one_or_none()
-        )
-        if row is None:
+        rows = request.dbsession.execute(_token_statement(), {"token_hash": digest(token)}).all()
+        if not rows:
             return None
-        token_id, scope, expires_at, user = row
+        token_id, scope, expires_at, user, _ = rows[0]
         # The clock is found through the registry: the request's service
         # container, made on first use, would cost more than the lookup.
         if expires_at <= current_time(request.registry) or not user.is_active:
             return None
-        return Identity(user=user, via="token", token_id=token_id, scope=scope)
+        groups = tuple(sorted(row[4] for row in rows if row[4] is not None))
+        return Identity(user=user, via="token", token_id=token_id, scope=scope, groups=groups)
 
     def userid(self, identity: Identity) -> str:
         return str(identity.user.id)
 
     def principals(self, request: Request, identity: Identity) -> list[str]:
         user = identity.user
-        principals = [
-            Authenticated,
-            f"user:{user.id}",
-            *(f"group:{group.name}" for group in user.groups),
-        ]
+        groups = identity.groups
+        if groups is None:
+            groups = tuple(group.name for group in user.groups)
+        principals = [Authenticated, f"user:{user.id}", *(f"group:{name}" for name in groups)]
         if identity.via == "token":
             principals.append(BEARER_PRINCIPAL)
         return principals
