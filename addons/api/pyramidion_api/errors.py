@@ -125,9 +125,11 @@ def prefer_json(prefix: str) -> object:
         # The path as received: decoding it could fail (not UTF-8).
         if not pattern.match(request.environ.get("PATH_INFO", "")):
             return
-        accept = request.headers.get("Accept", "").strip()
+        # The environ, read and written directly, is what ``request.headers``
+        # and ``request.accept`` wrap; each wrapper costs an object per request.
+        accept = request.environ.get("HTTP_ACCEPT", "").strip()
         if accept in ("", "*/*"):
-            request.accept = "application/json"
+            request.environ["HTTP_ACCEPT"] = "application/json"
 
     return subscriber
 

@@ -123,7 +123,7 @@ class ResourceViews:
         resource, request, obj = self.resource, self.request, self.context
         representation = serialize(request, resource, obj)
         etag = etag_of(resource, obj, representation)
-        header = request.headers.get("If-None-Match")
+        header = request.environ.get("HTTP_IF_NONE_MATCH")
         if header is not None:
             anything, tags = weak_etags(header)
             if anything or etag in tags:
@@ -215,6 +215,8 @@ class ResourceViews:
         return response
 
     def _requested_fields(self) -> tuple[str, ...] | None:
+        if not self.request.query_string:
+            return None  # no query: no need to parse one
         raw = self.request.GET.get("fields")
         if raw is None:
             return None
