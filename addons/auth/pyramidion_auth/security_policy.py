@@ -88,7 +88,9 @@ def bearer_token(request: Request) -> str | None:
 
     An empty string when the header says Bearer but carries nothing.
     """
-    header = str(request.headers.get("Authorization", ""))
+    # Read from the environ: request.headers would translate the name
+    # (and be made, on a request that reads no other header).
+    header = str(request.environ.get("HTTP_AUTHORIZATION", ""))
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer":
         return None
