@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pyramid.authorization import Authenticated
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from pyramid.registry import Registry
     from pyramid.request import Request
     from pyramid.response import Response
+    from sqlalchemy.orm import Session
 
     from pyramidion_forms import UserMenu
 
@@ -43,39 +43,86 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
 class Identity:
-    """Who is asking: the user, and how they proved it."""
+    """Who is asking: the user, and how they proved it.
 
-    user: User
-    via: Literal["session", "token"]
-    token_id: int | None = None
-    #: The token's scope (``"read"`` or ``"write"``); None for a session.
-    scope: str | None = None
-    #: The names of the user's groups when they were read with the
-    #: identity (a token's); None when ``user.groups`` holds them.
-    groups: tuple[str, ...] | None = None
+    A session's identity is made with its user (loaded with the session).
+    A token's is made with the user's id, and loads the user, by primary
+    key, when ``identity.user`` is first read: permissions need only the
+    id and the group names, and most API requests never read the user.
+    """
+
+    __slots__ = ("_dbsession", "_user", "groups", "scope", "token_id", "user_id", "via")
+
+    def __init__(
+        self,
+        user: User | None,
+        via: Literal["session", "token"],
+        token_id: int | None = None,
+        scope: str | None = None,
+        groups: tuple[str, ...] | None = None,
+        *,
+        user_id: int | None = None,
+        dbsession: Session | None = None,
+    ) -> None:
+        if user is not None:
+            user_id = user.id
+        elif user_id is None or dbsession is None:
+            raise TypeError("Identity needs a user, or a user_id and the dbsession to load it")
+        self._user = user
+        self._dbsession = dbsession
+        self.user_id: int = user_id
+        self.via = via
+        self.token_id = token_id
+        #: The token's scope (``"read"`` or ``"write"``); None for a session.
+        self.scope = scope
+        #: The names of the user's groups when they were read with the
+        #: identity (a token's); None when ``user.groups`` holds them.
+        self.groups = groups
+
+    @property
+    def user(self) -> User:
+        """The user, loaded on first use when the identity was made with its id."""
+        if self._user is None:
+            assert self._dbsession is not None  # checked in __init__
+            user = self._dbsession.get(User, self.user_id)
+            if user is None:
+                raise LookupError(f"user {self.user_id} was deleted during the request")
+            self._user = user
+        return self._user
+
+    def __repr__(self) -> str:
+        return f"Identity(user_id={self.user_id!r}, via={self.via!r}, scope={self.scope!r})"
 
 
 @functools.cache
-def _token_statement() -> Select[int, str, datetime.datetime, User, str | None]:
+def _token_statement() -> Select[int, str, datetime.datetime, int, bool, str | None]:
     """The SELECT of a token by its digest (``:token_hash``): the token's id,
-    scope and expiry, its user, and the names of the user's groups, one
-    row per group (one row, with None, for a user in none).
+    scope and expiry, its user's id and whether the user is active, and the
+    names of the user's groups, one row per group (one row, with None, for
+    a user in none).
 
     The group names come with the token, as the groups do with a session:
     principals need them on every request, and a lazy load would be a
     query of its own. They are read as names, by plain outer joins:
     principals need only the names, and SQLAlchemy's joined eager loading
     of ``User.groups`` made a Group object per group, and the collection,
-    on every request. ``user.groups`` stays unloaded, and loads when a
-    view reads it. The token is read as plain columns too: nothing
-    changes it during the request. The statement is built once: building
+    on every request. The token and the user are read as plain columns
+    too: nothing changes the token during the request, and the user, a
+    dozen columns made into an ORM object, is loaded only if a view reads
+    ``request.user`` (:class:`Identity`). The statement is built once: building
     it again for every request, and computing its cache key, cost more
     than running it.
     """
     return (
-        select(ApiToken.id, ApiToken.scope, ApiToken.expires_at, User, Group.name)
+        select(
+            ApiToken.id,
+            ApiToken.scope,
+            ApiToken.expires_at,
+            ApiToken.user_id,
+            User.is_active,
+            Group.name,
+        )
         .join(User, ApiToken.user_id == User.id)
         .outerjoin(Membership, Membership.user_id == User.id)
         .outerjoin(Group, Group.id == Membership.group_id)
@@ -138,23 +185,33 @@ class AuthIdentitySource:
         rows = request.dbsession.execute(_token_statement(), {"token_hash": digest(token)}).all()
         if not rows:
             return None
-        token_id, scope, expires_at, user, _ = rows[0]
+        token_id, scope, expires_at, user_id, active, _ = rows[0]
         # The clock is found through the registry: the request's service
         # container, made on first use, would cost more than the lookup.
-        if expires_at <= current_time(request.registry) or not user.is_active:
+        if expires_at <= current_time(request.registry) or not active:
             return None
-        groups = tuple(sorted(row[4] for row in rows if row[4] is not None))
-        return Identity(user=user, via="token", token_id=token_id, scope=scope, groups=groups)
+        return Identity(
+            None,
+            "token",
+            token_id=token_id,
+            scope=scope,
+            groups=tuple(sorted(row[5] for row in rows if row[5] is not None)),
+            user_id=user_id,
+            dbsession=request.dbsession,
+        )
 
     def userid(self, identity: Identity) -> str:
-        return str(identity.user.id)
+        return str(identity.user_id)
 
     def principals(self, request: Request, identity: Identity) -> list[str]:
-        user = identity.user
         groups = identity.groups
         if groups is None:
-            groups = tuple(group.name for group in user.groups)
-        principals = [Authenticated, f"user:{user.id}", *(f"group:{name}" for name in groups)]
+            groups = tuple(group.name for group in identity.user.groups)
+        principals = [
+            Authenticated,
+            f"user:{identity.user_id}",
+            *(f"group:{name}" for name in groups),
+        ]
         if identity.via == "token":
             principals.append(BEARER_PRINCIPAL)
         return principals
