@@ -110,9 +110,9 @@ def _token_statement() -> Select[int, str, datetime.datetime, int, bool, str | N
     on every request. The token and the user are read as plain columns
     too: nothing changes the token during the request, and the user, a
     dozen columns made into an ORM object, is loaded only if a view reads
-    ``request.user`` (:class:`Identity`). The statement is built once: building
-    it again for every request, and computing its cache key, cost more
-    than running it.
+    ``request.user`` (:class:`Identity`). The statement is built once:
+    building it again for every request, and computing its cache key,
+    cost more than running it.
     """
     return (
         select(
