@@ -10,8 +10,10 @@ Conventions (the OpenAPI document lists them per resource):
   matches a missing value of a nullable field.
 - ``?fields=id,title``: only these fields of each item.
 - ``?cursor=...``: the page after the one whose ``next`` gave it. A cursor
-  holds the ordering values of the last item and the sort it was made for;
-  one that does not decode, or was made for another sort, is a 400.
+  holds the ordering values of the last item and the sort it was made for,
+  signed with the key of ``api.cursor_secret``; one whose signature does
+  not match (made up, or changed), that does not decode, or that was made
+  for another sort, is a 400.
 
 Anything else in the query string is a 400 that names what is allowed.
 """
@@ -22,6 +24,8 @@ import base64
 import binascii
 import datetime
 import decimal
+import hashlib
+import hmac
 import json
 import math
 import uuid
@@ -41,6 +45,9 @@ if TYPE_CHECKING:
     from .resources import ApiResource
 
 __all__ = ["ListQuery", "decode_cursor", "encode_cursor", "parse_list_query", "parse_value"]
+
+#: Bytes of HMAC-SHA256 a cursor carries: 128 bits, beyond guessing.
+CURSOR_TAG_BYTES = 16
 
 #: Query parameters every collection accepts, besides its filters.
 RESERVED = ("cursor", "limit", "sort", "fields")
@@ -66,7 +73,12 @@ def _bad(detail: str) -> HTTPBadRequest:
 
 
 def parse_list_query(
-    resource: ApiResource, params: MultiDict, *, page_size: int, max_page_size: int
+    resource: ApiResource,
+    params: MultiDict,
+    *,
+    page_size: int,
+    max_page_size: int,
+    cursor_key: bytes,
 ) -> ListQuery:
     """The checked parameters of a list request, or a 400 naming what is wrong."""
     mapper = sa.inspect(resource.model)
@@ -139,7 +151,7 @@ def parse_list_query(
     after = None
     cursor = params.get("cursor")
     if cursor is not None:
-        after = decode_cursor(resource, cursor, tuple(order), sort)
+        after = decode_cursor(resource, cursor, tuple(order), sort, cursor_key)
     return ListQuery(
         limit=limit,
         order=tuple(order),
@@ -242,10 +254,17 @@ def parse_value(column: sa.Column[Any], raw: Any) -> Any:
     raise ValueError("this field cannot be compared with a value from the query string")
 
 
-def encode_cursor(values: tuple[Any, ...], sort: str) -> str:
-    """An opaque cursor for the item with ordering ``values`` under ``sort``."""
+def _signature(key: bytes, payload: str) -> str:
+    mac = hmac.new(key, payload.encode("ascii"), hashlib.sha256).digest()[:CURSOR_TAG_BYTES]
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def encode_cursor(values: tuple[Any, ...], sort: str, key: bytes) -> str:
+    """An opaque cursor for the item with ordering ``values`` under ``sort``,
+    signed with ``key`` (the API's ``cursor_key``): ``PAYLOAD.SIGNATURE``."""
     data = json.dumps({"s": sort, "k": [jsonable(v) for v in values]}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+    payload = base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+    return f"{payload}.{_signature(key, payload)}"
 
 
 _BAD_CURSOR = (
@@ -255,13 +274,25 @@ _BAD_CURSOR = (
 
 
 def decode_cursor(
-    resource: ApiResource, cursor: str, order: tuple[tuple[str, bool], ...], sort: str
+    resource: ApiResource,
+    cursor: str,
+    order: tuple[tuple[str, bool], ...],
+    sort: str,
+    key: bytes,
 ) -> tuple[Any, ...]:
-    """The ordering values a cursor holds, checked against the order; 400 if it is not one."""
+    """The ordering values a cursor holds, checked against its signature
+    (made with ``key``) and the order; 400 if it is not one."""
     if len(cursor) > 2048:
         raise _bad(_BAD_CURSOR)
+    payload, _, signature = cursor.partition(".")
+    # Only the signature is checked before the payload is decoded: what a
+    # client made up, or changed, is refused without being read.
+    if not payload.isascii() or not hmac.compare_digest(
+        signature.encode("ascii", "replace"), _signature(key, payload).encode()
+    ):
+        raise _bad(_BAD_CURSOR)
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
         data = json.loads(raw.decode())
     except (binascii.Error, ValueError, UnicodeError):
         raise _bad(_BAD_CURSOR) from None

@@ -8,6 +8,7 @@ them per resource, ``config.add_api_view`` one per call.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,8 @@ class ApiState:
     settings: ApiSettings
     #: The versioned base of every API path, as the site sees it: ``/api/v1``.
     base: str
+    #: The key that signs collection cursors (``api.cursor_secret``).
+    cursor_key: bytes = b""
     operations: list[Operation] = field(default_factory=list)
     #: The route of each path (relative to ``base``), so that a resource and
     #: an add-on's own views on the same path share one route.
@@ -88,7 +91,12 @@ def init_state(registry: Registry, route_prefix: str | None) -> ApiState:
     # Pyramid keeps route prefixes without their slashes ("api").
     prefix = (route_prefix or "").strip("/")
     base = "/".join(["", *([prefix] if prefix else []), settings.version.strip("/")])
-    state = ApiState(settings=settings, base=base)
+    key = (
+        settings.cursor_secret.encode()
+        if settings.cursor_secret
+        else secrets.token_bytes(32)  # this process's own: see the setting's doc
+    )
+    state = ApiState(settings=settings, base=base, cursor_key=key)
     setattr(registry, _STATE, state)
     return state
 

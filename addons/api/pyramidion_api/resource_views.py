@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from pyramid.httpexceptions import HTTPConflict, HTTPNotModified
 
-from pyramidion import get_settings, problem_response
+from pyramidion import problem_response
 
 from .collections import (
     encode_cursor,
@@ -19,7 +19,6 @@ from .collections import (
 from .operations import Operation, api_state
 from .representation import etag_of, serialize, strong_etags, weak_etags
 from .schemas import partial_schema
-from .settings import ApiSettings
 
 if TYPE_CHECKING:
     from pyramid.config import Configurator
@@ -63,12 +62,14 @@ class ResourceViews:
     def list(self) -> Any:
         """``GET``: a page of items, the ``next`` page's URL and cursor (null on the last)."""
         resource, request = self.resource, self.request
-        settings = get_settings(request.registry, ApiSettings)
+        state = api_state(request.registry)
+        settings = state.settings
         query = parse_list_query(
             resource,
             request.GET,
             page_size=resource.page_size or settings.page_size,
             max_page_size=resource.max_page_size or settings.max_page_size,
+            cursor_key=state.cursor_key,
         )
         model = resource.model
         statement = sa.select(model).options(*resource.query_options)
@@ -86,7 +87,9 @@ class ResourceViews:
         cursor = None
         if more:
             last = rows[-1]
-            cursor = encode_cursor(tuple(getattr(last, n) for n, _ in query.order), query.sort)
+            cursor = encode_cursor(
+                tuple(getattr(last, n) for n, _ in query.order), query.sort, state.cursor_key
+            )
             params = [(k, v) for k, v in request.GET.items() if k != "cursor"]
             next_url = request.current_route_url(_query=[*params, ("cursor", cursor)])
             request.response.headers["Link"] = f'<{next_url}>; rel="next"'
@@ -123,7 +126,7 @@ class ResourceViews:
         resource, request, obj = self.resource, self.request, self.context
         representation = serialize(request, resource, obj)
         etag = etag_of(resource, obj, representation)
-        header = request.headers.get("If-None-Match")
+        header = request.environ.get("HTTP_IF_NONE_MATCH")
         if header is not None:
             anything, tags = weak_etags(header)
             if anything or etag in tags:
@@ -215,6 +218,8 @@ class ResourceViews:
         return response
 
     def _requested_fields(self) -> tuple[str, ...] | None:
+        if not self.request.query_string:
+            return None  # no query: no need to parse one
         raw = self.request.GET.get("fields")
         if raw is None:
             return None

@@ -21,6 +21,7 @@ for the HTML pages.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -106,12 +107,15 @@ class ApiResource:
     parameters: tuple[dict[str, Any], ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
+    # Both are read on every request of an item; the mapper answers the
+    # same for the life of the process, so each is asked once.
+
+    @functools.cached_property
     def pk(self) -> str:
         """The attribute name of the model's single-column primary key."""
         return str(sa.inspect(self.model).primary_key[0].key)
 
-    @property
+    @functools.cached_property
     def version_column(self) -> str | None:
         """The attribute of the model's version counter (``version_id_col``), if any."""
         column = sa.inspect(self.model).version_id_col

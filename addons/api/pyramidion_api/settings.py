@@ -34,6 +34,17 @@ class ApiSettings:
         min=1,
         max=1000,
     )
+    cursor_secret: str | None = setting(
+        None,
+        doc="Key that signs the cursors of collection pages (HMAC-SHA256), so that a "
+        "client can neither make one up nor change one: a cursor without its signature "
+        "is refused with 400. Every process that serves the API must have the same one. "
+        "Unset, each process makes a random key when it starts, and a cursor stops "
+        "working when its process restarts or another process answers (the client "
+        "starts again from the first page): set it wherever more than one process serves.",
+        secret=True,
+        min_length=32,
+    )
     rate_limit: int = setting(
         600,
         doc="Requests one client may make under the API's base in one window: an API "

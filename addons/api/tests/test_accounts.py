@@ -88,3 +88,23 @@ def test_tokens_are_revoked_by_their_owner_only(
 
     client.get("/api/v1/me", headers=bearer(token), status=401)
     assert client.get("/api/v1/me", headers=bearer(their_token)).json["id"] == other.id
+
+
+def test_a_token_request_loads_its_user_only_when_a_view_reads_it(
+    testapp: PyramidionTestApp,
+    auth_make_user: Any,
+    token_for: Any,
+    make_note: Any,
+    queries: list[str],
+) -> None:
+    user = auth_make_user("Ada", groups=["editors"])
+    note = make_note(user)
+    auth = token_for(user)
+
+    queries.clear()
+    testapp.get(f"/api/v1/notes/{note.id}", headers=auth, status=200)
+    # The token's lookup reads whether its user is active, not the user.
+    assert not any("auth_users.email" in statement for statement in queries)
+
+    me = testapp.get("/api/v1/me", headers=auth, status=200).json
+    assert (me["id"], me["display_name"], me["groups"]) == (user.id, "Ada", ["editors"])

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
+from pyramidion.testing import PyramidionTestApp
 
 START = datetime.datetime(2026, 1, 1, 12, 0)
 
@@ -175,3 +179,59 @@ def test_a_page_costs_the_same_statements_for_2_items_as_for_50(
         return len(queries)
 
     assert statements(2) == statements(50)
+
+
+def first_cursor(testapp: Any, make_note: Any, author: Any, auth: dict[str, str]) -> str:
+    notes(make_note, author, 3)
+    cursor: str = testapp.get("/api/v1/notes?limit=1", headers=auth).json["next_cursor"]
+    return cursor
+
+
+def unsigned(data: dict[str, Any]) -> str:
+    """A cursor as a client would make one up: the payload, without a signature."""
+    text = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(text).decode().rstrip("=")
+
+
+def test_a_changed_or_made_up_cursor_is_refused(
+    testapp: Any, make_note: Any, author: Any, auth: dict[str, str]
+) -> None:
+    cursor = first_cursor(testapp, make_note, author, auth)
+    payload, _, signature = cursor.partition(".")
+    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    data["k"][-1] = data["k"][-1] + 1000  # another position, same shape
+    forged = [
+        unsigned(data),
+        f"{unsigned(data)}.{signature}",
+        f"{payload}.",
+        payload,
+        f"{payload}.{signature[:-2]}",
+        f"{payload}.{'A' * len(signature)}",
+        f"{payload}.{signature}é",
+    ]
+    assert testapp.get(f"/api/v1/notes?limit=1&cursor={cursor}", headers=auth).json["items"]
+    for bad in forged:
+        refused = testapp.get(
+            "/api/v1/notes", {"limit": 1, "cursor": bad}, headers=auth, status=400
+        )
+        assert refused.content_type == "application/problem+json"
+        assert "Start again" in refused.json["detail"]
+
+
+def test_processes_with_the_same_cursor_secret_accept_each_others_cursors(
+    make_pyramidion_app: Any, db_connection: Any, make_note: Any, author: Any, auth: dict[str, str]
+) -> None:
+    def app(secret: str) -> PyramidionTestApp:
+        made = make_pyramidion_app({"api.cursor_secret": secret}, connection=db_connection)
+        return PyramidionTestApp(made)
+
+    shared = "Zq8-Wm3kR1vT0yL5nB7cX2dF9gH4jK6p"
+    one, two, other = app(shared), app(shared), app("Pu7tN2sE9aQ4wR1yU6iO3pA8sD5fG0hJ")
+    cursor = first_cursor(one, make_note, author, auth)
+
+    page = two.get(f"/api/v1/notes?limit=1&cursor={cursor}", headers=auth).json
+    assert (
+        page["items"]
+        == one.get(f"/api/v1/notes?limit=1&cursor={cursor}", headers=auth).json["items"]
+    )
+    other.get(f"/api/v1/notes?limit=1&cursor={cursor}", headers=auth, status=400)

@@ -9,17 +9,16 @@ and :meth:`AuthIdentitySource.token_identity`, one query each.
 
 from __future__ import annotations
 
+import datetime
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pyramid.authorization import Authenticated
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import joinedload
 
-from .interfaces import Clock
-from .models import BEARER_PRINCIPAL, READ_SCOPE, ApiToken, ServerSession, User
+from .models import BEARER_PRINCIPAL, READ_SCOPE, ApiToken, Group, Membership, ServerSession, User
+from .services import current_time
 from .sessions import DatabaseSession
 from .tokens import digest
 
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from pyramid.registry import Registry
     from pyramid.request import Request
     from pyramid.response import Response
+    from sqlalchemy.orm import Session
 
     from pyramidion_forms import UserMenu
 
@@ -43,32 +43,90 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
 class Identity:
-    """Who is asking: the user, and how they proved it."""
+    """Who is asking: the user, and how they proved it.
 
-    user: User
-    via: Literal["session", "token"]
-    token_id: int | None = None
-    #: The token's scope (``"read"`` or ``"write"``); None for a session.
-    scope: str | None = None
+    A session's identity is made with its user (loaded with the session).
+    A token's is made with the user's id, and loads the user, by primary
+    key, when ``identity.user`` is first read: permissions need only the
+    id and the group names, and most API requests never read the user.
+    """
+
+    __slots__ = ("_dbsession", "_user", "groups", "scope", "token_id", "user_id", "via")
+
+    def __init__(
+        self,
+        user: User | None,
+        via: Literal["session", "token"],
+        token_id: int | None = None,
+        scope: str | None = None,
+        groups: tuple[str, ...] | None = None,
+        *,
+        user_id: int | None = None,
+        dbsession: Session | None = None,
+    ) -> None:
+        if user is not None:
+            user_id = user.id
+        elif user_id is None or dbsession is None:
+            raise TypeError("Identity needs a user, or a user_id and the dbsession to load it")
+        self._user = user
+        self._dbsession = dbsession
+        self.user_id: int = user_id
+        self.via = via
+        self.token_id = token_id
+        #: The token's scope (``"read"`` or ``"write"``); None for a session.
+        self.scope = scope
+        #: The names of the user's groups when they were read with the
+        #: identity (a token's); None when ``user.groups`` holds them.
+        self.groups = groups
+
+    @property
+    def user(self) -> User:
+        """The user, loaded on first use when the identity was made with its id."""
+        if self._user is None:
+            assert self._dbsession is not None  # checked in __init__
+            user = self._dbsession.get(User, self.user_id)
+            if user is None:
+                raise LookupError(f"user {self.user_id} was deleted during the request")
+            self._user = user
+        return self._user
+
+    def __repr__(self) -> str:
+        return f"Identity(user_id={self.user_id!r}, via={self.via!r}, scope={self.scope!r})"
 
 
 @functools.cache
-def _token_statement() -> Select[ApiToken, User]:
-    """The SELECT of a token by its digest (``:token_hash``), with its user
-    and the user's groups.
+def _token_statement() -> Select[int, str, datetime.datetime, int, bool, str | None]:
+    """The SELECT of a token by its digest (``:token_hash``): the token's id,
+    scope and expiry, its user's id and whether the user is active, and the
+    names of the user's groups, one row per group (one row, with None, for
+    a user in none).
 
-    The groups come with the token, as they do with a session: principals
-    need them on every request, and a lazy load would be a query of its
-    own. The statement is built once: building it again for every request,
-    and computing its cache key, cost more than running it.
+    The group names come with the token, as the groups do with a session:
+    principals need them on every request, and a lazy load would be a
+    query of its own. They are read as names, by plain outer joins:
+    principals need only the names, and SQLAlchemy's joined eager loading
+    of ``User.groups`` made a Group object per group, and the collection,
+    on every request. The token and the user are read as plain columns
+    too: nothing changes the token during the request, and the user, a
+    dozen columns made into an ORM object, is loaded only if a view reads
+    ``request.user`` (:class:`Identity`). The statement is built once:
+    building it again for every request, and computing its cache key,
+    cost more than running it.
     """
     return (
-        select(ApiToken, User)
+        select(
+            ApiToken.id,
+            ApiToken.scope,
+            ApiToken.expires_at,
+            ApiToken.user_id,
+            User.is_active,
+            Group.name,
+        )
         .join(User, ApiToken.user_id == User.id)
+        .outerjoin(Membership, Membership.user_id == User.id)
+        .outerjoin(Group, Group.id == Membership.group_id)
         .where(ApiToken.token_hash == bindparam("token_hash"))
-        .options(joinedload(User.groups))
     )
 
 
@@ -77,7 +135,9 @@ def bearer_token(request: Request) -> str | None:
 
     An empty string when the header says Bearer but carries nothing.
     """
-    header = str(request.headers.get("Authorization", ""))
+    # Read from the environ: request.headers would translate the name
+    # (and be made, on a request that reads no other header).
+    header = str(request.environ.get("HTTP_AUTHORIZATION", ""))
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer":
         return None
@@ -122,27 +182,35 @@ class AuthIdentitySource:
         """The active user a valid, unexpired API token belongs to, or None."""
         if not token or len(token) > 128:
             return None
-        row = (
-            request.dbsession.execute(_token_statement(), {"token_hash": digest(token)})
-            .unique()
-            .one_or_none()
+        rows = request.dbsession.execute(_token_statement(), {"token_hash": digest(token)}).all()
+        if not rows:
+            return None
+        token_id, scope, expires_at, user_id, active, _ = rows[0]
+        # The clock is found through the registry: the request's service
+        # container, made on first use, would cost more than the lookup.
+        if expires_at <= current_time(request.registry) or not active:
+            return None
+        return Identity(
+            None,
+            "token",
+            token_id=token_id,
+            scope=scope,
+            groups=tuple(sorted(row[5] for row in rows if row[5] is not None)),
+            user_id=user_id,
+            dbsession=request.dbsession,
         )
-        if row is None:
-            return None
-        api_token, user = row
-        if api_token.expires_at <= request.find_service(Clock).now() or not user.is_active:
-            return None
-        return Identity(user=user, via="token", token_id=api_token.id, scope=api_token.scope)
 
     def userid(self, identity: Identity) -> str:
-        return str(identity.user.id)
+        return str(identity.user_id)
 
     def principals(self, request: Request, identity: Identity) -> list[str]:
-        user = identity.user
+        groups = identity.groups
+        if groups is None:
+            groups = tuple(group.name for group in identity.user.groups)
         principals = [
             Authenticated,
-            f"user:{user.id}",
-            *(f"group:{group.name}" for group in user.groups),
+            f"user:{identity.user_id}",
+            *(f"group:{name}" for name in groups),
         ]
         if identity.via == "token":
             principals.append(BEARER_PRINCIPAL)
@@ -210,7 +278,7 @@ def requester_key(request: Request) -> str | None:
                 .join(User, ApiToken.user_id == User.id)
                 .where(ApiToken.token_hash == digest(token), User.is_active.is_(True))
             ).first()
-            if found is None or found.expires_at <= request.find_service(Clock).now():
+            if found is None or found.expires_at <= current_time(request.registry):
                 return None
             return f"token:{found.id}"
         user_id = session.scalar(

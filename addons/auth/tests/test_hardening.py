@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Connection, func, select
 
 from pyramidion.testing import PyramidionTestApp
-from pyramidion_auth.models import ApiToken
+from pyramidion_auth.accounts import set_groups
+from pyramidion_auth.models import ApiToken, User
 from pyramidion_auth.tokens import create_api_token
 
 PROTECTED = "addons.auth.tests.protected_app"
@@ -80,6 +81,24 @@ def test_api_client_with_a_token_but_not_the_permission_gets_403(
     assert app.get("/api/members", headers=bearer(token)).json == {"members": True}
     refused = app.get("/admins", headers=bearer(token), status=403)
     assert refused.content_type == "application/problem+json"
+
+
+def test_a_tokens_permissions_follow_its_users_groups_from_one_request_to_the_next(
+    app: PyramidionTestApp, auth_make_user: Any, dbsession: Any, tm: Any
+) -> None:
+    auth_make_user(admin=True)  # so that the token's user may leave admin again
+    user = auth_make_user(groups=["editors"])
+    _row, token = create_api_token(app.app.registry, dbsession, user, "ci")
+    tm.commit()
+    app.get("/admins", headers=bearer(token), status=403)
+
+    set_groups(dbsession, dbsession.get(User, user.id), ["admin", "editors", "authors"])
+    tm.commit()
+    assert app.get("/admins", headers=bearer(token)).text == "Members only"
+
+    set_groups(dbsession, dbsession.get(User, user.id), ["authors"])
+    tm.commit()
+    app.get("/admins", headers=bearer(token), status=403)
 
 
 # -- came_from ----------------------------------------------------------------------
