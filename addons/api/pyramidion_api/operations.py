@@ -8,11 +8,12 @@ them per resource, ``config.add_api_view`` one per call.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pyramidion import get_settings
+from pyramidion import CoreSettings, get_settings
 
 from .settings import ApiSettings
 
@@ -82,6 +83,8 @@ class ApiState:
     common_errors: dict[int, tuple[str, frozenset[str] | None]] = field(default_factory=dict)
 
 
+log = logging.getLogger(__name__)
+
 _STATE = "pyramidion_api_state"
 
 
@@ -91,11 +94,17 @@ def init_state(registry: Registry, route_prefix: str | None) -> ApiState:
     # Pyramid keeps route prefixes without their slashes ("api").
     prefix = (route_prefix or "").strip("/")
     base = "/".join(["", *([prefix] if prefix else []), settings.version.strip("/")])
-    key = (
-        settings.cursor_secret.encode()
-        if settings.cursor_secret
-        else secrets.token_bytes(32)  # this process's own: see the setting's doc
-    )
+    if settings.cursor_secret:
+        key = settings.cursor_secret.encode()
+    else:
+        key = secrets.token_bytes(32)  # this process's own: see the setting's doc
+        if not get_settings(registry, CoreSettings).development:
+            log.warning(
+                "api.cursor_secret is not set: this process signs collection cursors "
+                "with a key of its own, so a cursor fails (400) when another process "
+                "answers or this one restarts. Set the same random value of at least "
+                "32 characters for every process that serves the API."
+            )
     state = ApiState(settings=settings, base=base, cursor_key=key)
     setattr(registry, _STATE, state)
     return state

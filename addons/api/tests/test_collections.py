@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -235,3 +236,22 @@ def test_processes_with_the_same_cursor_secret_accept_each_others_cursors(
         == one.get(f"/api/v1/notes?limit=1&cursor={cursor}", headers=auth).json["items"]
     )
     other.get(f"/api/v1/notes?limit=1&cursor={cursor}", headers=auth, status=400)
+
+
+def test_a_production_app_without_a_cursor_secret_says_so_at_start_up(
+    make_pyramidion_app: Any, db_connection: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="pyramidion_api.operations"):
+        make_pyramidion_app({"pyramidion.environment": "production"}, connection=db_connection)
+    assert any("api.cursor_secret is not set" in r.getMessage() for r in caplog.records)
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="pyramidion_api.operations"):
+        make_pyramidion_app(
+            {
+                "pyramidion.environment": "production",
+                "api.cursor_secret": "Zq8-Wm3kR1vT0yL5nB7cX2dF9gH4jK6p",
+            },
+            connection=db_connection,
+        )
+    assert not any("cursor_secret" in r.getMessage() for r in caplog.records)
