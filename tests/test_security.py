@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from pyramid.authorization import Allow, Authenticated, Everyone
+from pyramid.request import Request
 from sqlalchemy import Connection
 
 from pyramidion.errors import AddonConflict
-from pyramidion.security import declared_permissions
+from pyramidion.security import SecurityPolicy, declared_permissions
 from pyramidion.testing import MakeApp, PyramidionTestApp
 from tests.conftest import Notes
 from tests.distributions import Distributions
@@ -156,3 +158,69 @@ def test_two_csrf_exemptions_with_one_name_conflict(
         make_pyramidion_app(addons=["keys", "locks"])
 
     assert str(info.value).startswith("CSRF exemption 'bearer' is claimed more than once: by ")
+
+
+class EnvironIdentity:
+    """Who is asking is ``environ["test.user"]``; remember and forget set it."""
+
+    def identity(self, request: Request) -> str | None:
+        user: str | None = request.environ.get("test.user")
+        return user
+
+    def userid(self, identity: str) -> str:
+        return identity
+
+    def principals(self, request: Request, identity: str) -> list[str]:
+        return [Authenticated, f"user:{identity}"]
+
+    def remember(self, request: Request, userid: str, **kw: object) -> list[tuple[str, str]]:
+        request.environ["test.user"] = userid
+        return []
+
+    def forget(self, request: Request, **kw: object) -> list[tuple[str, str]]:
+        request.environ.pop("test.user", None)
+        return []
+
+
+class Page:
+    __acl__ = [(Allow, "user:alice", "edit"), (Allow, Authenticated, "view")]  # noqa: RUF012
+
+
+def test_principals_follow_the_identity_within_a_request() -> None:
+    policy = SecurityPolicy(EnvironIdentity())
+    request = Request.blank("/")
+
+    assert not policy.permits(request, Page(), "view")
+    assert policy.effective_principals(request) == [Everyone]
+
+    policy.remember(request, "alice")
+    assert policy.permits(request, Page(), "edit")
+    assert policy.effective_principals(request) == [Everyone, Authenticated, "user:alice"]
+
+    policy.remember(request, "bob")
+    assert not policy.permits(request, Page(), "edit")
+    assert policy.permits(request, Page(), "view")
+
+    policy.forget(request)
+    assert not policy.permits(request, Page(), "view")
+    assert policy.effective_principals(request) == [Everyone]
+
+
+def test_requests_do_not_share_principals() -> None:
+    policy = SecurityPolicy(EnvironIdentity())
+    alice = Request.blank("/", environ={"test.user": "alice"})
+    anonymous = Request.blank("/")
+
+    assert policy.permits(alice, Page(), "edit")
+    assert not policy.permits(anonymous, Page(), "view")
+    assert policy.effective_principals(anonymous) == [Everyone]
+    assert policy.effective_principals(alice) == [Everyone, Authenticated, "user:alice"]
+
+
+def test_effective_principals_is_the_callers_own_list() -> None:
+    policy = SecurityPolicy(EnvironIdentity())
+    request = Request.blank("/", environ={"test.user": "alice"})
+
+    policy.effective_principals(request).append("group:admin")
+
+    assert policy.effective_principals(request) == [Everyone, Authenticated, "user:alice"]

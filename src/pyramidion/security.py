@@ -64,11 +64,28 @@ class IdentitySource(Protocol):
         """Headers that end the identity."""
 
 
+#: Request attributes holding the identity and the principals, once worked out.
+_IDENTITY_KEY = "_pyramidion_identity"
+_PRINCIPALS_KEY = "_pyramidion_principals"
+
+
+def _drop_identity(request: Request) -> None:
+    """Forget the request's identity and principals: the next check works them out again."""
+    request.__dict__.pop(_IDENTITY_KEY, None)
+    request.__dict__.pop(_PRINCIPALS_KEY, None)
+
+
 class SecurityPolicy:
     """The Pyramid 2 security policy the core installs.
 
     Identity is computed at most once per request (and only when something
-    asks), then permission checks use the context's ACL.
+    asks), then permission checks use the context's ACL. The principals the
+    identity implies are worked out once per request too, at the first
+    check, and every later check of the request (the view's own, each
+    navigation entry's) uses them. ``remember`` and ``forget`` drop both,
+    so the next check works them out again from the new identity; anything
+    else that changes what the source would answer (a group granted during
+    the request) shows from the next request on.
     """
 
     def __init__(self, source: IdentitySource | None) -> None:
@@ -79,14 +96,14 @@ class SecurityPolicy:
         if self.source is None:
             return None
         cache = request.__dict__
-        if "_pyramidion_identity" not in cache:
+        if _IDENTITY_KEY not in cache:
             identity = self.source.identity(request)
-            cache["_pyramidion_identity"] = identity
+            cache[_IDENTITY_KEY] = identity
             if identity is not None:
                 userid = self.source.userid(identity)
                 if userid is not None:
                     request.environ[USER_ID_ENVIRON_KEY] = userid
-        return cache["_pyramidion_identity"]
+        return cache[_IDENTITY_KEY]
 
     def authenticated_userid(self, request: Request) -> str | None:
         identity = self.identity(request)
@@ -95,25 +112,33 @@ class SecurityPolicy:
         return self.source.userid(identity)
 
     def effective_principals(self, request: Request) -> list[str]:
-        principals = [Everyone]
-        identity = self.identity(request)
-        if identity is not None and self.source is not None:
-            principals.extend(self.source.principals(request, identity))
-        return principals
+        return list(self._principals(request))
 
     def permits(self, request: Request, context: Any, permission: str) -> Any:
-        return self.helper.permits(context, self.effective_principals(request), permission)
+        return self.helper.permits(context, self._principals(request), permission)
+
+    def _principals(self, request: Request) -> tuple[str, ...]:
+        """The request's principals, worked out at the first call of the request."""
+        principals: tuple[str, ...] | None = request.__dict__.get(_PRINCIPALS_KEY)
+        if principals is None:
+            identity = self.identity(request)
+            if identity is None or self.source is None:
+                principals = (Everyone,)
+            else:
+                principals = (Everyone, *self.source.principals(request, identity))
+            request.__dict__[_PRINCIPALS_KEY] = principals
+        return principals
 
     def remember(self, request: Request, userid: str, **kw: Any) -> list[tuple[str, str]]:
         if self.source is None:
             return []
-        request.__dict__.pop("_pyramidion_identity", None)
+        _drop_identity(request)
         return self.source.remember(request, userid, **kw)
 
     def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
         if self.source is None:
             return []
-        request.__dict__.pop("_pyramidion_identity", None)
+        _drop_identity(request)
         return self.source.forget(request, **kw)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pyramid.interfaces import IRootFactory, IRoutesMapper, ISessionFactory
+from pyramid.interfaces import IRootFactory, IRoutesMapper, ISecurityPolicy, ISessionFactory
 from pyramid.path import package_name
 from pyramid.renderers import RendererHelper, get_renderer, render
 from pyramid.security import NO_PERMISSION_REQUIRED
@@ -147,7 +147,8 @@ def add_nav_item(
     The entry links to ``route_name`` (a route without placeholders) or to
     ``url``; exactly one of them is given. With ``permission``, the entry is
     shown only to users who have that permission on the root resource, or
-    on the resource ``context(request)`` returns.
+    on the resource ``context(request)`` returns (called once a page for
+    all the entries that give the same ``context``).
     Entries are shown by ``order``, then title. Two entries with the same
     ``name`` conflict at start-up.
     """
@@ -180,13 +181,23 @@ def nav_items(registry: Any) -> dict[str, NavItem]:
 
 
 def nav_entries(request: Request) -> list[NavEntry]:
-    """The navigation entries ``request``'s user may see, in display order."""
+    """The navigation entries ``request``'s user may see, in display order.
+
+    Each entry with a permission is checked by the security policy on its
+    resource: ``context(request)``, made once for all the entries that name
+    the same ``context``, or the root, made once for the page.
+    """
     registry = request.registry
     items: list[NavItem] | None = getattr(registry, _SORTED_NAV_ITEMS, None)
     if items is None:
         items = sorted(nav_items(registry).values(), key=lambda i: (i.order, i.title))
         setattr(registry, _SORTED_NAV_ITEMS, items)
-    root: Any = None
+    # The resource each entry's permission is checked on, by the factory
+    # that makes it (None: the root); entries of one add-on usually share it.
+    contexts: dict[Any, Any] = {}
+    # ``request.has_permission`` looks the security policy up for every
+    # check; the entries of one page are checked by the same policy.
+    policy: Any = False
     matched = getattr(request, "matched_route", None)
     # Pyramid works the application URL out again for every URL it makes
     # without ``_app_url``: once a page is enough.
@@ -194,13 +205,16 @@ def nav_entries(request: Request) -> list[NavEntry]:
     entries = []
     for item in items:
         if item.permission not in (None, NO_PERMISSION_REQUIRED):
-            if item.context is not None:
-                where = item.context(request)
+            factory = item.context
+            if factory in contexts:
+                where = contexts[factory]
             else:
-                if root is None:
-                    root = request.registry.getUtility(IRootFactory)(request)
-                where = root
-            if not request.has_permission(item.permission, where):
+                if factory is None:
+                    factory = registry.getUtility(IRootFactory)
+                where = contexts[item.context] = factory(request)
+            if policy is False:
+                policy = registry.queryUtility(ISecurityPolicy)
+            if policy is not None and not policy.permits(request, where, item.permission):
                 continue
         if item.route_name is not None:
             if app_url is None:

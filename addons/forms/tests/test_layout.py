@@ -331,3 +331,45 @@ def test_an_entry_whose_route_has_a_pregenerator_gets_its_url_for_every_page(
     assert contact.html.select_one('a[data-nav="formstest.contact"]')["href"] == (
         "http://localhost/app/formstest/contact"
     )
+
+
+SHARED_CONTEXT_ENTRIES = """
+from pyramid.authorization import Allow, Everyone
+
+
+class Shelf:
+    __acl__ = [(Allow, Everyone, "shelf.browse")]
+
+    def __init__(self, request):
+        self.__name__ = ""
+        self.__parent__ = None
+
+
+def includeme(config):
+    config.add_nav_item(
+        "shelf.browse", "Browse", url="/shelf", permission="shelf.browse", context=Shelf
+    )
+    config.add_nav_item(
+        "shelf.restock", "Restock", url="/shelf/restock", permission="shelf.restock",
+        context=Shelf,
+    )
+    config.add_nav_item(
+        "shelf.tour", "Tour", url="/shelf/tour", permission="shelf.browse", context=Shelf
+    )
+"""
+
+
+def test_entries_sharing_a_context_are_each_checked_for_their_own_permission(
+    make_pyramidion_app: MakeApp, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "shared_context_example.py").write_text(SHARED_CONTEXT_ENTRIES)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    client = PyramidionTestApp(
+        make_pyramidion_app(addons=["forms", "formstest", "shared_context_example"])
+    )
+
+    titles = nav_titles(client.get("/formstest/thanks"))
+
+    assert "Browse" in titles
+    assert "Tour" in titles
+    assert "Restock" not in titles
