@@ -24,16 +24,19 @@ def require(command: str, package: str, needed_for: str) -> None:
         pytest.skip(message)
 
 
-def run_benchmark(script: str, *args: str) -> list[str]:
-    """The lines ``benchmarks/SCRIPT`` prints after its header line."""
+def run_benchmark(script: str, *args: str, statuses: tuple[int, ...] = (0,)) -> list[str]:
+    """The lines ``benchmarks/SCRIPT`` prints after its header line; it must
+    exit with one of ``statuses``."""
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / script), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
-        check=True,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    assert result.returncode in statuses, (
+        f"{script} exited with {result.returncode}\n{result.stdout}\n{result.stderr}"
     )
     return result.stdout.splitlines()[1:]
 
@@ -183,8 +186,12 @@ def test_the_admin_list_case_seeds_and_times_every_page() -> None:
     url = os.environ.get(DATABASE_URL_VARIABLE, "")
     if not url or make_url(url).get_backend_name() != "postgresql":
         pytest.skip(f"the admin case runs on PostgreSQL: set {DATABASE_URL_VARIABLE}")
+    # It exits with 1 when a page misses its target: timings are printed,
+    # never asserted by a test (a busy CI machine is not a benchmark run).
     lines = run_benchmark(
-        "admin_list.py", "--users", "2000", "--requests", "2", "--trigram", "--postgresql", url
+        "admin_list.py",
+        *("--users", "2000", "--requests", "2", "--trigram", "--postgresql", url),
+        statuses=(0, 1),
     )
     pages = [line for line in lines if "p50 < 50 ms" in line]
     assert len(pages) == 4, lines
