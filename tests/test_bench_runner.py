@@ -35,9 +35,9 @@ def run_benchmark(script: str, *args: str, statuses: tuple[int, ...] = (0,)) -> 
         timeout=300,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
-    assert result.returncode in statuses, (
-        f"{script} exited with {result.returncode}\n{result.stdout}\n{result.stderr}"
-    )
+    if result.returncode not in statuses:
+        print(result.stdout, result.stderr, sep="\n")  # shown with the failure
+        result.check_returncode()
     return result.stdout.splitlines()[1:]
 
 
