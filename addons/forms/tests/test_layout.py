@@ -17,6 +17,16 @@ def nav_titles(response: Any) -> list[str]:
     return [a.text for a in response.html.select("nav a.nav-link")]
 
 
+def example_client(
+    make_app: MakeApp, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, name: str, source: str
+) -> PyramidionTestApp:
+    """A client of forms and formstest with the module ``name`` (``source``,
+    written to ``tmp_path``) included as an add-on."""
+    (tmp_path / f"{name}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return PyramidionTestApp(make_app(addons=["forms", "formstest", name]))
+
+
 def test_a_page_using_the_layout_shows_the_navigation(testapp: PyramidionTestApp) -> None:
     page = testapp.get("/formstest/thanks?id=7")
 
@@ -274,10 +284,8 @@ def includeme(config):
 def test_the_layout_asks_a_cache_buster_for_every_page(
     make_pyramidion_app: MakeApp, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "cache_busting_example.py").write_text(CACHE_BUSTING)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    client = PyramidionTestApp(
-        make_pyramidion_app(addons=["forms", "formstest", "cache_busting_example"])
+    client = example_client(
+        make_pyramidion_app, tmp_path, monkeypatch, "cache_busting_example", CACHE_BUSTING
     )
 
     def stylesheets() -> list[str]:
@@ -314,10 +322,12 @@ def includeme(config):
 def test_an_entry_whose_route_has_a_pregenerator_gets_its_url_for_every_page(
     make_pyramidion_app: MakeApp, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "pregenerated_entry_example.py").write_text(PREGENERATED_ENTRY)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    client = PyramidionTestApp(
-        make_pyramidion_app(addons=["forms", "formstest", "pregenerated_entry_example"])
+    client = example_client(
+        make_pyramidion_app,
+        tmp_path,
+        monkeypatch,
+        "pregenerated_entry_example",
+        PREGENERATED_ENTRY,
     )
 
     def entry(query: str) -> str:
@@ -362,10 +372,12 @@ def includeme(config):
 def test_entries_sharing_a_context_are_each_checked_for_their_own_permission(
     make_pyramidion_app: MakeApp, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "shared_context_example.py").write_text(SHARED_CONTEXT_ENTRIES)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    client = PyramidionTestApp(
-        make_pyramidion_app(addons=["forms", "formstest", "shared_context_example"])
+    client = example_client(
+        make_pyramidion_app,
+        tmp_path,
+        monkeypatch,
+        "shared_context_example",
+        SHARED_CONTEXT_ENTRIES,
     )
 
     titles = nav_titles(client.get("/formstest/thanks"))
