@@ -216,9 +216,10 @@ def test_a_sqlite_write_refused_while_another_holds_the_lock_is_retryable(
             with pytest.raises(OperationalError) as refused:
                 reader.execute(text("UPDATE counter SET value = 5"))
             reader.rollback()
-            # A transaction begun IMMEDIATE has waited for the lock already.
+            # A transaction begun IMMEDIATE waits for the lock before its
+            # first statement, reads included.
             with immediate.connect() as late, pytest.raises(OperationalError) as waited:
-                late.begin()
+                late.execute(text("SELECT value FROM counter"))
             writer.commit()
     finally:
         engine.dispose()
@@ -327,17 +328,17 @@ def test_sqlite_begins_a_real_transaction_and_never_commits_one_left_open(
         setup.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
     try:
         with engine.connect() as connection:
-            connection.execute(text("INSERT INTO t VALUES (1)"))
+            # A read begins the transaction too (pysqlite alone would not).
+            connection.execute(text("SELECT count(*) FROM t"))
             assert connection.connection.driver_connection.in_transaction
+            connection.execute(text("INSERT INTO t VALUES (1)"))
             connection.rollback()
-            # A transaction opened behind SQLAlchemy's back, then a begin:
-            # refused, not committed along the way.
+            assert not connection.connection.driver_connection.in_transaction
+            # A transaction opened behind SQLAlchemy's back and left open
+            # is rolled back when the connection goes back to the pool.
             raw = connection.connection.driver_connection
             raw.execute("BEGIN")
             raw.execute("INSERT INTO t VALUES (2)")
-            with pytest.raises(OperationalError, match="within a transaction"):
-                connection.execute(text("SELECT 1"))
-            raw.rollback()
         with engine.connect() as check:
             assert check.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
     finally:

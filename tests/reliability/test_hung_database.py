@@ -10,11 +10,13 @@ wait: only the client's bounds do.
 from __future__ import annotations
 
 import http.client
+import importlib
 import time
 import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from .conftest import Cluster, Ledger
 
@@ -100,3 +102,76 @@ def test_a_hung_database_is_answered_within_the_bounds(
         if outcome.status == 201:
             break
     assert statuses[-1] == 201
+
+
+FREEZER_VIEWS = """
+from sqlalchemy import text
+
+from pyramidion import PUBLIC
+
+#: Called just before the request's transaction commits (the test's).
+BEFORE_COMMIT = []
+
+
+def write(request):
+    request.dbsession.execute(
+        text("INSERT INTO {entries} (text) VALUES (:text)"), {{"text": request.json_body["text"]}}
+    )
+    for hook in BEFORE_COMMIT:
+        request.tm.get().addBeforeCommitHook(hook)
+    request.response.status = 201
+    return {{}}
+
+
+def includeme(config):
+    config.add_route("freezer.write", "/write")
+    json_view = {{"renderer": "json", "permission": PUBLIC, "request_method": "POST"}}
+    config.add_view(write, route_name="freezer.write", **json_view)
+"""
+
+
+def test_a_database_that_hangs_while_a_request_commits_is_cut_off(
+    cluster: Cluster, ledger: Ledger, serve: Any, distributions: Any
+) -> None:
+    """The statements are over, the server stops answering as the request
+    commits: the commit is bounded like a statement. Whether a commit cut
+    off took effect is unknown (the server may have it in its buffer), so
+    it is answered with a 503 and not run again."""
+    pkg = distributions.addon(
+        "freezer",
+        includeme="config.include('{pkg}.views')",
+        files={"views.py": FREEZER_VIEWS.format(entries=ledger.Entry.__tablename__)},
+    )
+    views = importlib.import_module(f"{pkg}.views")
+    served = serve(
+        {
+            "sqlalchemy.url": cluster.url("outage"),
+            "pyramidion.db_connect_timeout": str(CONNECT_TIMEOUT),
+            "pyramidion.db_pool_timeout": "1",
+            "pyramidion.db_statement_timeout": str(STATEMENT_TIMEOUT),
+            "pyramidion.db_lock_timeout": "1",
+            "retry.attempts": "1",
+        },
+        ["ledger", "freezer"],
+        [ledger.Entry.__table__],
+    )
+    client = served.client()
+    run = uuid.uuid4().hex[:8]
+    assert client.post_json("/freezer/write", {"text": f"{run}-before"}).status == 201
+
+    views.BEFORE_COMMIT.append(cluster.pause)
+    try:
+        outcome = client.post_json("/freezer/write", {"text": f"{run}-committing"})
+    finally:
+        views.BEFORE_COMMIT.clear()
+        cluster.resume()
+    assert outcome.status == 503
+    assert outcome.seconds < STATEMENT_TIMEOUT + 1 + 1.5
+    assert b"Traceback" not in outcome.body
+
+    with served.engine.connect() as connection:
+        texts = connection.execute(select(ledger.Entry.text)).scalars().all()
+    assert f"{run}-before" in texts
+    assert texts.count(f"{run}-committing") <= 1
+    # The app answers again once the database does.
+    assert client.post_json("/freezer/write", {"text": f"{run}-after"}).status == 201

@@ -44,6 +44,7 @@ from zope.sqlalchemy import ZopeTransactionEvents
 from zope.sqlalchemy.datamanager import STATUS_CHANGED
 
 from .sqlite import BEGIN_OPTION
+from .watchdog import bound_session_ending, watchdog_of
 
 if TYPE_CHECKING:
     from pyramid.registry import Registry
@@ -70,7 +71,55 @@ class JoinedSession(Session):
     on every session: each event is handed to the ``ZopeTransactionEvents``
     in ``info[TRANSACTION_EVENTS]``, if any (set by
     :meth:`Database.new_session`).
+
+    On a watched engine (:mod:`.watchdog`), its commits and rollbacks are
+    bounded from the moment they begin: a server that hangs while a
+    request commits does not hold the request's thread.
     """
+
+    def rollback(self) -> None:
+        _bound_ending(self)
+        super().rollback()
+
+    def close(self) -> None:
+        _bound_ending(self)
+        super().close()
+
+
+#: The key of a session's ``info`` listing the connections of its
+#: transaction on watched engines.
+_WATCHED = "pyramidion.watched_connections"
+
+
+def _bound_ending(session: Session) -> None:
+    """Bound the commit or rollback ``session`` is about to send."""
+    connections = session.info.get(_WATCHED)
+    if connections:
+        for connection in connections:
+            # An invalidated connection has no transaction left to end;
+            # reading its DBAPI connection would reconnect.
+            if not (connection.closed or connection.invalidated):
+                bound_session_ending(connection, session.in_transaction)
+
+
+def _watch_connection(session: Session, _transaction: Any, connection: Any) -> None:
+    if watchdog_of(connection.engine) is not None:
+        connections = [c for c in session.info.get(_WATCHED, ()) if not c.closed]
+        connections.append(connection)
+        session.info[_WATCHED] = connections
+
+
+def _bound_commit(session: Session) -> None:
+    _bound_ending(session)
+
+
+def _watch_sessions() -> None:
+    """Have request sessions bound their commits on watched engines: set up
+    with the first such engine's session factory, so that an app whose
+    engine is not watched (SQLite) pays nothing for it."""
+    if not event.contains(JoinedSession, "after_begin", _watch_connection):
+        event.listen(JoinedSession, "after_begin", _watch_connection)
+        event.listen(JoinedSession, "before_commit", _bound_commit)
 
 
 #: The session events zope.sqlalchemy's ``register()`` listens for, each
@@ -143,6 +192,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     sessions are :class:`JoinedSession` objects, which :meth:`Database.new_session`
     joins to a transaction manager without registering listeners on each.
     """
+    if watchdog_of(engine) is not None:
+        _watch_sessions()
     return sessionmaker(bind=engine, expire_on_commit=False, class_=JoinedSession)
 
 
