@@ -19,7 +19,7 @@ from sqlalchemy import Select, bindparam, select
 
 from .models import BEARER_PRINCIPAL, READ_SCOPE, ApiToken, Group, Membership, ServerSession, User
 from .services import current_time
-from .sessions import DatabaseSession
+from .sessions import DatabaseSession, SessionUser
 from .tokens import digest
 
 if TYPE_CHECKING:
@@ -46,13 +46,24 @@ __all__ = [
 class Identity:
     """Who is asking: the user, and how they proved it.
 
-    A session's identity is made with its user (loaded with the session).
-    A token's is made with the user's id, and loads the user, by primary
-    key, when ``identity.user`` is first read: permissions need only the
-    id and the group names, and most API requests never read the user.
+    Made with the user, or with the user's id (and the names of the user's
+    groups, and the name to show, as read with the session or the token),
+    in which case the user is loaded, by primary key, when
+    ``identity.user`` is first read: permissions need only the id and the
+    group names, the user menu only the name, and most requests never read
+    the user.
     """
 
-    __slots__ = ("_dbsession", "_user", "groups", "scope", "token_id", "user_id", "via")
+    __slots__ = (
+        "_dbsession",
+        "_display_name",
+        "_user",
+        "groups",
+        "scope",
+        "token_id",
+        "user_id",
+        "via",
+    )
 
     def __init__(
         self,
@@ -64,6 +75,7 @@ class Identity:
         *,
         user_id: int | None = None,
         dbsession: Session | None = None,
+        display_name: str | None = None,
     ) -> None:
         if user is not None:
             user_id = user.id
@@ -71,13 +83,14 @@ class Identity:
             raise TypeError("Identity needs a user, or a user_id and the dbsession to load it")
         self._user = user
         self._dbsession = dbsession
+        self._display_name = display_name
         self.user_id: int = user_id
         self.via = via
         self.token_id = token_id
         #: The token's scope (``"read"`` or ``"write"``); None for a session.
         self.scope = scope
         #: The names of the user's groups when they were read with the
-        #: identity (a token's); None when ``user.groups`` holds them.
+        #: identity; None when ``user.groups`` holds them.
         self.groups = groups
 
     @property
@@ -90,6 +103,18 @@ class Identity:
                 raise LookupError(f"user {self.user_id} was deleted during the request")
             self._user = user
         return self._user
+
+    @property
+    def display_name(self) -> str:
+        """The user's name as pages show it.
+
+        The user's own, once the user is loaded (a view may have changed
+        it); before that, the one read with the identity, if it was; else
+        the user is loaded for it.
+        """
+        if self._user is None and self._display_name is not None:
+            return self._display_name
+        return self.user.display_name
 
     def __repr__(self) -> str:
         return f"Identity(user_id={self.user_id!r}, via={self.via!r}, scope={self.scope!r})"
@@ -170,9 +195,23 @@ class AuthIdentitySource:
         user_id = getattr(session, "user_id", None)
         if user_id is None:
             return None
-        # Loading the session loaded its user and the user's groups (the
-        # security policy's principals): this finds the user in the ORM
-        # session's identity map, without a query.
+        # Loading the session read what the identity needs of its user (the
+        # principals' group names, the user menu's name): no query, and no
+        # ORM User unless something reads request.user.
+        loaded: SessionUser | None = getattr(session, "loaded_user", None)
+        if loaded is not None and loaded.id == user_id:
+            if not loaded.is_active:
+                return None
+            return Identity(
+                None,
+                "session",
+                groups=loaded.groups,
+                user_id=user_id,
+                dbsession=request.dbsession,
+                display_name=loaded.display_name,
+            )
+        # Logged in during this request: the session was loaded without
+        # this user.
         user = request.dbsession.get(User, user_id)
         if user is None or not user.is_active:
             return None
@@ -343,14 +382,16 @@ def user_menu(request: Request) -> UserMenu:
     coming back makes no sense).
     """
     UserMenu = _user_menu_class()
-    user = request_user(request)
-    if user is not None:
+    identity = request.identity
+    if isinstance(identity, Identity):
         logout_path, account_path = _menu_paths(request)
         # One application URL for both links: Pyramid works it out again
         # for every URL made without ``_app_url``.
         app_url = request.application_url
         return UserMenu(
-            user.display_name, logout_url=app_url + logout_path, account_url=app_url + account_path
+            identity.display_name,
+            logout_url=app_url + logout_path,
+            account_url=app_url + account_path,
         )
     route = getattr(request, "matched_route", None)
     if (route is not None and route.name.startswith("auth.")) or request.method != "GET":

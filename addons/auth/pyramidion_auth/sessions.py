@@ -7,13 +7,12 @@ import json
 import secrets
 import time
 import weakref
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from pyramid.interfaces import ISession
-from sqlalchemy import bindparam, delete, inspect, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 from zope.interface import implementer
 
 from pyramidion import CoreSettings, get_settings
@@ -27,52 +26,68 @@ if TYPE_CHECKING:
     from pyramid.request import Request
     from pyramid.response import Response
 
-__all__ = ["DatabaseSession", "end_sessions", "revoke_sessions", "session_factory"]
+__all__ = [
+    "DatabaseSession",
+    "SessionUser",
+    "end_sessions",
+    "revoke_sessions",
+    "session_factory",
+]
 
 #: Session keys under which flash messages are kept, one per queue.
 _FLASH_PREFIX = "_f_"
 
-#: The session's columns with its user and the user's groups, one row per
-#: group (one row with no group for a user without any), by the digest of
-#: the cookie (``digest``), in the order of ``User.groups``. Built once:
-#: SQLAlchemy caches what it compiles, but a statement built per request is
-#: built, and its cache key computed, per request.
+
+class SessionUser(NamedTuple):
+    """What a session's query reads of its user: enough for the identity,
+    the security policy's principals and the layout's user menu, so that a
+    page that never reads ``request.user`` needs no ORM ``User``."""
+
+    id: int
+    is_active: bool
+    display_name: str
+    #: The names of the user's groups, sorted.
+    groups: tuple[str, ...]
+
+
+_sessions = ServerSession.__table__.c
+_users = User.__table__.c
+_memberships = Membership.__table__.c
+_groups = Group.__table__.c
+
+#: The session's columns with what :class:`SessionUser` holds of its user,
+#: one row per group of the user (one row with no group for a user without
+#: any, or a session without a user), by the digest of the cookie
+#: (``digest``). Built once: SQLAlchemy caches what it compiles, but a
+#: statement built per request is built, and its cache key computed, per
+#: request.
 #:
-#: The groups are joined as plain entities rather than eagerly loaded
-#: (``joinedload(User.groups)``): the eager load's collection handling and
-#: the ``unique()`` it requires cost about a quarter of the session's load,
-#: a few percent of a logged-in page; :func:`_loaded` fills the collection.
-#: The session itself comes as columns, not as a ``ServerSession`` object:
-#: nothing but this class uses the row, and an ORM object per request cost
-#: more than the rare ``UPDATE`` that :meth:`DatabaseSession._save` sends.
+#: It selects table columns, not the mapped classes' attributes: a
+#: statement of plain columns runs as Core, without the ORM's compile step
+#: and result processing, and makes no ORM object. The session's row is
+#: used by this class only (an ORM object per request cost more than the
+#: rare ``UPDATE`` that :meth:`DatabaseSession._save` sends), and the
+#: ``User`` is loaded by primary key only when something reads
+#: ``request.user``; most pages need only its id, its groups' names and the
+#: name the user menu shows.
 _LOAD_SESSION = (
     select(
-        ServerSession.id,
-        ServerSession.user_id,
-        ServerSession.data,
-        ServerSession.created_at,
-        ServerSession.last_seen_at,
-        User,
-        Group,
+        _sessions.id,
+        _sessions.user_id,
+        _sessions.data,
+        _sessions.created_at,
+        _sessions.last_seen_at,
+        _users.is_active,
+        _users.display_name,
+        _groups.name,
     )
-    .outerjoin(User, User.id == ServerSession.user_id)
-    .outerjoin(Membership, Membership.user_id == User.id)
-    .outerjoin(Group, Group.id == Membership.group_id)
-    .where(ServerSession.id == bindparam("digest"))
-    .order_by(Group.name)
+    .select_from(
+        ServerSession.__table__.outerjoin(User.__table__, _users.id == _sessions.user_id)
+        .outerjoin(Membership.__table__, _memberships.user_id == _users.id)
+        .outerjoin(Group.__table__, _groups.id == _memberships.group_id)
+    )
+    .where(_sessions.id == bindparam("digest"))
 )
-
-
-def _loaded(rows: Sequence[Any]) -> tuple[Any, User | None] | None:
-    """The session's columns and its user from :data:`_LOAD_SESSION`'s rows,
-    the user's ``groups`` filled from them unless they were loaded already."""
-    if not rows:
-        return None
-    row = rows[0]
-    user: User | None = row[5]
-    if user is not None and "groups" in inspect(user).unloaded:
-        set_committed_value(user, "groups", [r[6] for r in rows if r[6] is not None])
-    return row, user
 
 
 @implementer(ISession)
@@ -108,7 +123,10 @@ class DatabaseSession(dict[str, Any]):
         self._dirty = False
         self._outcome: Literal["none", "kept", "removed"] = "none"
         self.user_id: int | None = None
-        self._user: User | None = None
+        #: What the session's query read of its user (:class:`SessionUser`),
+        #: when the session was loaded logged in; what ``user_id`` names
+        #: after a login or logout in this request is not read here.
+        self.loaded_user: SessionUser | None = None
         now = self._clock.now()
         self.created = time.time()
         self.new = True
@@ -126,17 +144,12 @@ class DatabaseSession(dict[str, Any]):
 
     def _load(self, cookie: str, now: datetime.datetime) -> None:
         settings = self._settings
-        # The session's user and the user's groups come in the same query:
-        # the identity then finds the user in the ORM session's identity
-        # map, and the security policy's principals need no query either.
-        found = _loaded(
-            self._request.dbsession.execute(_LOAD_SESSION, {"digest": digest(cookie)}).all()
-        )
-        if found is None:
+        # What the identity, the principals and the user menu need of the
+        # session's user comes in the same query (see _LOAD_SESSION).
+        rows = self._request.dbsession.execute(_LOAD_SESSION, {"digest": digest(cookie)}).all()
+        if not rows:
             return
-        row, user = found
-        # Held for the request: the ORM's identity map holds objects weakly.
-        self._user = user
+        row = rows[0]
         if (
             now - row.last_seen_at > settings.session_idle_timeout
             or now - row.created_at > settings.session_absolute_timeout
@@ -148,6 +161,13 @@ class DatabaseSession(dict[str, Any]):
         self._cookie_value = cookie
         self.new = False
         self.user_id = row.user_id
+        if row.user_id is not None:
+            self.loaded_user = SessionUser(
+                row.user_id,
+                bool(row.is_active),
+                row.display_name,
+                tuple(sorted(r.name for r in rows if r.name is not None)),
+            )
         self._created_at = row.created_at
         self.created = row.created_at.replace(tzinfo=datetime.UTC).timestamp()
         super().update(json.loads(row.data))
@@ -170,6 +190,7 @@ class DatabaseSession(dict[str, Any]):
         self._row_id = None
         self._cookie_value = None
         self.user_id = None
+        self.loaded_user = None
         self.new = True
         self._created_at = self._clock.now()
         self.created = time.time()
