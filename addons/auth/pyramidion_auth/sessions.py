@@ -23,6 +23,7 @@ from .services import auth_settings, find
 from .tokens import digest, new_secret
 
 if TYPE_CHECKING:
+    from pyramid.registry import Registry
     from pyramid.request import Request
     from pyramid.response import Response
 
@@ -90,6 +91,48 @@ _LOAD_SESSION = (
 )
 
 
+class _SessionConfig(NamedTuple):
+    """What every session of an application reads of its configuration."""
+
+    clock: Clock
+    cookie_name: str
+    #: Whether the cookie is marked Secure (outside development).
+    secure: bool
+    idle_timeout: datetime.timedelta
+    absolute_timeout: datetime.timedelta
+    #: How long after the last refresh of a session's last-seen time the
+    #: next request refreshes it. Refreshing it on every request would
+    #: write on every request; a tenth of the idle timeout (at most five
+    #: minutes) keeps the idle timeout accurate enough.
+    refresh_interval: datetime.timedelta
+
+
+#: Registry attribute holding the application's :class:`_SessionConfig`.
+_SESSION_CONFIG = "pyramidion_auth_session_config"
+
+
+def _session_config(registry: Registry) -> _SessionConfig:
+    """The :class:`_SessionConfig` of the application, worked out at its
+    first session and kept: the settings are parsed once and the clock is
+    a singleton service (see :func:`.services.find`), so neither changes
+    while the application runs."""
+    config: _SessionConfig | None = getattr(registry, _SESSION_CONFIG, None)
+    if config is None:
+        settings = auth_settings(registry)
+        config = _SessionConfig(
+            clock=find(registry, Clock),
+            cookie_name=settings.session_cookie_name,
+            secure=not get_settings(registry, CoreSettings).development,
+            idle_timeout=settings.session_idle_timeout,
+            absolute_timeout=settings.session_absolute_timeout,
+            refresh_interval=min(
+                settings.session_idle_timeout / 10, datetime.timedelta(minutes=5)
+            ),
+        )
+        setattr(registry, _SESSION_CONFIG, config)
+    return config
+
+
 @implementer(ISession)
 class DatabaseSession(dict[str, Any]):
     """A Pyramid session kept in ``auth_sessions``; the cookie holds a random id.
@@ -107,14 +150,7 @@ class DatabaseSession(dict[str, Any]):
         # Weak: the request holds its session, and a strong reference back
         # would leave a cycle per request for the garbage collector.
         self._request_ref = weakref.ref(request)
-        self._settings = auth_settings(request.registry)
-        # The clock is a singleton service (see .services.find): found in
-        # the registry, it needs no per-request service container, which
-        # pyramid_services builds, with an event, at a request's first
-        # find_service.
-        self._clock: Clock = find(request.registry, Clock)
-        self._secure = not get_settings(request.registry, CoreSettings).development
-        self._cookie_name = self._settings.session_cookie_name
+        self._config = _session_config(request.registry)
         self._cookie_value: str | None = None
         #: The id of the session's row, once it has one.
         self._row_id: str | None = None
@@ -127,11 +163,11 @@ class DatabaseSession(dict[str, Any]):
         #: when the session was loaded logged in; what ``user_id`` names
         #: after a login or logout in this request is not read here.
         self.loaded_user: SessionUser | None = None
-        now = self._clock.now()
-        self.created = time.time()
+        now = self._config.clock.now()
+        self._created: float | None = time.time()
         self.new = True
         self._created_at = now
-        cookie = request.cookies.get(self._cookie_name)
+        cookie = request.cookies.get(self._config.cookie_name)
         if cookie and len(cookie) <= 128:
             self._load(cookie, now)
 
@@ -142,40 +178,41 @@ class DatabaseSession(dict[str, Any]):
             raise RuntimeError("this session outlived the request it belongs to")
         return request
 
+    @property
+    def created(self) -> float:
+        """When the session began, in seconds since the epoch (``ISession``)."""
+        if self._created is None:
+            self._created = self._created_at.replace(tzinfo=datetime.UTC).timestamp()
+        return self._created
+
     def _load(self, cookie: str, now: datetime.datetime) -> None:
-        settings = self._settings
+        config = self._config
         # What the identity, the principals and the user menu need of the
         # session's user comes in the same query (see _LOAD_SESSION).
         rows = self._request.dbsession.execute(_LOAD_SESSION, {"digest": digest(cookie)}).all()
         if not rows:
             return
-        row = rows[0]
-        if (
-            now - row.last_seen_at > settings.session_idle_timeout
-            or now - row.created_at > settings.session_absolute_timeout
-        ):
-            self._obsolete_ids.add(row.id)
+        row_id, user_id, data, created_at, last_seen_at, is_active, display_name, _ = rows[0]
+        if now - last_seen_at > config.idle_timeout or now - created_at > config.absolute_timeout:
+            self._obsolete_ids.add(row_id)
             self._schedule()
             return
-        self._row_id = row.id
+        self._row_id = row_id
         self._cookie_value = cookie
         self.new = False
-        self.user_id = row.user_id
-        if row.user_id is not None:
+        self.user_id = user_id
+        if user_id is not None:
             self.loaded_user = SessionUser(
-                row.user_id,
-                bool(row.is_active),
-                row.display_name,
-                tuple(sorted(r.name for r in rows if r.name is not None)),
+                user_id,
+                bool(is_active),
+                display_name,
+                tuple(sorted(row[7] for row in rows if row[7] is not None)),
             )
-        self._created_at = row.created_at
-        self.created = row.created_at.replace(tzinfo=datetime.UTC).timestamp()
-        super().update(json.loads(row.data))
-        # Refreshing last-seen on every request would write on every
-        # request; a tenth of the idle timeout (at most five minutes) keeps
-        # the idle timeout accurate enough.
-        interval = min(settings.session_idle_timeout / 10, datetime.timedelta(minutes=5))
-        if now - row.last_seen_at > interval:
+        self._created_at = created_at
+        # Worked out from _created_at when read (rarely).
+        self._created = None
+        super().update(json.loads(data))
+        if now - last_seen_at > config.refresh_interval:
             self._schedule()
 
     # ISession
@@ -192,8 +229,8 @@ class DatabaseSession(dict[str, Any]):
         self.user_id = None
         self.loaded_user = None
         self.new = True
-        self._created_at = self._clock.now()
-        self.created = time.time()
+        self._created_at = self._config.clock.now()
+        self._created = time.time()
         super().clear()
         self.changed()
 
@@ -284,7 +321,7 @@ class DatabaseSession(dict[str, Any]):
             dbsession.execute(
                 delete(ServerSession).where(ServerSession.id.in_(self._obsolete_ids))
             )
-        now = self._clock.now()
+        now = self._config.clock.now()
         if self._row_id is not None:
             values: dict[str, Any] = {"last_seen_at": now, "user_id": self.user_id}
             if self._dirty:
@@ -315,15 +352,15 @@ class DatabaseSession(dict[str, Any]):
         # aborted, _save never ran and the old cookie (if any) stays valid.
         if self._outcome == "kept" and self._cookie_value is not None:
             response.set_cookie(
-                self._cookie_name,
+                self._config.cookie_name,
                 self._cookie_value,
                 httponly=True,
                 samesite="Lax",
-                secure=self._secure,
+                secure=self._config.secure,
                 path="/",
             )
         elif self._outcome == "removed":
-            response.delete_cookie(self._cookie_name, path="/")
+            response.delete_cookie(self._config.cookie_name, path="/")
 
 
 def session_factory(request: Request) -> DatabaseSession:
