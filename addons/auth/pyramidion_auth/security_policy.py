@@ -4,7 +4,9 @@ token-authenticated requests, the scope of read-only tokens, and the
 layout's user menu.
 
 The lookups a request pays for are :meth:`AuthIdentitySource.session_identity`
-and :meth:`AuthIdentitySource.token_identity`, one query each.
+(the session's own query) and :meth:`AuthIdentitySource.token_identity`, one
+query each; the ORM ``User`` (``request.user``) is one query more, only in the
+requests that read it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from pyramid.authorization import Authenticated
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, inspect, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .models import BEARER_PRINCIPAL, READ_SCOPE, ApiToken, Group, Membership, ServerSession, User
 from .services import current_time
@@ -41,6 +44,22 @@ __all__ = [
     "token_scope_tween_factory",
     "user_menu",
 ]
+
+
+#: A user and the user's groups, one row per group (one row with None for
+#: a user in none), by the user's id (``user_id``), in the order of
+#: ``User.groups``. The groups are joined as plain entities rather than
+#: eagerly loaded (``joinedload(User.groups)``), whose collection handling
+#: and the ``unique()`` it requires cost more; :attr:`Identity.user` fills
+#: the collection. Pages that read ``request.user`` often show its groups
+#: (the account page, the API's ``me``): a lazy load would be a query more.
+_USER_WITH_GROUPS = (
+    select(User, Group)
+    .outerjoin(Membership, Membership.user_id == User.id)
+    .outerjoin(Group, Group.id == Membership.group_id)
+    .where(User.id == bindparam("user_id"))
+    .order_by(Group.name)
+)
 
 
 class Identity:
@@ -95,12 +114,16 @@ class Identity:
 
     @property
     def user(self) -> User:
-        """The user, loaded on first use when the identity was made with its id."""
+        """The user, loaded on first use when the identity was made with its
+        id, with the user's groups (``user.groups``) in the same query."""
         if self._user is None:
             assert self._dbsession is not None  # checked in __init__
-            user = self._dbsession.get(User, self.user_id)
-            if user is None:
+            rows = self._dbsession.execute(_USER_WITH_GROUPS, {"user_id": self.user_id}).all()
+            if not rows:
                 raise LookupError(f"user {self.user_id} was deleted during the request")
+            user: User = rows[0][0]
+            if "groups" in inspect(user).unloaded:
+                set_committed_value(user, "groups", [row[1] for row in rows if row[1] is not None])
             self._user = user
         return self._user
 

@@ -262,13 +262,15 @@ def test_user_is_loaded_once_and_only_when_asked(
     assert "JOIN auth_users" in queries[0]
 
     # The account page asks for request.user in the factory, the view, the
-    # navigation and the user menu: the user is read once, by its id.
+    # navigation and the user menu, and shows the user's groups: one query
+    # more reads the user, with the groups, once.
     queries.clear()
     page = testapp.get("/auth/account")
     assert user.email in page.text
-    users = [q for q in queries if "FROM auth_users" in q]
-    assert len(users) == 1
-    assert "JOIN" not in users[0]
+    assert "editors" in page.text
+    reads = [q for q in queries if "auth_" in q]
+    assert len(reads) == 2
+    assert "FROM auth_users" in reads[1]
 
 
 def test_anonymous_request_without_cookie_touches_no_session(
