@@ -67,7 +67,7 @@ class Identity:
 
     Made with the user, or with the user's id (and the names of the user's
     groups, and the name to show, as read with the session or the token),
-    in which case the user is loaded, by primary key, when
+    in which case the user is loaded, with the user's groups, when
     ``identity.user`` is first read: permissions need only the id and the
     group names, the user menu only the name, and most requests never read
     the user.
