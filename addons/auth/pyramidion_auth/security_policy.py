@@ -4,7 +4,9 @@ token-authenticated requests, the scope of read-only tokens, and the
 layout's user menu.
 
 The lookups a request pays for are :meth:`AuthIdentitySource.session_identity`
-and :meth:`AuthIdentitySource.token_identity`, one query each.
+(the session's own query) and :meth:`AuthIdentitySource.token_identity`, one
+query each; the ORM ``User`` (``request.user``) is one query more, only in the
+requests that read it.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from pyramid.authorization import Authenticated
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, inspect, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .models import BEARER_PRINCIPAL, READ_SCOPE, ApiToken, Group, Membership, ServerSession, User
 from .services import current_time
-from .sessions import DatabaseSession
+from .sessions import DatabaseSession, SessionUser
 from .tokens import digest
 
 if TYPE_CHECKING:
@@ -43,16 +46,43 @@ __all__ = [
 ]
 
 
+#: A user and the user's groups, one row per group (one row with None for
+#: a user in none), by the user's id (``user_id``), in the order of
+#: ``User.groups``. The groups are joined as plain entities rather than
+#: eagerly loaded (``joinedload(User.groups)``), whose collection handling
+#: and the ``unique()`` it requires cost more; :attr:`Identity.user` fills
+#: the collection. Pages that read ``request.user`` often show its groups
+#: (the account page, the API's ``me``): a lazy load would be a query more.
+_USER_WITH_GROUPS = (
+    select(User, Group)
+    .outerjoin(Membership, Membership.user_id == User.id)
+    .outerjoin(Group, Group.id == Membership.group_id)
+    .where(User.id == bindparam("user_id"))
+    .order_by(Group.name)
+)
+
+
 class Identity:
     """Who is asking: the user, and how they proved it.
 
-    A session's identity is made with its user (loaded with the session).
-    A token's is made with the user's id, and loads the user, by primary
-    key, when ``identity.user`` is first read: permissions need only the
-    id and the group names, and most API requests never read the user.
+    Made with the user, or with the user's id (and the names of the user's
+    groups, and the name to show, as read with the session or the token),
+    in which case the user is loaded, with the user's groups, when
+    ``identity.user`` is first read: permissions need only the id and the
+    group names, the user menu only the name, and most requests never read
+    the user.
     """
 
-    __slots__ = ("_dbsession", "_user", "groups", "scope", "token_id", "user_id", "via")
+    __slots__ = (
+        "_dbsession",
+        "_display_name",
+        "_user",
+        "groups",
+        "scope",
+        "token_id",
+        "user_id",
+        "via",
+    )
 
     def __init__(
         self,
@@ -64,6 +94,7 @@ class Identity:
         *,
         user_id: int | None = None,
         dbsession: Session | None = None,
+        display_name: str | None = None,
     ) -> None:
         if user is not None:
             user_id = user.id
@@ -71,25 +102,42 @@ class Identity:
             raise TypeError("Identity needs a user, or a user_id and the dbsession to load it")
         self._user = user
         self._dbsession = dbsession
+        self._display_name = display_name
         self.user_id: int = user_id
         self.via = via
         self.token_id = token_id
         #: The token's scope (``"read"`` or ``"write"``); None for a session.
         self.scope = scope
         #: The names of the user's groups when they were read with the
-        #: identity (a token's); None when ``user.groups`` holds them.
+        #: identity; None when ``user.groups`` holds them.
         self.groups = groups
 
     @property
     def user(self) -> User:
-        """The user, loaded on first use when the identity was made with its id."""
+        """The user, loaded on first use when the identity was made with its
+        id, with the user's groups (``user.groups``) in the same query."""
         if self._user is None:
             assert self._dbsession is not None  # checked in __init__
-            user = self._dbsession.get(User, self.user_id)
-            if user is None:
+            rows = self._dbsession.execute(_USER_WITH_GROUPS, {"user_id": self.user_id}).all()
+            if not rows:
                 raise LookupError(f"user {self.user_id} was deleted during the request")
+            user: User = rows[0][0]
+            if "groups" in inspect(user).unloaded:
+                set_committed_value(user, "groups", [row[1] for row in rows if row[1] is not None])
             self._user = user
         return self._user
+
+    @property
+    def display_name(self) -> str:
+        """The user's name as pages show it.
+
+        The user's own, once the user is loaded (a view may have changed
+        it); before that, the one read with the identity, if it was; else
+        the user is loaded for it.
+        """
+        if self._user is None and self._display_name is not None:
+            return self._display_name
+        return self.user.display_name
 
     def __repr__(self) -> str:
         return f"Identity(user_id={self.user_id!r}, via={self.via!r}, scope={self.scope!r})"
@@ -170,9 +218,23 @@ class AuthIdentitySource:
         user_id = getattr(session, "user_id", None)
         if user_id is None:
             return None
-        # Loading the session loaded its user and the user's groups (the
-        # security policy's principals): this finds the user in the ORM
-        # session's identity map, without a query.
+        # Loading the session read what the identity needs of its user (the
+        # principals' group names, the user menu's name): no query, and no
+        # ORM User unless something reads request.user.
+        loaded: SessionUser | None = getattr(session, "loaded_user", None)
+        if loaded is not None and loaded.id == user_id:
+            if not loaded.is_active:
+                return None
+            return Identity(
+                None,
+                "session",
+                groups=loaded.groups,
+                user_id=user_id,
+                dbsession=request.dbsession,
+                display_name=loaded.display_name,
+            )
+        # Logged in during this request: the session was loaded without
+        # this user.
         user = request.dbsession.get(User, user_id)
         if user is None or not user.is_active:
             return None
@@ -343,14 +405,16 @@ def user_menu(request: Request) -> UserMenu:
     coming back makes no sense).
     """
     UserMenu = _user_menu_class()
-    user = request_user(request)
-    if user is not None:
+    identity = request.identity
+    if isinstance(identity, Identity):
         logout_path, account_path = _menu_paths(request)
         # One application URL for both links: Pyramid works it out again
         # for every URL made without ``_app_url``.
         app_url = request.application_url
         return UserMenu(
-            user.display_name, logout_url=app_url + logout_path, account_url=app_url + account_path
+            identity.display_name,
+            logout_url=app_url + logout_path,
+            account_url=app_url + account_path,
         )
     route = getattr(request, "matched_route", None)
     if (route is not None and route.name.startswith("auth.")) or request.method != "GET":

@@ -7,13 +7,12 @@ import json
 import secrets
 import time
 import weakref
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from pyramid.interfaces import ISession
-from sqlalchemy import bindparam, delete, inspect, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 from zope.interface import implementer
 
 from pyramidion import CoreSettings, get_settings
@@ -24,55 +23,114 @@ from .services import auth_settings, find
 from .tokens import digest, new_secret
 
 if TYPE_CHECKING:
+    from pyramid.registry import Registry
     from pyramid.request import Request
     from pyramid.response import Response
 
-__all__ = ["DatabaseSession", "end_sessions", "revoke_sessions", "session_factory"]
+__all__ = [
+    "DatabaseSession",
+    "SessionUser",
+    "end_sessions",
+    "revoke_sessions",
+    "session_factory",
+]
 
 #: Session keys under which flash messages are kept, one per queue.
 _FLASH_PREFIX = "_f_"
 
-#: The session's columns with its user and the user's groups, one row per
-#: group (one row with no group for a user without any), by the digest of
-#: the cookie (``digest``), in the order of ``User.groups``. Built once:
-#: SQLAlchemy caches what it compiles, but a statement built per request is
-#: built, and its cache key computed, per request.
+
+class SessionUser(NamedTuple):
+    """What a session's query reads of its user: enough for the identity,
+    the security policy's principals and the layout's user menu, so that a
+    page that never reads ``request.user`` needs no ORM ``User``."""
+
+    id: int
+    is_active: bool
+    display_name: str
+    #: The names of the user's groups, sorted.
+    groups: tuple[str, ...]
+
+
+_sessions = ServerSession.__table__.c
+_users = User.__table__.c
+_memberships = Membership.__table__.c
+_groups = Group.__table__.c
+
+#: The session's columns with what :class:`SessionUser` holds of its user,
+#: one row per group of the user (one row with no group for a user without
+#: any, or a session without a user), by the digest of the cookie
+#: (``digest``). Built once: SQLAlchemy caches what it compiles, but a
+#: statement built per request is built, and its cache key computed, per
+#: request.
 #:
-#: The groups are joined as plain entities rather than eagerly loaded
-#: (``joinedload(User.groups)``): the eager load's collection handling and
-#: the ``unique()`` it requires cost about a quarter of the session's load,
-#: a few percent of a logged-in page; :func:`_loaded` fills the collection.
-#: The session itself comes as columns, not as a ``ServerSession`` object:
-#: nothing but this class uses the row, and an ORM object per request cost
-#: more than the rare ``UPDATE`` that :meth:`DatabaseSession._save` sends.
+#: It selects table columns, not the mapped classes' attributes: a
+#: statement of plain columns runs as Core, without the ORM's compile step
+#: and result processing, and makes no ORM object. The session's row is
+#: used by this class only (an ORM object per request cost more than the
+#: rare ``UPDATE`` that :meth:`DatabaseSession._save` sends), and the
+#: ``User`` is loaded by primary key only when something reads
+#: ``request.user``; most pages need only its id, its groups' names and the
+#: name the user menu shows.
 _LOAD_SESSION = (
     select(
-        ServerSession.id,
-        ServerSession.user_id,
-        ServerSession.data,
-        ServerSession.created_at,
-        ServerSession.last_seen_at,
-        User,
-        Group,
+        _sessions.id,
+        _sessions.user_id,
+        _sessions.data,
+        _sessions.created_at,
+        _sessions.last_seen_at,
+        _users.is_active,
+        _users.display_name,
+        _groups.name,
     )
-    .outerjoin(User, User.id == ServerSession.user_id)
-    .outerjoin(Membership, Membership.user_id == User.id)
-    .outerjoin(Group, Group.id == Membership.group_id)
-    .where(ServerSession.id == bindparam("digest"))
-    .order_by(Group.name)
+    .select_from(
+        ServerSession.__table__.outerjoin(User.__table__, _users.id == _sessions.user_id)
+        .outerjoin(Membership.__table__, _memberships.user_id == _users.id)
+        .outerjoin(Group.__table__, _groups.id == _memberships.group_id)
+    )
+    .where(_sessions.id == bindparam("digest"))
 )
 
 
-def _loaded(rows: Sequence[Any]) -> tuple[Any, User | None] | None:
-    """The session's columns and its user from :data:`_LOAD_SESSION`'s rows,
-    the user's ``groups`` filled from them unless they were loaded already."""
-    if not rows:
-        return None
-    row = rows[0]
-    user: User | None = row[5]
-    if user is not None and "groups" in inspect(user).unloaded:
-        set_committed_value(user, "groups", [r[6] for r in rows if r[6] is not None])
-    return row, user
+class _SessionConfig(NamedTuple):
+    """What every session of an application reads of its configuration."""
+
+    clock: Clock
+    cookie_name: str
+    #: Whether the cookie is marked Secure (outside development).
+    secure: bool
+    idle_timeout: datetime.timedelta
+    absolute_timeout: datetime.timedelta
+    #: How long after the last refresh of a session's last-seen time the
+    #: next request refreshes it. Refreshing it on every request would
+    #: write on every request; a tenth of the idle timeout (at most five
+    #: minutes) keeps the idle timeout accurate enough.
+    refresh_interval: datetime.timedelta
+
+
+#: Registry attribute holding the application's :class:`_SessionConfig`.
+_SESSION_CONFIG = "pyramidion_auth_session_config"
+
+
+def _session_config(registry: Registry) -> _SessionConfig:
+    """The :class:`_SessionConfig` of the application, worked out at its
+    first session and kept: the settings are parsed once and the clock is
+    a singleton service (see :func:`.services.find`), so neither changes
+    while the application runs."""
+    config: _SessionConfig | None = getattr(registry, _SESSION_CONFIG, None)
+    if config is None:
+        settings = auth_settings(registry)
+        config = _SessionConfig(
+            clock=find(registry, Clock),
+            cookie_name=settings.session_cookie_name,
+            secure=not get_settings(registry, CoreSettings).development,
+            idle_timeout=settings.session_idle_timeout,
+            absolute_timeout=settings.session_absolute_timeout,
+            refresh_interval=min(
+                settings.session_idle_timeout / 10, datetime.timedelta(minutes=5)
+            ),
+        )
+        setattr(registry, _SESSION_CONFIG, config)
+    return config
 
 
 @implementer(ISession)
@@ -92,14 +150,7 @@ class DatabaseSession(dict[str, Any]):
         # Weak: the request holds its session, and a strong reference back
         # would leave a cycle per request for the garbage collector.
         self._request_ref = weakref.ref(request)
-        self._settings = auth_settings(request.registry)
-        # The clock is a singleton service (see .services.find): found in
-        # the registry, it needs no per-request service container, which
-        # pyramid_services builds, with an event, at a request's first
-        # find_service.
-        self._clock: Clock = find(request.registry, Clock)
-        self._secure = not get_settings(request.registry, CoreSettings).development
-        self._cookie_name = self._settings.session_cookie_name
+        self._config = _session_config(request.registry)
         self._cookie_value: str | None = None
         #: The id of the session's row, once it has one.
         self._row_id: str | None = None
@@ -108,12 +159,15 @@ class DatabaseSession(dict[str, Any]):
         self._dirty = False
         self._outcome: Literal["none", "kept", "removed"] = "none"
         self.user_id: int | None = None
-        self._user: User | None = None
-        now = self._clock.now()
-        self.created = time.time()
+        #: What the session's query read of its user (:class:`SessionUser`),
+        #: when the session was loaded logged in; what ``user_id`` names
+        #: after a login or logout in this request is not read here.
+        self.loaded_user: SessionUser | None = None
+        now = self._config.clock.now()
+        self._created: float | None = time.time()
         self.new = True
         self._created_at = now
-        cookie = request.cookies.get(self._cookie_name)
+        cookie = request.cookies.get(self._config.cookie_name)
         if cookie and len(cookie) <= 128:
             self._load(cookie, now)
 
@@ -124,38 +178,41 @@ class DatabaseSession(dict[str, Any]):
             raise RuntimeError("this session outlived the request it belongs to")
         return request
 
+    @property
+    def created(self) -> float:
+        """When the session began, in seconds since the epoch (``ISession``)."""
+        if self._created is None:
+            self._created = self._created_at.replace(tzinfo=datetime.UTC).timestamp()
+        return self._created
+
     def _load(self, cookie: str, now: datetime.datetime) -> None:
-        settings = self._settings
-        # The session's user and the user's groups come in the same query:
-        # the identity then finds the user in the ORM session's identity
-        # map, and the security policy's principals need no query either.
-        found = _loaded(
-            self._request.dbsession.execute(_LOAD_SESSION, {"digest": digest(cookie)}).all()
-        )
-        if found is None:
+        config = self._config
+        # What the identity, the principals and the user menu need of the
+        # session's user comes in the same query (see _LOAD_SESSION).
+        rows = self._request.dbsession.execute(_LOAD_SESSION, {"digest": digest(cookie)}).all()
+        if not rows:
             return
-        row, user = found
-        # Held for the request: the ORM's identity map holds objects weakly.
-        self._user = user
-        if (
-            now - row.last_seen_at > settings.session_idle_timeout
-            or now - row.created_at > settings.session_absolute_timeout
-        ):
-            self._obsolete_ids.add(row.id)
+        row_id, user_id, data, created_at, last_seen_at, is_active, display_name, _ = rows[0]
+        if now - last_seen_at > config.idle_timeout or now - created_at > config.absolute_timeout:
+            self._obsolete_ids.add(row_id)
             self._schedule()
             return
-        self._row_id = row.id
+        self._row_id = row_id
         self._cookie_value = cookie
         self.new = False
-        self.user_id = row.user_id
-        self._created_at = row.created_at
-        self.created = row.created_at.replace(tzinfo=datetime.UTC).timestamp()
-        super().update(json.loads(row.data))
-        # Refreshing last-seen on every request would write on every
-        # request; a tenth of the idle timeout (at most five minutes) keeps
-        # the idle timeout accurate enough.
-        interval = min(settings.session_idle_timeout / 10, datetime.timedelta(minutes=5))
-        if now - row.last_seen_at > interval:
+        self.user_id = user_id
+        if user_id is not None:
+            self.loaded_user = SessionUser(
+                user_id,
+                bool(is_active),
+                display_name,
+                tuple(sorted(row[7] for row in rows if row[7] is not None)),
+            )
+        self._created_at = created_at
+        # Worked out from _created_at when read (rarely).
+        self._created = None
+        super().update(json.loads(data))
+        if now - last_seen_at > config.refresh_interval:
             self._schedule()
 
     # ISession
@@ -170,9 +227,10 @@ class DatabaseSession(dict[str, Any]):
         self._row_id = None
         self._cookie_value = None
         self.user_id = None
+        self.loaded_user = None
         self.new = True
-        self._created_at = self._clock.now()
-        self.created = time.time()
+        self._created_at = self._config.clock.now()
+        self._created = time.time()
         super().clear()
         self.changed()
 
@@ -263,7 +321,7 @@ class DatabaseSession(dict[str, Any]):
             dbsession.execute(
                 delete(ServerSession).where(ServerSession.id.in_(self._obsolete_ids))
             )
-        now = self._clock.now()
+        now = self._config.clock.now()
         if self._row_id is not None:
             values: dict[str, Any] = {"last_seen_at": now, "user_id": self.user_id}
             if self._dirty:
@@ -294,15 +352,15 @@ class DatabaseSession(dict[str, Any]):
         # aborted, _save never ran and the old cookie (if any) stays valid.
         if self._outcome == "kept" and self._cookie_value is not None:
             response.set_cookie(
-                self._cookie_name,
+                self._config.cookie_name,
                 self._cookie_value,
                 httponly=True,
                 samesite="Lax",
-                secure=self._secure,
+                secure=self._config.secure,
                 path="/",
             )
         elif self._outcome == "removed":
-            response.delete_cookie(self._cookie_name, path="/")
+            response.delete_cookie(self._config.cookie_name, path="/")
 
 
 def session_factory(request: Request) -> DatabaseSession:

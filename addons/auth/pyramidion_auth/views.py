@@ -204,10 +204,11 @@ def logout_page(request: Request) -> dict[str, Any]:
 def logout(request: Request) -> Response:
     """``POST /auth/logout``: delete the session server-side and clear its
     cookie; the CSRF token changes too."""
-    user = request.user
+    # Who was logged in needs no User: the identity says whether anyone was.
+    logged_in = request.identity is not None
     forget(request)
     new_csrf_token(request)
-    if user is not None:
+    if logged_in:
         flash(request, "You have logged out.", "info")
     return HTTPSeeOther(location=request.route_url("auth.login"))
 

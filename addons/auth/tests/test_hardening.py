@@ -101,6 +101,29 @@ def test_a_tokens_permissions_follow_its_users_groups_from_one_request_to_the_ne
     app.get("/admins", headers=bearer(token), status=403)
 
 
+def test_a_sessions_permissions_follow_its_user_from_one_request_to_the_next(
+    app: PyramidionTestApp, auth_make_user: Any, auth_logged_in: Any, dbsession: Any, tm: Any
+) -> None:
+    auth_make_user(admin=True)  # so that the user may leave admin again
+    user = auth_make_user(groups=["editors"])
+    auth_logged_in(app, user)
+    app.get("/admins", status=403)
+
+    set_groups(dbsession, dbsession.get(User, user.id), ["admin", "editors"])
+    tm.commit()
+    assert app.get("/admins").text == "Members only"
+
+    set_groups(dbsession, dbsession.get(User, user.id), ["authors"])
+    tm.commit()
+    app.get("/admins", status=403)
+
+    # Made inactive behind the application's back, sessions left in place:
+    # the session no longer logs anyone in.
+    dbsession.get(User, user.id).is_active = False
+    tm.commit()
+    app.get("/members", status=303)
+
+
 # -- came_from ----------------------------------------------------------------------
 
 

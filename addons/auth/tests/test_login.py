@@ -246,21 +246,31 @@ def test_access_log_carries_the_user_id(
 def test_user_is_loaded_once_and_only_when_asked(
     testapp: PyramidionTestApp, auth_make_user: Any, auth_log_in: Any, queries: list[str]
 ) -> None:
-    user = auth_make_user()
+    user = auth_make_user(name="Ada Lovelace", groups=["editors"])
     auth_log_in(testapp, user.email)
 
     queries.clear()
     testapp.get("/healthz")
     assert queries == []
 
+    # A page in the layout whose view never reads request.user: one query
+    # reads the session with what the user menu and the permissions need
+    # of its user, and no other reads the user.
+    page = testapp.get("/no-such-page", status=404)
+    assert page.html.select_one(f"[{NAME_MARKER}]").text == "Ada Lovelace"
+    assert len([q for q in queries if "auth_" in q]) == 1
+    assert "JOIN auth_users" in queries[0]
+
     # The account page asks for request.user in the factory, the view, the
-    # navigation and the user menu: one query reads the session row with
-    # its user and the user's groups, and nothing reads them again.
-    testapp.get("/auth/account")
-    reads = [q for q in queries if "auth_sessions" in q or "auth_users" in q]
-    assert len(reads) == 1
-    assert "JOIN auth_users" in reads[0]
-    assert "auth_groups" in reads[0]
+    # navigation and the user menu, and shows the user's groups: one query
+    # more reads the user, with the groups, once.
+    queries.clear()
+    page = testapp.get("/auth/account")
+    assert user.email in page.text
+    assert "editors" in page.text
+    reads = [q for q in queries if "auth_" in q]
+    assert len(reads) == 2
+    assert "FROM auth_users" in reads[1]
 
 
 def test_anonymous_request_without_cookie_touches_no_session(
