@@ -4,8 +4,8 @@
 with; ``set_user_menu`` is the one an authentication add-on tells the
 layout who is logged in with. :class:`LayoutTemplateRenderer` puts ``layout``
 (the page macro), ``nav``, ``site_title``, ``flash_messages``,
-``user_menu`` and ``static_url`` into the namespace of every ``.pt``
-template.
+``user_menu``, ``page_resources``, ``static_url`` and ``layout_app_url``
+into the namespace of every ``.pt`` template.
 """
 
 from __future__ import annotations
