@@ -12,7 +12,8 @@ Layout, for every Chameleon template (``.pt``)::
 Slots: ``content``, ``title``, ``head``, ``navbar``, ``scripts``. The
 namespace also holds ``nav`` (entries the user may see), ``site_title``,
 ``flash_messages()``, ``user_menu()``, ``static_url(spec, app_url)`` (an
-asset's URL, its path worked out once per application) and, when the view
+asset's URL, its path worked out once per application), ``layout_app_url``
+(the request's application URL, worked out once a page) and, when the view
 returns it, ``page_title``. Every page's navigation bar ends with the user menu (who
 is logged in and a logout button, or a login link) when an add-on has set
 one.

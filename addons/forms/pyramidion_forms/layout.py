@@ -4,12 +4,13 @@
 with; ``set_user_menu`` is the one an authentication add-on tells the
 layout who is logged in with. :class:`LayoutTemplateRenderer` puts ``layout``
 (the page macro), ``nav``, ``site_title``, ``flash_messages``,
-``user_menu`` and ``static_url`` into the namespace of every ``.pt``
-template.
+``user_menu``, ``page_resources``, ``static_url`` and ``layout_app_url``
+into the namespace of every ``.pt`` template.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import os
 import pathlib
@@ -180,12 +181,13 @@ def nav_items(registry: Any) -> dict[str, NavItem]:
     return items
 
 
-def nav_entries(request: Request) -> list[NavEntry]:
+def nav_entries(request: Request, *, app_url: str | None = None) -> list[NavEntry]:
     """The navigation entries ``request``'s user may see, in display order.
 
     Each entry with a permission is checked by the security policy on its
     resource: ``context(request)``, made once for all the entries that name
-    the same ``context``, or the root, made once for the page.
+    the same ``context``, or the root, made once for the page. Route
+    entries link under ``app_url``, ``request.application_url`` by default.
     """
     registry = request.registry
     items: list[NavItem] | None = getattr(registry, _SORTED_NAV_ITEMS, None)
@@ -199,9 +201,6 @@ def nav_entries(request: Request) -> list[NavEntry]:
     # check; the entries of one page are checked by the same policy.
     policy: Any = False
     matched = getattr(request, "matched_route", None)
-    # Pyramid works the application URL out again for every URL it makes
-    # without ``_app_url``: once a page is enough.
-    app_url = None
     entries = []
     for item in items:
         if item.permission not in (None, NO_PERMISSION_REQUIRED):
@@ -218,6 +217,8 @@ def nav_entries(request: Request) -> list[NavEntry]:
                 continue
         if item.route_name is not None:
             if app_url is None:
+                # Pyramid works the application URL out again for every URL
+                # it makes without ``_app_url``: once a page is enough.
                 app_url = request.application_url
             url = _nav_route_url(request, item.route_name, app_url)
             active = matched is not None and matched.name == item.route_name
@@ -352,25 +353,57 @@ def add_layout_names(system: dict[str, Any], request: Request) -> None:
     ``nav`` (the visible :class:`NavEntry` list), ``site_title``,
     ``flash_messages`` and ``user_menu`` (functions the layout calls, so
     messages are only consumed, and the user only looked up, by pages that
-    show them), ``page_resources`` and ``static_url(spec, app_url)``
-    (:func:`static_url`). Names already there are kept, and names the view
-    returns win over all of them.
+    show them), ``page_resources``, ``static_url(spec, app_url)``
+    (:func:`static_url`) and ``layout_app_url`` (``request.application_url``,
+    which WebOb works out again at every use). Names already there are
+    kept, and names the view returns win over all of them.
     """
-    from . import FormsSettings
-
+    registry = request.registry
+    app_url = request.application_url
     if "layout" not in system:
-        system["layout"] = layout_macro(request.registry)
-    system.setdefault("nav", nav_entries(request))
-    system.setdefault("site_title", get_settings(request.registry, FormsSettings).site_title)
-    flash_messages: Callable[[], list[FlashMessage]] = lambda: pop_flash_messages(request)  # noqa: E731
-    system.setdefault("flash_messages", flash_messages)
-    menu: Callable[[], UserMenu | None] = lambda: user_menu(request)  # noqa: E731
+        system["layout"] = layout_macro(registry)
+    system.setdefault("nav", nav_entries(request, app_url=app_url))
+    system.setdefault("site_title", get_settings(registry, _forms_settings()).site_title)
+    # Partials rather than lambdas: the template calls them without a
+    # Python frame of their own in between.
+    system.setdefault("flash_messages", functools.partial(pop_flash_messages, request))
+    factory: UserMenuFactory | None = getattr(registry, _USER_MENU, None)
+    menu = _no_user_menu if factory is None else functools.partial(factory, request)
     system.setdefault("user_menu", menu)
     system.setdefault("page_resources", {"css": [], "js": []})
-    layout_static_url: Callable[[str, str], str] = lambda spec, app_url: static_url(  # noqa: E731
-        request, spec, app_url
-    )
-    system.setdefault("static_url", layout_static_url)
+    system.setdefault("static_url", _layout_static_url(request))
+    system.setdefault("layout_app_url", app_url)
+
+
+def _no_user_menu() -> None:
+    """The ``user_menu()`` of an app where no add-on set one: nothing to show."""
+    return None
+
+
+@functools.cache
+def _forms_settings() -> type[Any]:
+    """The add-on's settings class, imported once rather than at every page."""
+    from . import FormsSettings
+
+    return FormsSettings
+
+
+def _layout_static_url(request: Request) -> Callable[[str, str], str]:
+    """The layout's ``static_url(spec, app_url)`` for ``request``: :func:`static_url`.
+
+    An asset whose path is already kept costs one dictionary look-up; the
+    rest (the first page, assets with URLs of their own, apps whose paths
+    are not kept) goes through :func:`static_url`.
+    """
+    paths = _static_paths(request.registry)
+
+    def layout_static_url(spec: str, app_url: str) -> str:
+        path = paths.get(spec) if paths is not False else None
+        if path:
+            return app_url + path
+        return static_url(request, spec, app_url)
+
+    return layout_static_url
 
 
 def layout_macro(registry: Any) -> Any:

@@ -265,6 +265,44 @@ def test_the_layout_links_carry_the_requests_host_and_script_name(
     )
 
 
+APP_URL_PAGE = """
+from pathlib import Path
+
+
+def page(request):
+    return {}
+
+
+def includeme(config):
+    config.add_route("app_url.page", "/home-link")
+    config.add_view(
+        page,
+        route_name="app_url.page",
+        renderer=str(Path(__file__).parent / "app_url_page.pt"),
+        permission="__no_permission_required__",
+    )
+"""
+
+
+def test_templates_get_the_requests_application_url_as_layout_app_url(
+    make_pyramidion_app: MakeApp, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "app_url_page.pt").write_text(
+        '<html metal:use-macro="layout">'
+        '<a metal:fill-slot="content" id="home" href="${layout_app_url}/">Home</a></html>'
+    )
+    client = example_client(
+        make_pyramidion_app, tmp_path, monkeypatch, "app_url_example", APP_URL_PAGE
+    )
+
+    page = client.get(
+        "/home-link", extra_environ={"HTTP_HOST": "shop.example", "SCRIPT_NAME": "/app"}
+    )
+
+    assert page.html.select_one("#home")["href"] == "http://shop.example/app/"
+    assert page.html.select_one("a.navbar-brand")["href"] == "http://shop.example/app/"
+
+
 CACHE_BUSTING = """
 class Buster:
     token = "1"
