@@ -228,7 +228,11 @@ class Server:
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(str(p) for p in [HERE, *self.pythonpath])
+        # The caller's PYTHONPATH stays after the benchmark's own entries, so
+        # that a checkout run with its sources on PYTHONPATH serves them, not
+        # the installed copy the runner's own imports would otherwise miss.
+        inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        env["PYTHONPATH"] = os.pathsep.join(str(p) for p in [HERE, *self.pythonpath, *inherited])
         env["PYTHONWARNINGS"] = "ignore"
         return {k: v for k, v in env.items() if not k.startswith("PYRAMIDION_")}
 
