@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -79,6 +80,31 @@ def test_make_bench_runs_a_quick_case() -> None:
     # The server's CPU time per request was read, for every app.
     assert all(float(row.split("|")[8]) > 0 for row in rows)
     assert all(float(row.split("|")[9]) >= 0 for row in rows)
+
+
+def test_served_apps_import_what_the_callers_pythonpath_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkout run with its sources on PYTHONPATH serves those sources."""
+    (tmp_path / "bench_probe.py").write_text("WHERE = 'the caller'\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "run.py")
+    assert spec is not None
+    assert spec.loader is not None
+    run = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_run", run)
+    spec.loader.exec_module(run)
+    server = run.Server("probe", "pyramidion", "sqlite://")
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import bench_probe; print(bench_probe.WHERE)"],
+        env=server.environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert result.stdout.strip() == "the caller"
 
 
 def test_a_setting_must_be_a_dotted_key_and_a_value() -> None:
