@@ -68,7 +68,8 @@ def configure_sqlite(engine: Engine, *, in_memory: bool, busy_timeout: int = 5) 
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control away from pysqlite: _begin sends BEGIN.
+        # Take transaction control away from pysqlite: the handlers below
+        # send BEGIN.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
