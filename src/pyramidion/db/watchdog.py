@@ -161,41 +161,27 @@ def watch_engine(engine: Engine, seconds: float) -> Watchdog:
     _WATCHDOGS[engine] = watchdog
     dialect = engine.dialect
 
-    # Each handler runs the statement itself, as the dialect would, and
-    # says so by returning True.
-    def execute(cursor: Any, statement: Any, parameters: Any, context: Any) -> bool:
-        dbapi_connection = cursor.connection
-        watchdog.arm(dbapi_connection)
-        try:
-            dialect.do_execute(cursor, statement, parameters, context)
-        finally:
-            watchdog.disarm(dbapi_connection)
-        return True
+    def armed(run: Callable[..., None]) -> Callable[..., bool]:
+        """A handler of a ``do_execute`` event that runs the statement with
+        the dialect's own ``run``, armed, and says so by returning True."""
 
-    def execute_many(cursor: Any, statement: Any, parameters: Any, context: Any) -> bool:
-        dbapi_connection = cursor.connection
-        watchdog.arm(dbapi_connection)
-        try:
-            dialect.do_executemany(cursor, statement, parameters, context)
-        finally:
-            watchdog.disarm(dbapi_connection)
-        return True
+        def handler(cursor: Any, *arguments: Any) -> bool:
+            dbapi_connection = cursor.connection
+            watchdog.arm(dbapi_connection)
+            try:
+                run(cursor, *arguments)
+            finally:
+                watchdog.disarm(dbapi_connection)
+            return True
 
-    def execute_no_params(cursor: Any, statement: Any, context: Any) -> bool:
-        dbapi_connection = cursor.connection
-        watchdog.arm(dbapi_connection)
-        try:
-            dialect.do_execute_no_params(cursor, statement, context)
-        finally:
-            watchdog.disarm(dbapi_connection)
-        return True
+        return handler
 
     def arm_reset(dbapi_connection: Any, *_args: Any) -> None:
         watchdog.arm(dbapi_connection)
 
-    event.listen(engine, "do_execute", execute)
-    event.listen(engine, "do_executemany", execute_many)
-    event.listen(engine, "do_execute_no_params", execute_no_params)
+    event.listen(engine, "do_execute", armed(dialect.do_execute))
+    event.listen(engine, "do_executemany", armed(dialect.do_executemany))
+    event.listen(engine, "do_execute_no_params", armed(dialect.do_execute_no_params))
     # The pool rolls a returned connection back ("reset"), then takes it
     # back ("checkin"): by then every wait of the connection is over.
     event.listen(engine.pool, "reset", arm_reset)
