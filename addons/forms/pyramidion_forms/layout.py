@@ -367,17 +367,10 @@ def add_layout_names(system: dict[str, Any], request: Request) -> None:
     # Partials rather than lambdas: the template calls them without a
     # Python frame of their own in between.
     system.setdefault("flash_messages", functools.partial(pop_flash_messages, request))
-    factory: UserMenuFactory | None = getattr(registry, _USER_MENU, None)
-    menu = _no_user_menu if factory is None else functools.partial(factory, request)
-    system.setdefault("user_menu", menu)
+    system.setdefault("user_menu", functools.partial(user_menu, request))
     system.setdefault("page_resources", {"css": [], "js": []})
-    system.setdefault("static_url", _layout_static_url(request))
+    system.setdefault("static_url", functools.partial(static_url, request))
     system.setdefault("layout_app_url", app_url)
-
-
-def _no_user_menu() -> None:
-    """The ``user_menu()`` of an app where no add-on set one: nothing to show."""
-    return None
 
 
 @functools.cache
@@ -386,24 +379,6 @@ def _forms_settings() -> type[Any]:
     from . import FormsSettings
 
     return FormsSettings
-
-
-def _layout_static_url(request: Request) -> Callable[[str, str], str]:
-    """The layout's ``static_url(spec, app_url)`` for ``request``: :func:`static_url`.
-
-    An asset whose path is already kept costs one dictionary look-up; the
-    rest (the first page, assets with URLs of their own, apps whose paths
-    are not kept) goes through :func:`static_url`.
-    """
-    paths = _static_paths(request.registry)
-
-    def layout_static_url(spec: str, app_url: str) -> str:
-        path = paths.get(spec) if paths is not False else None
-        if path:
-            return app_url + path
-        return static_url(request, spec, app_url)
-
-    return layout_static_url
 
 
 def layout_macro(registry: Any) -> Any:
