@@ -42,22 +42,23 @@ def _get(base_url: str, path: str) -> tuple[int, float, dict[str, str]]:
     return response.status, time.monotonic() - started, headers
 
 
+def bounded_settings(cluster: Cluster) -> dict[str, str]:
+    """Short bounds on every wait, on ``cluster``, and no retries."""
+    return {
+        "sqlalchemy.url": cluster.url("outage"),
+        "pyramidion.db_connect_timeout": str(CONNECT_TIMEOUT),
+        "pyramidion.db_pool_timeout": "1",
+        "pyramidion.db_statement_timeout": str(STATEMENT_TIMEOUT),
+        "pyramidion.db_lock_timeout": "1",
+        "pyramidion.readiness_timeout": str(READINESS_TIMEOUT),
+        "retry.attempts": "1",
+    }
+
+
 def test_a_hung_database_is_answered_within_the_bounds(
     cluster: Cluster, ledger: Ledger, serve: Any
 ) -> None:
-    served = serve(
-        {
-            "sqlalchemy.url": cluster.url("outage"),
-            "pyramidion.db_connect_timeout": str(CONNECT_TIMEOUT),
-            "pyramidion.db_pool_timeout": "1",
-            "pyramidion.db_statement_timeout": str(STATEMENT_TIMEOUT),
-            "pyramidion.db_lock_timeout": "1",
-            "pyramidion.readiness_timeout": str(READINESS_TIMEOUT),
-            "retry.attempts": "1",
-        },
-        ["ledger"],
-        [ledger.Entry.__table__],
-    )
+    served = serve(bounded_settings(cluster), ["ledger"], [ledger.Entry.__table__])
     client = served.client()
     run = uuid.uuid4().hex[:8]
     assert client.post_json("/ledger/entries", {"text": f"{run}-before"}).status == 201
@@ -143,18 +144,7 @@ def test_a_database_that_hangs_while_a_request_commits_is_cut_off(
         files={"views.py": FREEZER_VIEWS.format(entries=ledger.Entry.__tablename__)},
     )
     views = importlib.import_module(f"{pkg}.views")
-    served = serve(
-        {
-            "sqlalchemy.url": cluster.url("outage"),
-            "pyramidion.db_connect_timeout": str(CONNECT_TIMEOUT),
-            "pyramidion.db_pool_timeout": "1",
-            "pyramidion.db_statement_timeout": str(STATEMENT_TIMEOUT),
-            "pyramidion.db_lock_timeout": "1",
-            "retry.attempts": "1",
-        },
-        ["ledger", "freezer"],
-        [ledger.Entry.__table__],
-    )
+    served = serve(bounded_settings(cluster), ["ledger", "freezer"], [ledger.Entry.__table__])
     client = served.client()
     run = uuid.uuid4().hex[:8]
     assert client.post_json("/freezer/write", {"text": f"{run}-before"}).status == 201

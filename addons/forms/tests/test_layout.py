@@ -18,13 +18,43 @@ def nav_titles(response: Any) -> list[str]:
 
 
 def example_client(
-    make_app: MakeApp, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, name: str, source: str
+    make_app: MakeApp,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    source: str,
+    settings: dict[str, str] | None = None,
 ) -> PyramidionTestApp:
     """A client of forms and formstest with the module ``name`` (``source``,
     written to ``tmp_path``) included as an add-on."""
     (tmp_path / f"{name}.py").write_text(source)
     monkeypatch.syspath_prepend(str(tmp_path))
-    return PyramidionTestApp(make_app(addons=["forms", "formstest", name]))
+    return PyramidionTestApp(make_app(settings, addons=["forms", "formstest", name]))
+
+
+PAGE_MODULE = """
+from pathlib import Path
+
+
+def page(request):
+    return {{}}
+
+
+def includeme(config):
+    config.add_route("{route}", "{path}")
+    config.add_view(
+        page,
+        route_name="{route}",
+        renderer=str(Path(__file__).parent / "{template}"),
+        permission="__no_permission_required__",
+    )
+"""
+
+
+def page_module(route: str, path: str, template: str) -> str:
+    """The source of a module serving ``path`` with the template file
+    ``template``, next to it, and nothing for the template to show."""
+    return PAGE_MODULE.format(route=route, path=path, template=template)
 
 
 def test_a_page_using_the_layout_shows_the_navigation(testapp: PyramidionTestApp) -> None:
@@ -199,39 +229,20 @@ def test_two_user_menus_conflict_at_start_up(make_pyramidion_app: MakeApp) -> No
     assert "second_user_menu.py" in str(info.value)
 
 
-RELOADING_PAGE = """
-from pathlib import Path
-
-
-def page(request):
-    return {}
-
-
-def includeme(config):
-    config.add_route("reloading.page", "/reloading")
-    config.add_view(
-        page,
-        route_name="reloading.page",
-        renderer=str(Path(__file__).parent / "reloading_page.pt"),
-        permission="__no_permission_required__",
-    )
-"""
-
-
 def test_an_edited_template_shows_at_the_next_page_when_templates_reload(
     make_pyramidion_app: MakeApp, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "reloading_page_example.py").write_text(RELOADING_PAGE)
     template = tmp_path / "reloading_page.pt"
     template.write_text(
         '<html metal:use-macro="layout"><p metal:fill-slot="content">first</p></html>'
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    client = PyramidionTestApp(
-        make_pyramidion_app(
-            {"pyramid.reload_templates": "true"},
-            addons=["forms", "formstest", "reloading_page_example"],
-        )
+    client = example_client(
+        make_pyramidion_app,
+        tmp_path,
+        monkeypatch,
+        "reloading_page_example",
+        page_module("reloading.page", "/reloading", "reloading_page.pt"),
+        {"pyramid.reload_templates": "true"},
     )
     assert client.get("/reloading").html.select_one("main p").text == "first"
 
@@ -265,25 +276,6 @@ def test_the_layout_links_carry_the_requests_host_and_script_name(
     )
 
 
-APP_URL_PAGE = """
-from pathlib import Path
-
-
-def page(request):
-    return {}
-
-
-def includeme(config):
-    config.add_route("app_url.page", "/home-link")
-    config.add_view(
-        page,
-        route_name="app_url.page",
-        renderer=str(Path(__file__).parent / "app_url_page.pt"),
-        permission="__no_permission_required__",
-    )
-"""
-
-
 def test_templates_get_the_requests_application_url_as_layout_app_url(
     make_pyramidion_app: MakeApp, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -292,7 +284,11 @@ def test_templates_get_the_requests_application_url_as_layout_app_url(
         '<a metal:fill-slot="content" id="home" href="${layout_app_url}/">Home</a></html>'
     )
     client = example_client(
-        make_pyramidion_app, tmp_path, monkeypatch, "app_url_example", APP_URL_PAGE
+        make_pyramidion_app,
+        tmp_path,
+        monkeypatch,
+        "app_url_example",
+        page_module("app_url.page", "/home-link", "app_url_page.pt"),
     )
 
     page = client.get(
